@@ -1,0 +1,84 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * aws-cdk-lib floor: 2.241.0 is the oldest release whose `CfnPodIdentityAssociation`
+ * has all three of `targetRoleArn`, `disableSessionTags` (both since 2.201.0) and
+ * `policy` (the inline session policy, added in 2.241.0; 2.240.0 lacks it).
+ * Checked by unpacking each release's `aws-eks/lib/eks.generated.d.ts`.
+ */
+const CDK_FLOOR = '2.241.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-eks-pod-identity',
+  description:
+    'AWS CDK constructs to move Amazon EKS workloads from IRSA to EKS Pod Identity wave by wave, and to run Pod Identity well afterwards.',
+  keywords: ['cdk', 'aws-cdk', 'eks', 'pod-identity', 'irsa', 'iam', 'kubernetes', 'cdk8s'],
+  author: 'cdk-eks-pod-identity developers',
+  authorAddress: 'cdk-eks-pod-identity@users.noreply.github.com',
+  repositoryUrl: 'https://github.com/cdk-eks-pod-identity/cdk-eks-pod-identity.git',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  license: 'Apache-2.0',
+
+  cdkVersion: CDK_FLOOR,
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.0',
+  peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk-nag@2.38.2',
+    // AGPL-3.0: used by the tests only, never bundled or depended on at runtime.
+    '@cloud-copilot/iam-simulate@0.1.173',
+  ],
+
+  // versioning by conventional commits; projen's release workflow publishes with publib
+  release: true,
+  releaseToNpm: true,
+  publishToPypi: {
+    distName: 'cdk-eks-pod-identity',
+    module: 'cdk_eks_pod_identity',
+  },
+
+  jestOptions: {
+    // `--ci`: a stale or missing snapshot fails instead of being written
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
+    },
+  },
+  tsconfigDev: {
+    include: ['examples/**/*.ts', 'rosetta/**/*.ts'],
+    compilerOptions: {},
+  },
+  gitignore: ['cdk.out/', '.venv/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json'],
+});
+project.addPackageIgnore('/examples/');
+project.addPackageIgnore('/test-python/');
+project.addPackageIgnore('/rosetta/');
+project.addPackageIgnore('/scripts/');
+project.addPackageIgnore('/.ci/');
+project.addPackageIgnore('/bench/');
+
+// README examples must compile: jsii-rosetta extracts every ```ts block and compiles it against
+// rosetta/default.ts-fixture; --strict turns any compile error into a build failure.
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile the README examples with jsii-rosetta --strict',
+  exec: 'jsii-rosetta extract --strict',
+});
+project.postCompileTask.spawn(rosetta);
+
+// The main demo (README command 1).
+project.addTask('demo', {
+  description: 'Synthesize the example app and print what it produced',
+  exec: 'ts-node --project tsconfig.dev.json examples/agent-addon/main.ts',
+});
+
+// Every test: the full projen build (compile, jest with coverage, eslint, docgen, rosetta, package
+// js + python), then the Python wheel in a fresh venv under pytest, then one summary line.
+project.addTask('test:all', {
+  description: 'Build, run jest and eslint, package js and python, run pytest against the wheel, summarize',
+  exec: 'bash scripts/test-all.sh',
+});
+
+project.synth();

@@ -1,0 +1,2 @@
+export * from './pod-identity-cluster';
+export * from './pod-identity-agent-addon';

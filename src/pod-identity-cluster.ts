@@ -1,0 +1,392 @@
+import { Aws, Stack, Token } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
+import { IConstruct } from 'constructs';
+import { show } from './private/errors';
+import {
+  isConcrete,
+  isValidClusterName,
+  isValidIssuer,
+  normalizeIssuer,
+  parseClusterArn,
+  parseOidcProviderArn,
+} from './private/names';
+
+/**
+ * Where the cluster's pods run, as far as EKS Pod Identity is concerned.
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html#pod-id-considerations
+ */
+export enum ComputeType {
+  /**
+   * EC2 nodes: managed node groups, self-managed nodes, Karpenter. Pod Identity works once the
+   * `eks-pod-identity-agent` DaemonSet runs on the nodes.
+   */
+  EC2 = 'EC2',
+
+  /**
+   * EKS Auto Mode: the Pod Identity agent is built into the nodes; no add-on is installed.
+   */
+  AUTO_MODE = 'AUTO_MODE',
+
+  /**
+   * Fargate only. EKS Pod Identity does not support Fargate pods: keep IRSA for them.
+   */
+  FARGATE = 'FARGATE',
+
+  /**
+   * An EKS local cluster on AWS Outposts. EKS Pod Identity is not supported there.
+   */
+  OUTPOSTS = 'OUTPOSTS',
+}
+
+/**
+ * Whether the `eks-pod-identity-agent` already runs on the cluster.
+ */
+export enum AgentStatus {
+  /**
+   * The agent is not installed outside this app. A `PodIdentityAgentAddon` in the app installs it.
+   */
+  NOT_INSTALLED = 'NOT_INSTALLED',
+
+  /**
+   * The agent is already installed and managed outside this app (console, eksctl, another
+   * stack). No add-on is created for the cluster.
+   */
+  PRE_INSTALLED = 'PRE_INSTALLED',
+
+  /**
+   * The agent is built into EKS Auto Mode. No add-on is created for the cluster.
+   */
+  AUTO_MODE = 'AUTO_MODE',
+}
+
+/**
+ * What every construct of this library needs to know about a cluster beyond its name.
+ */
+export interface ClusterReferenceOptions {
+  /**
+   * Whether the Pod Identity agent already runs on the cluster.
+   *
+   * @default - `AgentStatus.AUTO_MODE` when `computeType` is `AUTO_MODE`, otherwise `AgentStatus.NOT_INSTALLED`
+   */
+  readonly agentStatus?: AgentStatus;
+
+  /**
+   * Where the cluster's pods run.
+   *
+   * @default - `ComputeType.EC2`; for `fromClusterV2`, `ComputeType.AUTO_MODE` when the cluster
+   * enables Auto Mode compute; for `fromCluster`, `ComputeType.FARGATE` for an `eks.FargateCluster`
+   */
+  readonly computeType?: ComputeType;
+}
+
+/**
+ * Plain attributes of an existing EKS cluster.
+ */
+export interface PodIdentityClusterAttributes extends ClusterReferenceOptions {
+  /**
+   * The cluster name.
+   */
+  readonly clusterName: string;
+
+  /**
+   * The cluster ARN.
+   *
+   * @default - `arn:<partition>:eks:<region>:<account>:cluster/<clusterName>` of the stack that uses it
+   */
+  readonly clusterArn?: string;
+
+  /**
+   * ARN of the cluster's IAM OIDC provider. Needed only for IRSA trust statements.
+   *
+   * @default - derived from `oidcIssuer` and the account of `clusterArn` when both are known; otherwise none
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/enable-iam-roles-for-service-accounts.html
+   */
+  readonly oidcProviderArn?: string;
+
+  /**
+   * The cluster's OIDC issuer, with or without `https://`
+   * (e.g. `oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`).
+   *
+   * @default - derived from `oidcProviderArn`; otherwise none
+   */
+  readonly oidcIssuer?: string;
+}
+
+/**
+ * A reference to an EKS cluster, as every construct of this library takes it.
+ *
+ * Build it from plain attributes, or from a cluster of `aws-cdk-lib/aws-eks` or
+ * `aws-cdk-lib/aws-eks-v2`. It records what Pod Identity needs to know: the cluster's name and
+ * ARN, its OIDC provider (for IRSA trust while a migration is under way), where its pods run
+ * and whether the Pod Identity agent is already there.
+ *
+ * @example
+ * const cluster = PodIdentityCluster.fromClusterAttributes({
+ *   clusterName: 'platform-prod-use1-blue',
+ *   clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/platform-prod-use1-blue',
+ *   oidcIssuer: 'oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75',
+ * });
+ */
+export class PodIdentityCluster {
+  /**
+   * Reference a cluster by its attributes.
+   *
+   * Concrete values are checked now: the name, the ARN (and that it names the same cluster),
+   * the OIDC provider ARN and issuer (and that they agree).
+   */
+  public static fromClusterAttributes(attrs: PodIdentityClusterAttributes): PodIdentityCluster {
+    const where = `PodIdentityCluster.fromClusterAttributes(${show(attrs.clusterName)})`;
+    const { clusterName } = attrs;
+    if (isConcrete(clusterName) && !isValidClusterName(clusterName)) {
+      throw new Error(`${where}: invalid clusterName ${show(clusterName)}: an EKS cluster name has 1-100 letters, digits, '-' or '_' and starts with a letter or digit.`);
+    }
+
+    let region: string | undefined;
+    let account: string | undefined;
+    let partition: string | undefined;
+    if (isConcrete(attrs.clusterArn)) {
+      const parsed = parseClusterArn(attrs.clusterArn);
+      if (!parsed) {
+        throw new Error(`${where}: invalid clusterArn ${show(attrs.clusterArn)}: expected arn:<partition>:eks:<region>:<account>:cluster/<name>.`);
+      }
+      if (isConcrete(clusterName) && parsed.clusterName !== clusterName) {
+        throw new Error(`${where}: clusterArn ${show(attrs.clusterArn)} names cluster ${show(parsed.clusterName)}, not ${show(clusterName)}: pass the ARN of the same cluster.`);
+      }
+      ({ region, account, partition } = parsed);
+    }
+
+    let issuer = attrs.oidcIssuer !== undefined && isConcrete(attrs.oidcIssuer) ? normalizeIssuer(attrs.oidcIssuer) : attrs.oidcIssuer;
+    if (isConcrete(issuer) && !isValidIssuer(issuer)) {
+      throw new Error(`${where}: invalid oidcIssuer ${show(attrs.oidcIssuer)}: expected the issuer URL of the cluster, e.g. "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (see \`aws eks describe-cluster --query cluster.identity.oidc.issuer\`).`);
+    }
+    let providerArn = attrs.oidcProviderArn;
+    if (isConcrete(providerArn)) {
+      const parsed = parseOidcProviderArn(providerArn);
+      if (!parsed) {
+        throw new Error(`${where}: invalid oidcProviderArn ${show(providerArn)}: expected arn:<partition>:iam::<account>:oidc-provider/<issuer>.`);
+      }
+      if (isConcrete(issuer) && parsed.issuer !== issuer) {
+        throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is for issuer ${show(parsed.issuer)} but oidcIssuer is ${show(issuer)}: they must name the same provider (or pass only one of them).`);
+      }
+      if (account !== undefined && parsed.account !== account) {
+        throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is in account ${parsed.account} but the cluster is in account ${account}: IRSA trusts the OIDC provider of the cluster's own account.`);
+      }
+      issuer = issuer ?? parsed.issuer;
+    } else if (providerArn === undefined && isConcrete(issuer) && account !== undefined) {
+      providerArn = `arn:${partition}:iam::${account}:oidc-provider/${issuer}`;
+    }
+
+    const clusterArn = attrs.clusterArn
+      ?? `arn:${Aws.PARTITION}:eks:${Aws.REGION}:${Aws.ACCOUNT_ID}:cluster/${clusterName}`;
+    const key = isConcrete(attrs.clusterArn) ? attrs.clusterArn : `attributes:${clusterName}:${attrs.clusterArn ?? ''}`;
+    return new PodIdentityCluster(where, {
+      clusterName,
+      clusterArn,
+      region,
+      account,
+      key,
+      computeType: attrs.computeType,
+      agentStatus: attrs.agentStatus,
+      oidc: () => (providerArn !== undefined && issuer !== undefined ? { providerArn, issuer } : undefined),
+    });
+  }
+
+  /**
+   * Reference a cluster of `aws-cdk-lib/aws-eks` (`eks.Cluster`, `eks.FargateCluster` or
+   * `eks.Cluster.fromClusterAttributes`).
+   *
+   * The cluster's OIDC provider is read only when an IRSA trust needs it; on an `eks.Cluster`
+   * defined in the app that read creates the provider, as `cluster.openIdConnectProvider` does.
+   */
+  public static fromCluster(cluster: eks.ICluster, options: ClusterReferenceOptions = {}): PodIdentityCluster {
+    const defaultCompute = cluster instanceof eks.FargateCluster ? ComputeType.FARGATE : ComputeType.EC2;
+    return PodIdentityCluster.fromClusterConstruct('fromCluster', cluster, defaultCompute, options,
+      () => readOidcProvider(cluster, cluster instanceof eks.Cluster));
+  }
+
+  /**
+   * Reference a cluster of `aws-cdk-lib/aws-eks-v2` (`eksv2.Cluster` or
+   * `eksv2.Cluster.fromClusterAttributes`).
+   *
+   * An `eksv2.Cluster` with Auto Mode compute (its default) is recognised as `ComputeType.AUTO_MODE`,
+   * so no agent add-on is created for it.
+   */
+  public static fromClusterV2(cluster: eksv2.ICluster, options: ClusterReferenceOptions = {}): PodIdentityCluster {
+    const defaultCompute = autoModeEnabled(cluster) ? ComputeType.AUTO_MODE : ComputeType.EC2;
+    return PodIdentityCluster.fromClusterConstruct('fromClusterV2', cluster, defaultCompute, options,
+      () => readOidcProvider(cluster, cluster instanceof eksv2.Cluster));
+  }
+
+  private static fromClusterConstruct(
+    factory: string,
+    cluster: IConstruct & { readonly clusterName: string; readonly clusterArn: string },
+    defaultCompute: ComputeType,
+    options: ClusterReferenceOptions,
+    oidc: () => OidcInfo | undefined,
+  ): PodIdentityCluster {
+    const parsed = isConcrete(cluster.clusterArn) ? parseClusterArn(cluster.clusterArn) : undefined;
+    const stack = Stack.of(cluster);
+    const key = isConcrete(cluster.clusterArn)
+      ? cluster.clusterArn
+      : `construct:${stack.node.path}:${JSON.stringify(stack.resolve(cluster.clusterArn))}`;
+    return new PodIdentityCluster(`PodIdentityCluster.${factory}('${cluster.node.path}')`, {
+      clusterName: cluster.clusterName,
+      clusterArn: cluster.clusterArn,
+      region: parsed?.region ?? (Token.isUnresolved(stack.region) ? undefined : stack.region),
+      account: parsed?.account ?? (Token.isUnresolved(stack.account) ? undefined : stack.account),
+      key,
+      computeType: options.computeType ?? defaultCompute,
+      agentStatus: options.agentStatus,
+      oidc,
+      construct: cluster,
+    });
+  }
+
+  /** The cluster name. */
+  public readonly clusterName: string;
+
+  /** The cluster ARN (may be a token). */
+  public readonly clusterArn: string;
+
+  /**
+   * The cluster's region, when known at synth time.
+   *
+   * @default - unknown (a token or an environment-agnostic stack)
+   */
+  public readonly region?: string;
+
+  /**
+   * The cluster's account, when known at synth time.
+   *
+   * @default - unknown (a token or an environment-agnostic stack)
+   */
+  public readonly account?: string;
+
+  /** Where the cluster's pods run. */
+  public readonly computeType: ComputeType;
+
+  /** Whether the Pod Identity agent already runs on the cluster without this app. */
+  public readonly agentStatus: AgentStatus;
+
+  /**
+   * The construct of the referenced cluster, for a reference made by `fromCluster` or `fromClusterV2`.
+   *
+   * @default - none (a reference from attributes)
+   */
+  public readonly clusterConstruct?: IConstruct;
+
+  /** @internal */
+  public readonly _key: string;
+
+  /** @internal */
+  public readonly _description: string;
+
+  private readonly oidc: () => OidcInfo | undefined;
+
+  private constructor(description: string, props: ClusterReferenceProps) {
+    const computeType = props.computeType ?? ComputeType.EC2;
+    let agentStatus = props.agentStatus;
+    if (computeType === ComputeType.AUTO_MODE) {
+      if (agentStatus !== undefined && agentStatus !== AgentStatus.AUTO_MODE) {
+        throw new Error(`${description}: agentStatus ${agentStatus} contradicts computeType AUTO_MODE: EKS Auto Mode has the Pod Identity agent built in. Omit agentStatus or set AgentStatus.AUTO_MODE.`);
+      }
+      agentStatus = AgentStatus.AUTO_MODE;
+    }
+    this._description = description;
+    this.clusterName = props.clusterName;
+    this.clusterArn = props.clusterArn;
+    this.region = props.region;
+    this.account = props.account;
+    this.computeType = computeType;
+    this.agentStatus = agentStatus ?? AgentStatus.NOT_INSTALLED;
+    this.clusterConstruct = props.construct;
+    this._key = props.key;
+    this.oidc = props.oidc;
+  }
+
+  /**
+   * Whether EKS Pod Identity can serve pods on this cluster.
+   *
+   * False for Fargate-only and Outposts clusters.
+   */
+  public get supportsPodIdentity(): boolean {
+    return this.computeType !== ComputeType.FARGATE && this.computeType !== ComputeType.OUTPOSTS;
+  }
+
+  /**
+   * Whether the app must install the `eks-pod-identity-agent` add-on for Pod Identity to work:
+   * true only for a supported cluster whose agent is `NOT_INSTALLED`.
+   */
+  public get needsAgentAddon(): boolean {
+    return this.supportsPodIdentity && this.agentStatus === AgentStatus.NOT_INSTALLED;
+  }
+
+  /**
+   * ARN of the cluster's IAM OIDC provider, used for IRSA trust statements.
+   *
+   * Reading it on a reference made from an `aws-eks` or `aws-eks-v2` cluster reads
+   * `cluster.openIdConnectProvider`, which creates the provider on a cluster defined in the app.
+   *
+   * @default - none: the reference was made from attributes without an OIDC provider or issuer
+   */
+  public get oidcProviderArn(): string | undefined {
+    return this.oidc()?.providerArn;
+  }
+
+  /**
+   * The cluster's OIDC issuer without `https://`, the prefix of the `:sub` and `:aud` condition keys.
+   *
+   * @default - none: the reference was made from attributes without an OIDC provider or issuer
+   */
+  public get oidcIssuer(): string | undefined {
+    return this.oidc()?.issuer;
+  }
+}
+
+interface OidcInfo {
+  readonly providerArn: string;
+  readonly issuer: string;
+}
+
+interface ClusterReferenceProps {
+  readonly clusterName: string;
+  readonly clusterArn: string;
+  readonly region?: string;
+  readonly account?: string;
+  readonly key: string;
+  readonly computeType?: ComputeType;
+  readonly agentStatus?: AgentStatus;
+  readonly oidc: () => OidcInfo | undefined;
+  readonly construct?: IConstruct;
+}
+
+/**
+ * The OIDC provider of an aws-eks or aws-eks-v2 cluster. An owned cluster creates it on first
+ * read; an imported cluster without `openIdConnectProvider` throws on read, which here means "none".
+ */
+function readOidcProvider(cluster: { readonly openIdConnectProvider: { readonly openIdConnectProviderArn: string; readonly openIdConnectProviderIssuer: string } }, owned: boolean): OidcInfo | undefined {
+  const read = (): OidcInfo => {
+    const provider = cluster.openIdConnectProvider;
+    return { providerArn: provider.openIdConnectProviderArn, issuer: provider.openIdConnectProviderIssuer };
+  };
+  if (owned) {
+    return read();
+  }
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether an aws-eks-v2 cluster defined in the app enables Auto Mode compute. */
+function autoModeEnabled(cluster: eksv2.ICluster): boolean {
+  const resource = cluster.node.tryFindChild('Resource');
+  if (!(resource instanceof eks.CfnCluster)) {
+    return false; // imported: the caller declares computeType
+  }
+  const compute = resource.computeConfig as eks.CfnCluster.ComputeConfigProperty | undefined;
+  return compute !== undefined && !Token.isUnresolved(compute) && compute.enabled === true;
+}
