@@ -47,8 +47,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
     },
   },
+  tsconfigDevFile: 'tsconfig.dev.json',
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'projenrc', '.projenrc.ts'],
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
+  },
   tsconfigDev: {
-    include: ['examples/**/*.ts', 'rosetta/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
     compilerOptions: {},
   },
   gitignore: ['cdk.out/', '.venv/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json'],

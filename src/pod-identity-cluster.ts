@@ -362,11 +362,15 @@ interface ClusterReferenceProps {
   readonly construct?: IConstruct;
 }
 
+interface ClusterWithOidcProvider {
+  readonly openIdConnectProvider: { readonly openIdConnectProviderArn: string; readonly openIdConnectProviderIssuer: string };
+}
+
 /**
  * The OIDC provider of an aws-eks or aws-eks-v2 cluster. An owned cluster creates it on first
  * read; an imported cluster without `openIdConnectProvider` throws on read, which here means "none".
  */
-function readOidcProvider(cluster: { readonly openIdConnectProvider: { readonly openIdConnectProviderArn: string; readonly openIdConnectProviderIssuer: string } }, owned: boolean): OidcInfo | undefined {
+function readOidcProvider(cluster: ClusterWithOidcProvider, owned: boolean): OidcInfo | undefined {
   const read = (): OidcInfo => {
     const provider = cluster.openIdConnectProvider;
     return { providerArn: provider.openIdConnectProviderArn, issuer: provider.openIdConnectProviderIssuer };
