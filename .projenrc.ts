@@ -40,6 +40,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   jestOptions: {
+    jestVersion: '^29',
     // `--ci`: a stale or missing snapshot fails instead of being written
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
@@ -66,6 +67,11 @@ project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/bench/');
+
+// unrs-resolver (used by jest 30 and eslint-import-resolver-typescript 4) has optional per-platform
+// binaries that are not all in the registry this project installs from; the lock file then misses
+// them and `npm ci` refuses to install. jest 29 and the 3.6 resolver do without it.
+project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
 
 // README examples must compile: jsii-rosetta extracts every ```ts block and compiles it against
 // rosetta/default.ts-fixture; --strict turns any compile error into a build failure.
