@@ -1,8 +1,9 @@
-import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
 import { AgentStatus, ComputeType, PodIdentityCluster } from './pod-identity-cluster';
 import { appRegistry } from './private/app-registry';
+import { checkClusterEnvironment } from './private/environment';
 import { constructError, show } from './private/errors';
 import { isConcrete, isValidAddonVersion } from './private/names';
 
@@ -131,7 +132,7 @@ export class PodIdentityAgentAddon extends Construct {
     }
     registry.set(cluster._key, this);
 
-    this.checkEnvironment(cluster);
+    checkClusterEnvironment(this, 'PodIdentityAgentAddon', cluster, 'the add-on');
 
     if (props.addonVersion !== undefined && isConcrete(props.addonVersion) && !isValidAddonVersion(props.addonVersion)) {
       throw constructError(this, 'PodIdentityAgentAddon',
@@ -181,19 +182,6 @@ export class PodIdentityAgentAddon extends Construct {
         `configurationValues must be a JSON object such as { tolerations: [{ operator: 'Exists' }] }; got ${show(values)}.`);
     }
     return Stack.of(this).toJsonString(values);
-  }
-
-  private checkEnvironment(cluster: PodIdentityCluster): void {
-    const stack = Stack.of(this);
-    const mismatch = (what: string, stackValue: string, clusterValue: string | undefined) =>
-      clusterValue !== undefined && !Token.isUnresolved(stackValue) && stackValue !== clusterValue
-        ? `${what} ${clusterValue} but the stack '${stack.node.path}' deploys to ${what} ${stackValue}` : undefined;
-    const problems = [mismatch('account', stack.account, cluster.account), mismatch('region', stack.region, cluster.region)]
-      .filter((p): p is string => p !== undefined);
-    if (problems.length > 0) {
-      throw constructError(this, 'PodIdentityAgentAddon',
-        `cluster ${show(cluster.clusterName)} is in ${problems.join(', and ')}: put the add-on in a stack whose env is the cluster's account and region.`);
-    }
   }
 
   /** Add-ons named eks-pod-identity-agent for the same cluster created by anything else in the app (e.g. `cluster.eksPodIdentityAgent`). */

@@ -1,0 +1,208 @@
+import { Annotations, Names, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { DualTrustRole } from './dual-trust-role';
+import { MigrationPhase } from './migration-phase';
+import { PodIdentityBinding } from './pod-identity-binding';
+import { PodIdentityCluster } from './pod-identity-cluster';
+import { SESSION_TAGS } from './private/constants';
+import { constructError } from './private/errors';
+import { parseClusterArn } from './private/names';
+import { checkServiceAccountRef } from './private/service-accounts';
+
+/**
+ * Properties of a `CrossAccountPodRole`.
+ */
+export interface CrossAccountPodRoleProps {
+  /** The cluster. The construct belongs in a stack of the cluster's account and region. */
+  readonly cluster: PodIdentityCluster;
+
+  /** The namespace of the service account. */
+  readonly namespace: string;
+
+  /** The service account. */
+  readonly serviceAccount: string;
+
+  /**
+   * The stack, in the target account, that holds the target role. Its account and region must be
+   * set (`env`).
+   *
+   * @default - none: `existingTargetRole` must be given
+   */
+  readonly targetStack?: Stack;
+
+  /**
+   * A target role that exists outside this app (e.g. `iam.Role.fromRoleArn(...)`). No target role
+   * is created; a warning states the trust statement its owner must add.
+   *
+   * @default - a target role is created in `targetStack`
+   */
+  readonly existingTargetRole?: iam.IRole;
+
+  /**
+   * Whether EKS attaches session tags. With tags on, the target trust pins the cluster, namespace
+   * and service account with `aws:RequestTag`; with tags off, it pins `sts:ExternalId` =
+   * `<region>/<account>/<cluster>/<namespace>/<serviceAccount>`.
+   *
+   * @default true
+   */
+  readonly sessionTags?: boolean;
+
+  /**
+   * An inline session policy for the association (needs `sessionTags: false`).
+   *
+   * @default - none
+   */
+  readonly sessionPolicy?: iam.PolicyDocument;
+
+  /**
+   * Name of the association role (in the cluster's account).
+   *
+   * @default - a name derived from the construct path, stable across deployments
+   */
+  readonly associationRoleName?: string;
+
+  /**
+   * Name of the target role (in the target account).
+   *
+   * @default - `<association role default name>-target`, stable across deployments
+   */
+  readonly targetRoleName?: string;
+
+  /**
+   * Managed policies of the target role.
+   *
+   * @default - none
+   */
+  readonly targetManagedPolicies?: iam.IManagedPolicy[];
+
+  /**
+   * Inline policies of the target role, by name.
+   *
+   * @default - none
+   */
+  readonly targetInlinePolicies?: { [name: string]: iam.PolicyDocument };
+
+  /**
+   * Tags on the association.
+   *
+   * @default - none
+   */
+  readonly tags?: { [key: string]: string };
+}
+
+/**
+ * Both sides of a cross-account Pod Identity chain: the association role in the cluster's account
+ * (trusting pods.eks, allowed only `sts:AssumeRole` and `sts:TagSession` on the target), the target
+ * role in the target account's stack (trusting exactly the association role), and the binding
+ * with `targetRoleArn`. Neither side can be forgotten.
+ *
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-assign-target-role.html
+ */
+export class CrossAccountPodRole extends Construct {
+  /** The association role, in the cluster's account. */
+  public readonly associationRole: DualTrustRole;
+
+  /** The target role: created in `targetStack`, or the existing one. */
+  public readonly targetRole: iam.IRole;
+
+  /** The binding. */
+  public readonly binding: PodIdentityBinding;
+
+  /**
+   * The external ID the target trust pins when session tags are off:
+   * `<region>/<account>/<cluster>/<namespace>/<serviceAccount>`.
+   *
+   * @default - none with session tags on
+   */
+  public readonly externalId?: string;
+
+  constructor(scope: Construct, id: string, props: CrossAccountPodRoleProps) {
+    super(scope, id);
+    const kind = 'CrossAccountPodRole';
+    checkServiceAccountRef(this, kind, props);
+    const sessionTags = props.sessionTags ?? true;
+    if ((props.targetStack === undefined) === (props.existingTargetRole === undefined)) {
+      throw constructError(this, kind, 'give exactly one of targetStack (a target role is created there) and existingTargetRole (a role managed elsewhere).');
+    }
+
+    const clusterStack = Stack.of(this);
+    const account = props.cluster.account ?? (Token.isUnresolved(clusterStack.account) ? undefined : clusterStack.account);
+    const region = props.cluster.region ?? (Token.isUnresolved(clusterStack.region) ? undefined : clusterStack.region);
+    const partition = (Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition) ?? 'aws';
+    if (account === undefined) {
+      throw constructError(this, kind, `the cluster's account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster's account.`);
+    }
+
+    if (!sessionTags) {
+      const parts: [string, string | undefined][] = [
+        ['region', region], ['account', account], ['clusterName', props.cluster.clusterName],
+        ['namespace', props.namespace], ['serviceAccount', props.serviceAccount],
+      ];
+      const unresolved = parts.filter(([, v]) => v === undefined || Token.isUnresolved(v)).map(([k]) => k);
+      if (unresolved.length > 0) {
+        throw constructError(this, kind, `with sessionTags: false the target trust pins sts:ExternalId = <region>/<account>/<cluster>/<namespace>/<serviceAccount>, computed at synth, but ${unresolved.join(', ')} ${unresolved.length === 1 ? 'is' : 'are'} not known until deploy. Use concrete values (a stack env, the cluster's name and ARN).`);
+      }
+      this.externalId = parts.map(([, v]) => v).join('/');
+    }
+
+    const associationRoleName = props.associationRoleName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
+    this.associationRole = new DualTrustRole(this, 'AssociationRole', {
+      phase: MigrationPhase.POD_IDENTITY_ONLY,
+      roleName: associationRoleName,
+      description: `EKS Pod Identity association role for ${props.namespace}/${props.serviceAccount} on ${props.cluster.clusterName}; chains to a target role`,
+      // request-tag pins cannot match with session tags off: pin to the account then
+      pinServiceAccounts: sessionTags,
+    });
+
+    const associationRoleArn = `arn:${partition}:iam::${account}:role/${associationRoleName}`;
+    const conditions: { [op: string]: { [key: string]: unknown } } = {
+      ArnEquals: { 'aws:PrincipalArn': associationRoleArn },
+      StringEquals: sessionTags
+        ? {
+          [`aws:RequestTag/${SESSION_TAGS.CLUSTER_ARN}`]: props.cluster.clusterArn,
+          [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: props.namespace,
+          [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: props.serviceAccount,
+        }
+        : { 'sts:ExternalId': this.externalId },
+    };
+
+    if (props.existingTargetRole) {
+      this.targetRole = props.existingTargetRole;
+      const statement = {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: conditions,
+      };
+      Annotations.of(this).addWarningV2('cdk-eks-pod-identity:existingTargetRoleTrust',
+        `the target role ${props.existingTargetRole.roleArn} is managed outside this app: its owner must add this statement to its trust policy, or every assume from ${props.namespace}/${props.serviceAccount} is denied: ${JSON.stringify(statement)}`);
+    } else {
+      const targetStack = props.targetStack!;
+      if (Token.isUnresolved(targetStack.account) || Token.isUnresolved(targetStack.region)) {
+        throw constructError(this, kind, `targetStack '${targetStack.node.path}' has no concrete env; give it env: { account, region } (the role name and ARN are shared across accounts).`);
+      }
+      const group = new Construct(targetStack, `${Names.uniqueId(this)}Target`);
+      const role = new iam.Role(group, 'TargetRole', {
+        roleName: props.targetRoleName ?? `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-target`,
+        description: `Target role chained by EKS Pod Identity for ${props.namespace}/${props.serviceAccount} on ${props.cluster.clusterName}`,
+        // one statement: sts:AssumeRole and sts:TagSession, from the association role only
+        assumedBy: new iam.AccountPrincipal(account).withConditions(conditions).withSessionTags(),
+        managedPolicies: props.targetManagedPolicies,
+        inlinePolicies: props.targetInlinePolicies,
+      });
+      this.targetRole = role;
+    }
+
+    this.binding = new PodIdentityBinding(this, 'Binding', {
+      cluster: props.cluster,
+      namespace: props.namespace,
+      serviceAccount: props.serviceAccount,
+      role: this.associationRole,
+      targetRole: this.targetRole,
+      sessionTags,
+      sessionPolicy: props.sessionPolicy,
+      tags: props.tags,
+    });
+  }
+}

@@ -1,0 +1,236 @@
+import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, IConstruct } from 'constructs';
+import { DualTrustRole } from './dual-trust-role';
+import { MigrationPhase } from './migration-phase';
+import { PodIdentityAgentAddon } from './pod-identity-agent-addon';
+import { PodIdentityCluster } from './pod-identity-cluster';
+import { appRegistry } from './private/app-registry';
+import { checkClusterEnvironment } from './private/environment';
+import { constructError, show } from './private/errors';
+import { checkServiceAccountRef, describeServiceAccount, serviceAccountKey } from './private/service-accounts';
+import { tagScopedPoliciesOf } from './private/tag-scoped';
+
+const REGISTRY = 'cdk-eks-pod-identity.PodIdentityBinding';
+
+/**
+ * Properties of a `PodIdentityBinding`.
+ */
+export interface PodIdentityBindingProps {
+  /** The cluster. The binding belongs in a stack of the cluster's account and region. */
+  readonly cluster: PodIdentityCluster;
+
+  /**
+   * The namespace of the service account (a DNS-1123 label).
+   */
+  readonly namespace: string;
+
+  /**
+   * The service account (a DNS-1123 subdomain).
+   */
+  readonly serviceAccount: string;
+
+  /**
+   * The role the pods get: it must trust `pods.eks.amazonaws.com` with `sts:AssumeRole` and
+   * `sts:TagSession` (a `DualTrustRole` does, and is pinned to this service account automatically).
+   */
+  readonly role: iam.IRole;
+
+  /**
+   * A role (in any account) that EKS assumes with the credentials of `role`, handing the pods the
+   * target role's credentials. `role` is granted `sts:AssumeRole` and `sts:TagSession` on it; the
+   * target role must trust `role` (use `CrossAccountPodRole` to build both sides).
+   *
+   * @default - no role chaining
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-assign-target-role.html
+   */
+  readonly targetRole?: iam.IRole;
+
+  /**
+   * Whether EKS attaches the six session tags (`eks-cluster-arn`, `eks-cluster-name`,
+   * `kubernetes-namespace`, `kubernetes-service-account`, `kubernetes-pod-name`,
+   * `kubernetes-pod-uid`). With tags off, every `aws:PrincipalTag/...` and `aws:RequestTag/...`
+   * condition stops matching.
+   *
+   * @default true
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html
+   */
+  readonly sessionTags?: boolean;
+
+  /**
+   * An inline session policy that further limits the pods' credentials. EKS requires session
+   * tags off when a session policy is set, so this needs `sessionTags: false`.
+   *
+   * @default - no session policy
+   */
+  readonly sessionPolicy?: iam.PolicyDocument;
+
+  /**
+   * Tags on the association.
+   *
+   * @default - no tags
+   */
+  readonly tags?: { [key: string]: string };
+}
+
+/**
+ * One EKS Pod Identity association: `(cluster, namespace, serviceAccount) → role`, with every field
+ * of the EKS API (target role, session tags on or off, inline session policy, tags).
+ *
+ * The association depends on the role (its trust must exist first, or pods created in between get
+ * no credentials) and on the cluster's `PodIdentityAgentAddon` when the app has one. Two bindings
+ * for the same `(cluster, namespace, serviceAccount)` anywhere in the app are an error.
+ *
+ * @resource AWS::EKS::PodIdentityAssociation
+ * @see https://docs.aws.amazon.com/eks/latest/userguide/pod-id-association.html
+ */
+export class PodIdentityBinding extends Construct {
+  /** The cluster. */
+  public readonly cluster: PodIdentityCluster;
+
+  /** The namespace. */
+  public readonly namespace: string;
+
+  /** The service account. */
+  public readonly serviceAccount: string;
+
+  /** The role of the association. */
+  public readonly role: iam.IRole;
+
+  /**
+   * The target role of the association.
+   *
+   * @default - none
+   */
+  public readonly targetRole?: iam.IRole;
+
+  /** Whether EKS attaches session tags. */
+  public readonly sessionTags: boolean;
+
+  /** The `AWS::EKS::PodIdentityAssociation` resource. */
+  public readonly resource: eks.CfnPodIdentityAssociation;
+
+  /**
+   * ARN of the association.
+   *
+   * @attribute
+   */
+  public readonly associationArn: string;
+
+  /**
+   * ID of the association.
+   *
+   * @attribute
+   */
+  public readonly associationId: string;
+
+  /**
+   * The external ID EKS passes when it assumes the target role (only with a target role).
+   *
+   * @attribute
+   */
+  public readonly externalId: string;
+
+  constructor(scope: Construct, id: string, props: PodIdentityBindingProps) {
+    super(scope, id);
+    const kind = 'PodIdentityBinding';
+    this.cluster = props.cluster;
+    this.namespace = props.namespace;
+    this.serviceAccount = props.serviceAccount;
+    this.role = props.role;
+    this.targetRole = props.targetRole;
+    this.sessionTags = props.sessionTags ?? true;
+
+    checkServiceAccountRef(this, kind, props);
+    if (!props.cluster.supportsPodIdentity) {
+      throw constructError(this, kind,
+        `cluster ${show(props.cluster.clusterName)} is declared computeType ${props.cluster.computeType}, where EKS Pod Identity is not supported; keep IRSA for ${props.namespace}/${props.serviceAccount} on this cluster.`);
+    }
+    checkClusterEnvironment(this, kind, props.cluster, 'the binding');
+
+    if (props.sessionPolicy && this.sessionTags) {
+      throw constructError(this, kind,
+        `\`sessionPolicy\` requires \`sessionTags: false\` (EKS rejects a session policy while session tags are on); got sessionTags: ${props.sessionTags === undefined ? 'true (the default)' : 'true'}.`);
+    }
+
+    const registry = appRegistry<PodIdentityBinding>(this, REGISTRY);
+    const key = serviceAccountKey(props);
+    const first = registry.get(key);
+    if (first) {
+      throw constructError(this, kind,
+        `${describeServiceAccount(props)} already has a binding at '${first.node.path}'; EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.`);
+    }
+    registry.set(key, this);
+
+    if (props.role instanceof DualTrustRole) {
+      if (props.role.phase === MigrationPhase.IRSA_ONLY) {
+        throw constructError(this, kind,
+          `role '${props.role.node.path}' is at phase IRSA_ONLY and does not trust pods.eks.amazonaws.com, so pods would get no credentials once the association exists. Move the role to DUAL_TRUST (deploy that first), then add the binding.`);
+      }
+      if (!this.sessionTags && props.role.pinsSessionTags) {
+        throw constructError(this, kind,
+          `sessionTags: false, but role '${props.role.node.path}' pins its pods.eks trust with aws:RequestTag conditions, which never match without session tags, so every assume would be denied. Set pinServiceAccounts: false and pinClusters: false on the role (account-only pinning), or keep session tags on.`);
+      }
+      props.role.addServiceAccount(props);
+    }
+
+    if (props.targetRole) {
+      props.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [props.targetRole.roleArn],
+      }));
+    }
+
+    this.resource = new eks.CfnPodIdentityAssociation(this, 'Resource', {
+      clusterName: props.cluster.clusterName,
+      namespace: props.namespace,
+      serviceAccount: props.serviceAccount,
+      roleArn: props.role.roleArn,
+      targetRoleArn: props.targetRole?.roleArn,
+      disableSessionTags: this.sessionTags ? undefined : true,
+      policy: props.sessionPolicy ? Stack.of(this).toJsonString(props.sessionPolicy) : undefined,
+      tags: props.tags
+        ? Object.entries(props.tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => ({ key: k, value: v }))
+        : undefined,
+    });
+    this.associationArn = this.resource.attrAssociationArn;
+    this.associationId = this.resource.attrAssociationId;
+    this.externalId = this.resource.attrExternalId;
+
+    // F4: the role (and its trust) first, then the association.
+    this.resource.node.addDependency(props.role);
+    // The agent add-on may be defined after the binding: look it up once the app is complete.
+    Aspects.of(this).add(new DependOnAgent(this));
+    this.node.addValidation({ validate: () => this.validateLater() });
+  }
+
+  private validateLater(): string[] {
+    const where = `PodIdentityBinding at '${this.node.path}'`;
+    const errors: string[] = [];
+    if (this.cluster.needsAgentAddon && !PodIdentityAgentAddon.forCluster(this, this.cluster)) {
+      errors.push(`${where}: cluster ${show(this.cluster.clusterName)} has no Pod Identity agent: add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.`);
+    }
+    if (!this.sessionTags) {
+      for (const policy of tagScopedPoliciesOf(this, this.role)) {
+        errors.push(`${where}: sessionTags: false, but '${policy}' scopes the role's permissions with aws:PrincipalTag conditions, which never match without session tags. Keep session tags on, or give this service account a role without tag-scoped policies.`);
+      }
+    }
+    return errors;
+  }
+}
+
+/** Makes the association depend on the cluster's agent add-on, when the app has one. */
+class DependOnAgent implements IAspect {
+  constructor(private readonly binding: PodIdentityBinding) {}
+
+  public visit(node: IConstruct): void {
+    if (node !== this.binding) {
+      return;
+    }
+    const agent = PodIdentityAgentAddon.forCluster(node, this.binding.cluster);
+    if (agent?.resource) {
+      this.binding.resource.node.addDependency(agent.resource);
+    }
+  }
+}
