@@ -6,3 +6,4 @@ export * from './dual-trust-role';
 export * from './pod-identity-binding';
 export * from './namespace-scoped-policy';
 export * from './cross-account-pod-role';
+export * from './pod-identity-checks';
