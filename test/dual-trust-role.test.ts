@@ -178,7 +178,7 @@ describe('DualTrustRole trust statements', () => {
       irsaTrusts: [{ cluster: PodIdentityCluster.fromCluster(owned), namespace: 'payments', serviceAccount: 'checkout' }],
     });
     const [oidc] = roleTrust(stack, role).Statement;
-    expect(oidc.Condition.StringEquals).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RoleIrsaConditions0/), 'Value'] });
+    expect(oidc.Condition.StringEquals).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RoleIrsaConditions1/), 'Value'] });
     expect(oidc.Principal.Federated).toEqual({ Ref: expect.stringMatching(/OpenIdConnectProvider/) });
   });
 
