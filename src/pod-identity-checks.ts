@@ -159,8 +159,9 @@ function tagScopedPoliciesOfRole(role: iam.CfnRole): string[] {
   const found: string[] = [];
   const inline = stack.resolve(role.policies) as Json[] | undefined;
   for (const policy of inline ?? []) {
-    if (readsPrincipalTags(policy.PolicyDocument)) {
-      found.push(`${role.node.path} (inline ${policy.PolicyName})`);
+    // L1 props resolve as given: camelCase from the L1 API, PascalCase from raw CloudFormation
+    if (readsPrincipalTags(policy.policyDocument ?? policy.PolicyDocument)) {
+      found.push(`${role.node.path} (inline ${policy.policyName ?? policy.PolicyName})`);
     }
   }
   const managedRefs = ((stack.resolve(role.managedPolicyArns) ?? []) as Json[]).map((a) => JSON.stringify(a));
