@@ -198,8 +198,16 @@ export class PodIdentityBinding extends Construct {
     this.associationId = this.resource.attrAssociationId;
     this.externalId = this.resource.attrExternalId;
 
-    // F4: the role (and its trust) first, then the association.
-    this.resource.node.addDependency(props.role);
+    // F4: the role (its trust, and its policies) first, then the association. A RoleArn that is a
+    // GetAtt of the role in this stack already orders the role itself; depend on the rest.
+    const roleResource = props.role.node.defaultChild;
+    const orderedByGetAtt = roleResource instanceof iam.CfnRole && Stack.of(roleResource) === Stack.of(this)
+      && JSON.stringify(Stack.of(this).resolve(props.role.roleArn)) === JSON.stringify(Stack.of(this).resolve(roleResource.attrArn));
+    if (orderedByGetAtt) {
+      this.resource.node.addDependency(...props.role.node.children.filter((c) => c !== roleResource));
+    } else {
+      this.resource.node.addDependency(props.role);
+    }
     // The agent add-on may be defined after the binding: look it up once the app is complete.
     Aspects.of(this).add(new DependOnAgent(this));
     this.node.addValidation({ validate: () => this.validateLater() });

@@ -48,7 +48,8 @@ describe('PodIdentityBinding', () => {
         Policy: Match.absent(),
         Tags: [{ Key: 'team', Value: 'payments' }],
       },
-      DependsOn: [stack.getLogicalId(role.node.defaultChild as iam.CfnRole)],
+      // the GetAtt orders the role before the association; no redundant DependsOn (cfn-lint W3005)
+      DependsOn: Match.absent(),
     });
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: {
@@ -60,6 +61,14 @@ describe('PodIdentityBinding', () => {
     expect(stack.resolve(binding.associationArn)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(binding.resource), 'AssociationArn'] });
     expect(stack.resolve(binding.associationId)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(binding.resource), 'AssociationId'] });
     expect(stack.resolve(binding.externalId)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(binding.resource), 'ExternalId'] });
+  });
+
+  test('depends on the role\'s policies too, so the pods have their permissions when the association exists', () => {
+    const { stack, role } = setup();
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] }));
+    new PodIdentityBinding(stack, 'B', { cluster: cluster(), namespace: 'payments', serviceAccount: 'checkout', role });
+    const policy = role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
+    templateOf(stack).hasResource('AWS::EKS::PodIdentityAssociation', { DependsOn: [stack.getLogicalId(policy)] });
   });
 
   test('depends on the agent add-on of the cluster, even when the add-on is defined later', () => {
