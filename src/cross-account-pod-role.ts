@@ -131,7 +131,7 @@ export class CrossAccountPodRole extends Construct {
     const region = props.cluster.region ?? (Token.isUnresolved(clusterStack.region) ? undefined : clusterStack.region);
     const partition = (Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition) ?? 'aws';
     if (account === undefined) {
-      throw constructError(this, kind, `the cluster's account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster's account.`);
+      throw constructError(this, kind, 'the cluster\'s account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster\'s account.');
     }
 
     if (!sessionTags) {

@@ -340,9 +340,9 @@ export class DualTrustRole extends iam.Role {
     const described = `${size.exact ? '' : 'about '}${size.length.toLocaleString('en-US')} characters (whitespace not counted)`;
     if (size.length > this.trustPolicyMaxLength) {
       const message = `${where}: the trust policy is ${described}, over trustPolicyMaxLength ${this.trustPolicyMaxLength.toLocaleString('en-US')}. `
-        + `Options: raise the account's IAM quota "Role trust policy length" and set trustPolicyMaxLength to the raised value; `
+        + 'Options: raise the account\'s IAM quota "Role trust policy length" and set trustPolicyMaxLength to the raised value; '
         + `trust fewer clusters per role (${this.irsaByCluster.size} OIDC statements now); `
-        + `or move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity, which drops the OIDC statements.`;
+        + 'or move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity, which drops the OIDC statements.';
       if (size.exact) {
         return [message];
       }

@@ -180,23 +180,23 @@ export class NamespaceScopedPolicy extends Construct {
           }
         }
       }
-      const scope = (op: string, values: string[]) => {
+      const scopeTo = (op: string, values: string[]) => {
         const copy = statement.copy();
         copy.addCondition(op, { [principalTag(SESSION_TAGS.NAMESPACE)]: values });
         if (Object.keys(common).length > 0) {
-          copy.addCondition('StringEquals', { ...(copy.conditions.StringEquals ?? {}), ...common });
+          copy.addCondition('StringEquals', common);
         }
         scoped.push(copy);
       };
       if (namespaces.length > 0) {
-        scope('StringEquals', namespaces);
+        scopeTo('StringEquals', namespaces);
       }
       if (prefixes.length > 0) {
-        scope('StringLike', prefixes.map((p) => `${p}*`));
+        scopeTo('StringLike', prefixes.map((p) => `${p}*`));
       }
       if (props.denyNamespaces?.length) {
         const deny = statement.copy({ effect: iam.Effect.DENY });
-        deny.addCondition('StringEquals', { ...(deny.conditions.StringEquals ?? {}), [principalTag(SESSION_TAGS.NAMESPACE)]: props.denyNamespaces });
+        deny.addCondition('StringEquals', { [principalTag(SESSION_TAGS.NAMESPACE)]: props.denyNamespaces });
         scoped.push(deny);
       }
     });

@@ -2,11 +2,11 @@ import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
-import { templateOf } from './util/synth';
 import {
   CrossAccountPodRole, DualTrustRole, MigrationPhase, NamespaceScopedPolicy,
   PodIdentityAgentAddon, PodIdentityBinding, PodIdentityChecks, PodIdentityCluster,
 } from '../src';
+import { templateOf } from './util/synth';
 
 /**
  * cdk-nag's AwsSolutions pack over an app that uses every construct. Every finding that remains is
@@ -36,7 +36,10 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       roles: [role],
     });
     const chain = new CrossAccountPodRole(stack, 'Ingest', {
-      cluster, namespace: 'data-pipeline', serviceAccount: 'ingest', targetStack: data,
+      cluster,
+      namespace: 'data-pipeline',
+      serviceAccount: 'ingest',
+      targetStack: data,
       targetInlinePolicies: {
         ingest: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['arn:aws:s3:::ingest-bucket/*'] })] }),
       },

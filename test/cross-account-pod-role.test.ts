@@ -1,9 +1,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { AgentStatus, CrossAccountPodRole, PodIdentityCluster } from '../src';
 import { evaluate, plain } from './util/iam-simulator';
 import { templateOf } from './util/synth';
-import { AgentStatus, CrossAccountPodRole, PodIdentityCluster } from '../src';
 
 const CLUSTER_ACCOUNT = '111122223333';
 const TARGET_ACCOUNT = '444455556666';
@@ -15,7 +15,11 @@ function setup(sessionTags = true) {
   const targetStack = new Stack(app, 'Data', { env: { account: TARGET_ACCOUNT, region: 'us-east-1' } });
   const cluster = PodIdentityCluster.fromClusterAttributes({ clusterName: 'platform', clusterArn: CLUSTER_ARN, agentStatus: AgentStatus.PRE_INSTALLED });
   const chain = new CrossAccountPodRole(clusterStack, 'Ingest', {
-    cluster, namespace: 'data-pipeline', serviceAccount: 'ingest', targetStack, sessionTags,
+    cluster,
+    namespace: 'data-pipeline',
+    serviceAccount: 'ingest',
+    targetStack,
+    sessionTags,
     associationRoleName: 'pod-id-ingest',
     targetRoleName: 'cross-acct-ingest',
     targetInlinePolicies: {
@@ -54,7 +58,9 @@ describe('CrossAccountPodRole', () => {
       PolicyDocument: { Statement: [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: Match.anyValue() }] },
     });
     template.hasResourceProperties('AWS::EKS::PodIdentityAssociation', {
-      Namespace: 'data-pipeline', ServiceAccount: 'ingest', DisableSessionTags: Match.absent(),
+      Namespace: 'data-pipeline',
+      ServiceAccount: 'ingest',
+      DisableSessionTags: Match.absent(),
       TargetRoleArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:iam::${TARGET_ACCOUNT}:role/cross-acct-ingest`]] },
     });
   });
@@ -98,7 +104,10 @@ describe('CrossAccountPodRole', () => {
     // a cross-account assume needs both the caller's identity policy and the target trust to allow it
     const ALLOW_ALL_STS = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:*', Resource: '*' }] };
     const assume = (principal: string, context: Record<string, string>, action = 'sts:AssumeRole') => ({
-      principal, action, resource: TARGET_ROLE_ARN, resourceAccount: TARGET_ACCOUNT,
+      principal,
+      action,
+      resource: TARGET_ROLE_ARN,
+      resourceAccount: TARGET_ACCOUNT,
       context: { 'aws:PrincipalArn': principal, 'aws:PrincipalAccount': principal.split(':')[4], ...context },
     });
     const associationPolicy = (clusterStack: Stack) =>
@@ -146,7 +155,9 @@ describe('CrossAccountPodRole', () => {
     const clusterStack = new Stack(app, 'Platform', { env: { account: CLUSTER_ACCOUNT, region: 'us-east-1' } });
     const cluster = PodIdentityCluster.fromClusterAttributes({ clusterName: 'platform', clusterArn: CLUSTER_ARN, agentStatus: AgentStatus.PRE_INSTALLED });
     new CrossAccountPodRole(clusterStack, 'Telemetry', {
-      cluster, namespace: 'observability', serviceAccount: 'telemetry-shipper',
+      cluster,
+      namespace: 'observability',
+      serviceAccount: 'telemetry-shipper',
       associationRoleName: 'pod-id-telemetry',
       existingTargetRole: iam.Role.fromRoleArn(clusterStack, 'Firehose', 'arn:aws:iam::999988887777:role/firehose-writer'),
     });

@@ -2,9 +2,9 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { DualTrustRole, MigrationPhase, PodIdentityCluster } from '../src';
 import { evaluate, plain } from './util/iam-simulator';
 import { templateOf } from './util/synth';
-import { DualTrustRole, MigrationPhase, PodIdentityCluster } from '../src';
 
 const ACCOUNT = '111122223333';
 const ENV = { account: ACCOUNT, region: 'us-east-1' };

@@ -1,8 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { NamespaceScopedPolicy, PodIdentityCluster } from '../src';
 import { evaluate, plain } from './util/iam-simulator';
 import { templateOf } from './util/synth';
-import { NamespaceScopedPolicy, PodIdentityCluster } from '../src';
 
 const ACCOUNT = '111122223333';
 const ENV = { account: ACCOUNT, region: 'us-east-1' };
@@ -91,10 +91,18 @@ describe('NamespaceScopedPolicy', () => {
     });
     const table = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/orders`;
     const evalWith = (serviceAccount: string, clusterArn: string) => evaluate(
-      { principal: ROLE, action: 'dynamodb:GetItem', resource: table, resourceAccount: ACCOUNT, context: {
-        'aws:PrincipalTag/kubernetes-namespace': 'payments', 'aws:PrincipalTag/kubernetes-service-account': serviceAccount,
-        'aws:PrincipalTag/eks-cluster-arn': clusterArn, 'aws:PrincipalTag/eks-cluster-name': clusterArn.split('/')[1],
-      } }, { identityPolicies: [doc] });
+      {
+        principal: ROLE,
+        action: 'dynamodb:GetItem',
+        resource: table,
+        resourceAccount: ACCOUNT,
+        context: {
+          'aws:PrincipalTag/kubernetes-namespace': 'payments',
+          'aws:PrincipalTag/kubernetes-service-account': serviceAccount,
+          'aws:PrincipalTag/eks-cluster-arn': clusterArn,
+          'aws:PrincipalTag/eks-cluster-name': clusterArn.split('/')[1],
+        },
+      }, { identityPolicies: [doc] });
     expect(evalWith('checkout', CLUSTER_A)).toBe('Allowed');
     expect(evalWith('refunds', CLUSTER_A)).toBe('ImplicitlyDenied');
     expect(evalWith('checkout', `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/b`)).toBe('ImplicitlyDenied');

@@ -1,11 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { templateOf } from './util/synth';
 import {
   AgentStatus, ComputeType, DualTrustRole, MigrationPhase, NamespaceScopedPolicy,
   PodIdentityAgentAddon, PodIdentityBinding, PodIdentityCluster,
 } from '../src';
+import { templateOf } from './util/synth';
 
 const ACCOUNT = '111122223333';
 const ENV = { account: ACCOUNT, region: 'us-east-1' };
@@ -87,7 +87,10 @@ describe('PodIdentityBinding', () => {
     const { stack, role } = setup();
     const r2 = new DualTrustRole(stack, 'Role2', { phase: MigrationPhase.POD_IDENTITY, pinServiceAccounts: false });
     new PodIdentityBinding(stack, 'B', {
-      cluster: cluster(), namespace: 'payments', serviceAccount: 'checkout', role: r2,
+      cluster: cluster(),
+      namespace: 'payments',
+      serviceAccount: 'checkout',
+      role: r2,
       sessionTags: false,
       sessionPolicy: new iam.PolicyDocument({ statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] })] }),
     });
@@ -113,7 +116,10 @@ describe('PodIdentityBinding', () => {
     test('session policy with session tags on (the default)', () => {
       const { stack, role } = setup();
       expect(() => new PodIdentityBinding(stack, 'B', {
-        cluster: cluster(), namespace: 'payments', serviceAccount: 'checkout', role,
+        cluster: cluster(),
+        namespace: 'payments',
+        serviceAccount: 'checkout',
+        role,
         sessionPolicy: new iam.PolicyDocument(),
       })).toThrow("PodIdentityBinding at 'S/B': `sessionPolicy` requires `sessionTags: false` (EKS rejects a session policy while session tags are on); got sessionTags: true (the default).");
     });
@@ -121,7 +127,11 @@ describe('PodIdentityBinding', () => {
     test('session policy with session tags explicitly on', () => {
       const { stack, role } = setup();
       expect(() => new PodIdentityBinding(stack, 'B', {
-        cluster: cluster(), namespace: 'payments', serviceAccount: 'checkout', role, sessionTags: true,
+        cluster: cluster(),
+        namespace: 'payments',
+        serviceAccount: 'checkout',
+        role,
+        sessionTags: true,
         sessionPolicy: new iam.PolicyDocument(),
       })).toThrow("PodIdentityBinding at 'S/B': `sessionPolicy` requires `sessionTags: false` (EKS rejects a session policy while session tags are on); got sessionTags: true.");
     });

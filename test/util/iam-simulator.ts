@@ -9,12 +9,14 @@
  */
 import * as path from 'path';
 
+/* eslint-disable @typescript-eslint/no-require-imports -- deep files outside the package's exports map */
 const base = path.dirname(require.resolve('@cloud-copilot/iam-simulate'));
 const { authorize } = require(path.join(base, 'core_engine/CoreSimulatorEngine.js'));
 const { RequestContextImpl } = require(path.join(base, 'requestContext.js'));
 const { AwsRequestImpl } = require(path.join(base, 'request/request.js'));
 const { DiscoveryContextKeyConstraints } = require(path.join(base, 'context_keys/discoveryContextKeyConstraints.js'));
 const { loadPolicy } = require(require.resolve('@cloud-copilot/iam-policy', { paths: [base] }));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
 
