@@ -7,3 +7,4 @@ export * from './pod-identity-binding';
 export * from './namespace-scoped-policy';
 export * from './cross-account-pod-role';
 export * from './pod-identity-checks';
+export * from './migration/irsa-inventory';

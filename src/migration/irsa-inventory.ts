@@ -1,0 +1,295 @@
+import * as fs from 'fs';
+import { namespaceProblem, serviceAccountProblem } from '../private/k8s-names';
+
+/** The annotation that binds an IRSA role to a ServiceAccount. */
+const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
+
+/** The addresses of the Pod Identity agent a proxy must not see (F12). */
+const AGENT_ADDRESSES = ['169.254.170.23', '[fd00:ec2::23]'];
+
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role(\/(?:[\u0021-\u007E]+\/)?)?([\w+=,.@-]{1,64})$/;
+
+/**
+ * An IAM role ARN, parsed.
+ */
+export interface ParsedRoleArn {
+  /** The ARN. */
+  readonly arn: string;
+  /** The partition, e.g. `aws`. */
+  readonly partition: string;
+  /** The account. */
+  readonly account: string;
+  /** The role path, `/` when none. */
+  readonly path: string;
+  /** The role name. */
+  readonly roleName: string;
+}
+
+/**
+ * A workload (Deployment, StatefulSet, DaemonSet, CronJob, Job or bare Pod) that runs with an IRSA
+ * service account.
+ */
+export interface InventoryWorkload {
+  /** The kind: `Deployment`, `StatefulSet`, `DaemonSet`, `CronJob`, `Job` or `Pod`. */
+  readonly kind: string;
+  /** The name. */
+  readonly name: string;
+  /** Whether a container sets `HTTP_PROXY` or `HTTPS_PROXY`. */
+  readonly usesProxy: boolean;
+  /**
+   * The agent addresses missing from `NO_PROXY` while a proxy is set: pods would send their Pod
+   * Identity credential requests to the proxy and silently fall back to the node role (F12).
+   */
+  readonly noProxyMissing: string[];
+  /**
+   * The `NO_PROXY` value of the first container that sets a proxy.
+   *
+   * @default - none
+   */
+  readonly noProxy?: string;
+}
+
+/**
+ * A ServiceAccount given explicitly.
+ */
+export interface IrsaServiceAccountEntry {
+  /** The cluster name. */
+  readonly cluster: string;
+  /** The namespace. */
+  readonly namespace: string;
+  /** The service account name. */
+  readonly serviceAccount: string;
+  /** The IRSA role ARN (the `eks.amazonaws.com/role-arn` annotation). */
+  readonly roleArn: string;
+  /**
+   * Labels of the ServiceAccount.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Annotations of the ServiceAccount other than the role ARN.
+   *
+   * @default - none
+   */
+  readonly annotations?: { [key: string]: string };
+  /**
+   * `automountServiceAccountToken` of the ServiceAccount.
+   *
+   * @default - not set (Kubernetes mounts the token)
+   */
+  readonly automountServiceAccountToken?: boolean;
+}
+
+/**
+ * An IRSA service account of the inventory.
+ */
+export interface IrsaServiceAccount extends IrsaServiceAccountEntry {
+  /** The role ARN, parsed. */
+  readonly role: ParsedRoleArn;
+  /**
+   * The Helm release that manages the ServiceAccount (`meta.helm.sh/release-name`).
+   *
+   * @default - not managed by Helm
+   */
+  readonly helmRelease?: string;
+  /** The workloads that run with this service account (from workloads input). */
+  readonly workloads: InventoryWorkload[];
+  /** Where the entry came from (a file name, or `entries`). */
+  readonly source: string;
+}
+
+/**
+ * The IRSA service accounts of a fleet: built from `kubectl get serviceaccounts -A -o json` output
+ * per cluster (a `List`, or a single ServiceAccount) and from explicit entries. Keeps only the
+ * accounts annotated with `eks.amazonaws.com/role-arn`, with their labels, other annotations and
+ * `automountServiceAccountToken`. Workloads (`kubectl get deployments,statefulsets,daemonsets,cronjobs -A -o json`)
+ * tell which workloads use which account and whether they go through a proxy.
+ *
+ * Malformed input is an error naming the source and the item.
+ */
+export class IrsaInventory {
+  /**
+   * Parse an IAM role ARN (`arn:<partition>:iam::<account>:role/<path/>name`).
+   *
+   * @param arn the ARN
+   * @param where where it comes from, for the error message
+   */
+  public static parseRoleArn(arn: string, where: string = 'role ARN'): ParsedRoleArn {
+    const m = ROLE_ARN.exec(arn);
+    if (!m) {
+      throw new Error(`IrsaInventory: ${where}: invalid role ARN ${JSON.stringify(arn)}: expected arn:<partition>:iam::<12-digit account>:role/<optional path/>name.`);
+    }
+    return { arn, partition: m[1], account: m[2], path: m[3] ?? '/', roleName: m[4] };
+  }
+
+  private readonly entries = new Map<string, IrsaServiceAccount>();
+
+  /**
+   * Add the output of `kubectl get serviceaccounts -A -o json` for one cluster.
+   *
+   * @param cluster the cluster name
+   * @param json the JSON text
+   * @param source a name for error messages (e.g. the file name)
+   */
+  public addServiceAccountsJson(cluster: string, json: string, source: string = `serviceaccounts of ${cluster}`): void {
+    const items = parseList(json, source, ['ServiceAccount']);
+    items.forEach((item, index) => {
+      const where = `${source} item ${index + 1}`;
+      const metadata = item.metadata;
+      if (!metadata || typeof metadata.name !== 'string' || typeof metadata.namespace !== 'string') {
+        throw new Error(`IrsaInventory: ${where}: a ServiceAccount needs metadata.name and metadata.namespace.`);
+      }
+      const annotations: { [key: string]: string } = { ...(metadata.annotations ?? {}) };
+      const roleArn = annotations[IRSA_ROLE_ANNOTATION];
+      if (roleArn === undefined) {
+        return;
+      }
+      delete annotations[IRSA_ROLE_ANNOTATION];
+      if (item.automountServiceAccountToken !== undefined && typeof item.automountServiceAccountToken !== 'boolean') {
+        throw new Error(`IrsaInventory: ${where} (${metadata.namespace}/${metadata.name}): automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
+      }
+      this.add({
+        cluster,
+        namespace: metadata.namespace,
+        serviceAccount: metadata.name,
+        roleArn,
+        labels: { ...(metadata.labels ?? {}) },
+        annotations,
+        automountServiceAccountToken: item.automountServiceAccountToken,
+      }, `${where} (${metadata.namespace}/${metadata.name})`, source);
+    });
+  }
+
+  /**
+   * Add a file holding `kubectl get serviceaccounts -A -o json` output for one cluster.
+   */
+  public addServiceAccountsFile(cluster: string, path: string): void {
+    this.addServiceAccountsJson(cluster, readFile(path), path);
+  }
+
+  /**
+   * Add the output of `kubectl get deployments,statefulsets,daemonsets,cronjobs -A -o json` (jobs
+   * and bare pods are read too) for one cluster, to know which workloads use which account.
+   */
+  public addWorkloadsJson(cluster: string, json: string, source: string = `workloads of ${cluster}`): void {
+    const items = parseList(json, source, ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Job', 'Pod', 'ReplicaSet']);
+    items.forEach((item, index) => {
+      const where = `${source} item ${index + 1}`;
+      const podSpec = podSpecOf(item);
+      if (!podSpec || !item.metadata?.namespace || !item.metadata?.name) {
+        throw new Error(`IrsaInventory: ${where}: a ${item.kind} needs metadata.name, metadata.namespace and a pod template.`);
+      }
+      const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
+      const entry = this.entries.get(key(cluster, item.metadata.namespace, serviceAccount));
+      if (!entry) {
+        return;
+      }
+      const containers: any[] = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
+      const env = (c: any, name: string) => (c.env ?? []).find((e: any) => String(e.name).toUpperCase() === name)?.value as string | undefined;
+      const proxied = containers.find((c) => env(c, 'HTTP_PROXY') !== undefined || env(c, 'HTTPS_PROXY') !== undefined);
+      const noProxy = proxied ? env(proxied, 'NO_PROXY') : undefined;
+      const listed = (noProxy ?? '').split(',').map((s) => s.trim());
+      entry.workloads.push({
+        kind: item.kind,
+        name: item.metadata.name,
+        usesProxy: proxied !== undefined,
+        noProxy,
+        noProxyMissing: proxied ? AGENT_ADDRESSES.filter((a) => !listed.includes(a)) : [],
+      });
+    });
+  }
+
+  /**
+   * Add a file holding workloads output for one cluster.
+   */
+  public addWorkloadsFile(cluster: string, path: string): void {
+    this.addWorkloadsJson(cluster, readFile(path), path);
+  }
+
+  /**
+   * Add a service account explicitly.
+   */
+  public addEntry(entry: IrsaServiceAccountEntry): void {
+    this.add(entry, `entry ${entry.namespace}/${entry.serviceAccount} on ${entry.cluster}`, 'entries');
+  }
+
+  /** Every IRSA service account (copies), in the order added. */
+  public get serviceAccounts(): IrsaServiceAccount[] {
+    return [...this.entries.values()].map((e) => ({ ...e, workloads: [...e.workloads] }));
+  }
+
+  /** The clusters that have IRSA service accounts. */
+  public get clusters(): string[] {
+    return [...new Set([...this.entries.values()].map((e) => e.cluster))];
+  }
+
+  private add(entry: IrsaServiceAccountEntry, where: string, source: string): void {
+    const nsProblem = namespaceProblem(entry.namespace);
+    if (nsProblem) {
+      throw new Error(`IrsaInventory: ${where}: invalid namespace ${JSON.stringify(entry.namespace)}: ${nsProblem}.`);
+    }
+    const saProblem = serviceAccountProblem(entry.serviceAccount);
+    if (saProblem) {
+      throw new Error(`IrsaInventory: ${where}: invalid service account ${JSON.stringify(entry.serviceAccount)}: ${saProblem}.`);
+    }
+    const role = IrsaInventory.parseRoleArn(entry.roleArn, where);
+    const k = key(entry.cluster, entry.namespace, entry.serviceAccount);
+    const existing = this.entries.get(k);
+    if (existing) {
+      throw new Error(`IrsaInventory: ${where}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
+    }
+    const annotations = entry.annotations ?? {};
+    this.entries.set(k, {
+      ...entry,
+      labels: { ...(entry.labels ?? {}) },
+      annotations: { ...annotations },
+      role,
+      helmRelease: annotations['meta.helm.sh/release-name']
+        ?? ((entry.labels ?? {})['app.kubernetes.io/managed-by'] === 'Helm' ? (entry.labels ?? {})['app.kubernetes.io/instance'] ?? 'unknown' : undefined),
+      workloads: [],
+      source,
+    });
+  }
+}
+
+function key(cluster: string, namespace: string, serviceAccount: string): string {
+  return `${cluster}|${namespace}|${serviceAccount}`;
+}
+
+function readFile(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`IrsaInventory: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function parseList(json: string, source: string, kinds: string[]): any[] {
+  let doc: any;
+  try {
+    doc = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`IrsaInventory: ${source}: not JSON (${(e as Error).message}); pass the output of kubectl ... -o json.`);
+  }
+  if (doc && doc.kind === 'List' && Array.isArray(doc.items)) {
+    doc.items.forEach((item: any, index: number) => {
+      if (!item || !kinds.includes(item.kind)) {
+        throw new Error(`IrsaInventory: ${source} item ${index + 1}: expected ${kinds.join(', ')}; got kind ${JSON.stringify(item?.kind)}.`);
+      }
+    });
+    return doc.items;
+  }
+  if (doc && kinds.includes(doc.kind)) {
+    return [doc];
+  }
+  throw new Error(`IrsaInventory: ${source}: expected a List of ${kinds.join(', ')} or a single one (kubectl ... -o json); got ${doc && typeof doc === 'object' ? `kind ${JSON.stringify(doc.kind)}` : JSON.stringify(doc)}.`);
+}
+
+function podSpecOf(item: any): any {
+  switch (item.kind) {
+    case 'Pod': return item.spec;
+    case 'CronJob': return item.spec?.jobTemplate?.spec?.template?.spec;
+    default: return item.spec?.template?.spec;
+  }
+}
