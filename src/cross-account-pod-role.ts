@@ -8,7 +8,10 @@ import { PodIdentityCluster } from './pod-identity-cluster';
 import { SESSION_TAGS } from './private/constants';
 import { constructError } from './private/errors';
 import { parseClusterArn } from './private/names';
-import { checkServiceAccountRef } from './private/service-accounts';
+import { hasAssociation, hasIrsaTrust } from './private/phases';
+import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
+import { checkMaxLength, checkTrustLength, irsaStatement } from './private/trust';
+import { ServiceAccountRef } from './service-account-ref';
 
 /**
  * Properties of a `CrossAccountPodRole`.
@@ -89,6 +92,38 @@ export interface CrossAccountPodRoleProps {
    * @default - none
    */
   readonly tags?: { [key: string]: string };
+
+  /**
+   * The migration phase of the chain. The association exists from `POD_IDENTITY` on; the target
+   * role keeps its `targetIrsaTrusts` until `POD_IDENTITY_ONLY`. The association role and the
+   * target trust of the association role exist in every phase (creating them changes no pod).
+   *
+   * @default MigrationPhase.POD_IDENTITY_ONLY
+   */
+  readonly phase?: MigrationPhase;
+
+  /**
+   * Service accounts whose pods assume the target role directly through IRSA today (the target
+   * role is then "dual" while they do). Each cluster's OIDC provider must be registered in the
+   * target account: the statements name `arn:<partition>:iam::<target account>:oidc-provider/<issuer>`.
+   *
+   * @default - none
+   */
+  readonly targetIrsaTrusts?: ServiceAccountRef[];
+
+  /**
+   * Include `<issuer>:aud` in the target role's IRSA statements.
+   *
+   * @default true
+   */
+  readonly targetIrsaAudienceCondition?: boolean;
+
+  /**
+   * The longest trust policy the target role may have (the target account's quota).
+   *
+   * @default 2048
+   */
+  readonly targetTrustPolicyMaxLength?: number;
 }
 
 /**
@@ -106,8 +141,15 @@ export class CrossAccountPodRole extends Construct {
   /** The target role: created in `targetStack`, or the existing one. */
   public readonly targetRole: iam.IRole;
 
-  /** The binding. */
-  public readonly binding: PodIdentityBinding;
+  /**
+   * The binding.
+   *
+   * @default - none before `MigrationPhase.POD_IDENTITY`
+   */
+  public readonly binding?: PodIdentityBinding;
+
+  /** The migration phase of the chain. */
+  public readonly phase: MigrationPhase;
 
   /**
    * The external ID the target trust pins when session tags are off:
@@ -122,6 +164,7 @@ export class CrossAccountPodRole extends Construct {
     const kind = 'CrossAccountPodRole';
     checkServiceAccountRef(this, kind, props);
     const sessionTags = props.sessionTags ?? true;
+    this.phase = props.phase ?? MigrationPhase.POD_IDENTITY_ONLY;
     if ((props.targetStack === undefined) === (props.existingTargetRole === undefined)) {
       throw constructError(this, kind, 'give exactly one of targetStack (a target role is created there) and existingTargetRole (a role managed elsewhere).');
     }
@@ -153,6 +196,7 @@ export class CrossAccountPodRole extends Construct {
       description: `EKS Pod Identity association role for ${props.namespace}/${props.serviceAccount} on ${props.cluster.clusterName}; chains to a target role`,
       // request-tag pins cannot match with session tags off: pin to the account then
       pinServiceAccounts: sessionTags,
+      serviceAccounts: sessionTags ? [{ cluster: props.cluster, namespace: props.namespace, serviceAccount: props.serviceAccount }] : undefined,
     });
 
     const associationRoleArn = `arn:${partition}:iam::${account}:role/${associationRoleName}`;
@@ -191,9 +235,13 @@ export class CrossAccountPodRole extends Construct {
         managedPolicies: props.targetManagedPolicies,
         inlinePolicies: props.targetInlinePolicies,
       });
+      this.addTargetIrsaTrusts(role, targetStack, props);
       this.targetRole = role;
     }
 
+    if (!hasAssociation(this.phase)) {
+      return;
+    }
     this.binding = new PodIdentityBinding(this, 'Binding', {
       cluster: props.cluster,
       namespace: props.namespace,
@@ -203,6 +251,40 @@ export class CrossAccountPodRole extends Construct {
       sessionTags,
       sessionPolicy: props.sessionPolicy,
       tags: props.tags,
+    });
+  }
+
+  private addTargetIrsaTrusts(role: iam.Role, targetStack: Stack, props: CrossAccountPodRoleProps): void {
+    const trusts = props.targetIrsaTrusts ?? [];
+    const max = props.targetTrustPolicyMaxLength ?? 2048;
+    checkMaxLength(max, (message) => constructError(this, 'CrossAccountPodRole', `target ${message}`));
+    const byIssuer = new Map<string, string[]>();
+    for (const trust of trusts) {
+      checkServiceAccountRef(this, 'CrossAccountPodRole', trust);
+      const issuer = trust.cluster.oidcIssuer;
+      if (issuer === undefined || Token.isUnresolved(issuer)) {
+        throw constructError(this, 'CrossAccountPodRole',
+          `targetIrsaTrusts: cluster ${JSON.stringify(trust.cluster.clusterName)} needs a concrete oidcIssuer: the target trust names its OIDC provider in the target account (arn:<partition>:iam::${targetStack.account}:oidc-provider/<issuer>).`);
+      }
+      if (!hasIrsaTrust(this.phase)) {
+        continue;
+      }
+      let subjects = byIssuer.get(issuer);
+      if (!subjects) {
+        subjects = [];
+        byIssuer.set(issuer, subjects);
+        const partition = parseClusterArn(trust.cluster.clusterArn)?.partition ?? 'aws';
+        role.assumeRolePolicy!.addStatements(irsaStatement(role, `IrsaConditions${byIssuer.size}`,
+          `arn:${partition}:iam::${targetStack.account}:oidc-provider/${issuer}`, issuer, subjects, props.targetIrsaAudienceCondition ?? true));
+      }
+      const subject = irsaSubject(trust);
+      if (!subjects.includes(subject)) {
+        subjects.push(subject);
+      }
+    }
+    role.node.addValidation({
+      validate: () => checkTrustLength(role, `CrossAccountPodRole at '${this.node.path}' (target role)`, role.assumeRolePolicy!, max, byIssuer.size,
+        'move the chain to POD_IDENTITY_ONLY once no pod uses the target role through IRSA'),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Annotations, CfnJson, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { MigrationPhase } from './migration-phase';
@@ -6,8 +6,8 @@ import { PodIdentityCluster } from './pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { constructError, show } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
-import { policySize, PolicySize } from './private/policy-size';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
+import { checkMaxLength, checkTrustLength, irsaStatement, measure, oneOrList } from './private/trust';
 import { ServiceAccountRef } from './service-account-ref';
 
 /** IAM's default quota for the length of a role trust policy. */
@@ -197,10 +197,7 @@ export class DualTrustRole extends iam.Role {
     this.sourceOrgId = props.sourceOrgId;
     this.irsaAudienceCondition = props.irsaAudienceCondition ?? true;
     this.trustPolicyMaxLength = props.trustPolicyMaxLength ?? DEFAULT_TRUST_POLICY_MAX_LENGTH;
-    if (!Number.isInteger(this.trustPolicyMaxLength) || this.trustPolicyMaxLength <= 0) {
-      throw constructError(this, 'DualTrustRole',
-        `trustPolicyMaxLength must be a positive whole number of characters (your account's "Role trust policy length" quota); got ${show(this.trustPolicyMaxLength)}.`);
-    }
+    checkMaxLength(this.trustPolicyMaxLength, (message) => constructError(this, 'DualTrustRole', message));
 
     if (hasPodIdentityTrust(this.phase) && !this.pinsSessionTags) {
       this.addPodIdentityStatement();
@@ -263,11 +260,7 @@ export class DualTrustRole extends iam.Role {
    * by a stand-in.
    */
   public get trustPolicyLength(): number {
-    return this.measureTrust().length;
-  }
-
-  private measureTrust(): PolicySize {
-    return policySize(Stack.of(this).resolve(this.trust));
+    return measure(this, this.trust).length;
   }
 
   private irsaStatement(cluster: PodIdentityCluster, subjects: string[]): iam.PolicyStatement {
@@ -277,20 +270,7 @@ export class DualTrustRole extends iam.Role {
       throw constructError(this, 'DualTrustRole',
         `cluster ${show(cluster.clusterName)} has no OIDC provider, so it cannot be trusted through IRSA: pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider.`);
     }
-    const conditions: { [key: string]: any } = {
-      [`${issuer}:sub`]: Lazy.any({ produce: () => oneOrList(subjects) }),
-    };
-    if (this.irsaAudienceCondition) {
-      conditions[`${issuer}:aud`] = 'sts.amazonaws.com';
-    }
-    const stringEquals = Token.isUnresolved(issuer)
-      ? new CfnJson(this, `IrsaConditions${this.irsaByCluster.size}`, { value: conditions })
-      : conditions;
-    return new iam.PolicyStatement({
-      actions: ['sts:AssumeRoleWithWebIdentity'],
-      principals: [new iam.FederatedPrincipal(providerArn, {}, 'sts:AssumeRoleWithWebIdentity')],
-      conditions: { StringEquals: stringEquals },
-    });
+    return irsaStatement(this, `IrsaConditions${this.irsaByCluster.size}`, providerArn, issuer, subjects, this.irsaAudienceCondition);
   }
 
   private pinServiceAccount(ref: ServiceAccountRef): void {
@@ -336,26 +316,9 @@ export class DualTrustRole extends iam.Role {
     if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podGroups.size === 0) {
       return [`${where}: phase ${this.phase} trusts ${POD_IDENTITY_PRINCIPAL}, but no service account is known to pin it to. Add irsaTrusts, bind the role with a PodIdentityBinding, call addServiceAccount(), or set pinServiceAccounts: false for account-only pinning.`];
     }
-    const size = this.measureTrust();
-    const described = `${size.exact ? '' : 'about '}${size.length.toLocaleString('en-US')} characters (whitespace not counted)`;
-    if (size.length > this.trustPolicyMaxLength) {
-      const message = `${where}: the trust policy is ${described}, over trustPolicyMaxLength ${this.trustPolicyMaxLength.toLocaleString('en-US')}. `
-        + 'Options: raise the account\'s IAM quota "Role trust policy length" and set trustPolicyMaxLength to the raised value; '
-        + `trust fewer clusters per role (${this.irsaByCluster.size} OIDC statements now); `
-        + 'or move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity, which drops the OIDC statements.';
-      if (size.exact) {
-        return [message];
-      }
-      Annotations.of(this).addWarningV2('cdk-eks-pod-identity:trustPolicyLength', message);
-    }
-    Annotations.of(this).addInfo(`Trust policy: ${described} of ${this.trustPolicyMaxLength.toLocaleString('en-US')}.`);
-    return [];
+    return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaByCluster.size,
+      'move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity');
   }
-}
-
-/** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
-function oneOrList(values: string[]): string | string[] {
-  return values.length === 1 ? values[0] : [...values];
 }
 
 /**

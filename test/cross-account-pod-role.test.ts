@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AgentStatus, CrossAccountPodRole, PodIdentityCluster } from '../src';
+import { AgentStatus, CrossAccountPodRole, MigrationPhase, PodIdentityCluster } from '../src';
 import { evaluate, plain } from './util/iam-simulator';
 import { templateOf } from './util/synth';
 
@@ -176,6 +176,54 @@ describe('CrossAccountPodRole', () => {
     new CrossAccountPodRole(clusterStack, 'Ingest', { cluster, namespace: 'data-pipeline', serviceAccount: 'ingest', targetStack });
     templateOf(clusterStack).hasResourceProperties('AWS::IAM::Role', { RoleName: Match.stringLikeRegexp('^Platform-Ingest-[0-9A-F]{8}$') });
     templateOf(targetStack).hasResourceProperties('AWS::IAM::Role', { RoleName: Match.stringLikeRegexp('^Platform-Ingest-[0-9A-F]{8}-target$') });
+  });
+
+  describe('migration: a target role that IRSA pods still use directly', () => {
+    const issuer = (i: number) => `oidc.eks.us-east-1.amazonaws.com/id/${String(i).repeat(32)}`;
+    function chain(phase: MigrationPhase, clusters = 1, max?: number) {
+      const app = new App();
+      const clusterStack = new Stack(app, 'Platform', { env: { account: CLUSTER_ACCOUNT, region: 'us-east-1' } });
+      const targetStack = new Stack(app, 'Central', { env: { account: '999988887777', region: 'us-east-1' } });
+      const refs = Array.from({ length: clusters }, (_, i) => PodIdentityCluster.fromClusterAttributes({
+        clusterName: `c${i}`, clusterArn: `arn:aws:eks:us-east-1:${CLUSTER_ACCOUNT}:cluster/c${i}`, oidcIssuer: issuer(i), agentStatus: AgentStatus.PRE_INSTALLED,
+      }));
+      const c = new CrossAccountPodRole(clusterStack, 'Telemetry', {
+        cluster: refs[0], namespace: 'observability', serviceAccount: 'telemetry-shipper', targetStack, phase,
+        associationRoleName: 'pod-id-telemetry', targetRoleName: 'firehose-writer',
+        targetIrsaTrusts: refs.map((cluster) => ({ cluster, namespace: 'observability', serviceAccount: 'telemetry-shipper' })),
+        targetIrsaAudienceCondition: false,
+        targetTrustPolicyMaxLength: max,
+      });
+      return { clusterStack, targetStack, c };
+    }
+
+    test.each([
+      [MigrationPhase.DUAL_TRUST, 1, 0],
+      [MigrationPhase.POD_IDENTITY, 1, 1],
+      [MigrationPhase.POD_IDENTITY_ONLY, 0, 1],
+    ])('phase %s: %d IRSA statements in the target trust (in the target account\'s provider), %d associations', (phase, irsa, associations) => {
+      const { clusterStack, targetStack, c } = chain(phase);
+      const statements: any[] = targetTrust(targetStack).Statement;
+      const oidc = statements.filter((s) => s.Principal.Federated);
+      expect(oidc).toHaveLength(irsa);
+      if (irsa) {
+        expect(oidc[0]).toEqual({
+          Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity',
+          Principal: { Federated: `arn:aws:iam::999988887777:oidc-provider/${issuer(0)}` },
+          Condition: { StringEquals: { [`${issuer(0)}:sub`]: 'system:serviceaccount:observability:telemetry-shipper' } },
+        });
+      }
+      expect(statements.filter((s) => s.Principal.AWS)).toHaveLength(1);
+      templateOf(clusterStack).resourceCountIs('AWS::EKS::PodIdentityAssociation', associations);
+      expect(c.binding === undefined).toBe(associations === 0);
+    });
+
+    test('the dual target trust over its length limit is an error; the raised quota declared passes', () => {
+      const over = chain(MigrationPhase.DUAL_TRUST, 11);
+      expect(() => templateOf(over.targetStack)).toThrow(/CrossAccountPodRole at 'Platform\/Telemetry' \(target role\): the trust policy is [\d,]+ characters \(whitespace not counted\), over trustPolicyMaxLength 2,048\. .*trust fewer clusters per role \(11 OIDC statements now\); or move the chain to POD_IDENTITY_ONLY once no pod uses the target role through IRSA, which drops the OIDC statements\./);
+      const raised = chain(MigrationPhase.DUAL_TRUST, 9, 4096);
+      templateOf(raised.targetStack).resourceCountIs('AWS::IAM::Role', 1);
+    });
   });
 
   describe('errors', () => {

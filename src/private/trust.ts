@@ -1,0 +1,65 @@
+import { Annotations, CfnJson, Lazy, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { policySize, PolicySize } from './policy-size';
+
+/** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
+export function oneOrList(values: string[]): string | string[] {
+  return values.length === 1 ? values[0] : [...values];
+}
+
+/**
+ * An IRSA trust statement: `sts:AssumeRoleWithWebIdentity` for the OIDC provider, `<issuer>:sub`
+ * in `subjects` (read at synthesis, so later additions count) and optionally `<issuer>:aud`.
+ * A token issuer (an aws-eks cluster of the app) needs its condition keys through CfnJson,
+ * created under `scope` with `cfnJsonId`.
+ */
+export function irsaStatement(scope: Construct, cfnJsonId: string, providerArn: string, issuer: string,
+  subjects: string[], audience: boolean): iam.PolicyStatement {
+  const conditions: { [key: string]: any } = {
+    [`${issuer}:sub`]: Lazy.any({ produce: () => oneOrList(subjects) }),
+  };
+  if (audience) {
+    conditions[`${issuer}:aud`] = 'sts.amazonaws.com';
+  }
+  const stringEquals = Token.isUnresolved(issuer) ? new CfnJson(scope, cfnJsonId, { value: conditions }) : conditions;
+  return new iam.PolicyStatement({
+    actions: ['sts:AssumeRoleWithWebIdentity'],
+    principals: [new iam.FederatedPrincipal(providerArn, {}, 'sts:AssumeRoleWithWebIdentity')],
+    conditions: { StringEquals: stringEquals },
+  });
+}
+
+/** The size of a trust policy document as IAM counts it. */
+export function measure(scope: Construct, document: iam.PolicyDocument): PolicySize {
+  return policySize(Stack.of(scope).resolve(document));
+}
+
+/**
+ * Checks a trust policy against its length limit: an error over it (a warning when the length is
+ * an estimate), and an info annotation with the length either way.
+ */
+export function checkTrustLength(scope: Construct, where: string, document: iam.PolicyDocument, max: number,
+  oidcStatements: number, finishHint: string): string[] {
+  const size = measure(scope, document);
+  const described = `${size.exact ? '' : 'about '}${size.length.toLocaleString('en-US')} characters (whitespace not counted)`;
+  if (size.length > max) {
+    const message = `${where}: the trust policy is ${described}, over trustPolicyMaxLength ${max.toLocaleString('en-US')}. `
+      + 'Options: raise the account\'s IAM quota "Role trust policy length" and set trustPolicyMaxLength to the raised value; '
+      + `trust fewer clusters per role (${oidcStatements} OIDC statements now); `
+      + `or ${finishHint}, which drops the OIDC statements.`;
+    if (size.exact) {
+      return [message];
+    }
+    Annotations.of(scope).addWarningV2('cdk-eks-pod-identity:trustPolicyLength', message);
+  }
+  Annotations.of(scope).addInfo(`Trust policy: ${described} of ${max.toLocaleString('en-US')}.`);
+  return [];
+}
+
+/** Throws unless `max` is a positive whole number. */
+export function checkMaxLength(max: number, fail: (message: string) => Error): void {
+  if (!Number.isInteger(max) || max <= 0) {
+    throw fail(`trustPolicyMaxLength must be a positive whole number of characters (your account's "Role trust policy length" quota); got ${JSON.stringify(max)}.`);
+  }
+}
