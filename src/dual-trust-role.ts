@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { MigrationPhase } from './migration-phase';
@@ -78,6 +78,14 @@ export interface DualTrustRoleProps {
    * @default true
    */
   readonly irsaAudienceCondition?: boolean;
+
+  /**
+   * The account whose IAM OIDC providers the IRSA statements name. IRSA into a role of another
+   * account than the cluster's needs the cluster's OIDC provider registered in the role's account.
+   *
+   * @default - the account of each cluster's `oidcProviderArn`
+   */
+  readonly oidcProviderAccount?: string;
 
   /**
    * The longest trust policy (characters, whitespace not counted) this role may have: IAM's quota
@@ -171,6 +179,7 @@ export class DualTrustRole extends iam.Role {
   private readonly pinClusters: boolean;
   private readonly sourceOrgId?: string;
   private readonly irsaAudienceCondition: boolean;
+  private readonly oidcProviderAccount?: string;
   private readonly trust: iam.PolicyDocument;
   private readonly irsaByCluster = new Map<string, { readonly cluster: PodIdentityCluster; readonly subjects: string[] }>();
   private readonly podGroups = new Map<string, string[]>();
@@ -196,6 +205,7 @@ export class DualTrustRole extends iam.Role {
     this.pinsSessionTags = this.pinServiceAccounts || this.pinClusters;
     this.sourceOrgId = props.sourceOrgId;
     this.irsaAudienceCondition = props.irsaAudienceCondition ?? true;
+    this.oidcProviderAccount = props.oidcProviderAccount;
     this.trustPolicyMaxLength = props.trustPolicyMaxLength ?? DEFAULT_TRUST_POLICY_MAX_LENGTH;
     checkMaxLength(this.trustPolicyMaxLength, (message) => constructError(this, 'DualTrustRole', message));
 
@@ -270,7 +280,10 @@ export class DualTrustRole extends iam.Role {
       throw constructError(this, 'DualTrustRole',
         `cluster ${show(cluster.clusterName)} has no OIDC provider, so it cannot be trusted through IRSA: pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider.`);
     }
-    return irsaStatement(this, `IrsaConditions${this.irsaByCluster.size}`, providerArn, issuer, subjects, this.irsaAudienceCondition);
+    const principal = this.oidcProviderAccount === undefined || Token.isUnresolved(providerArn)
+      ? providerArn
+      : providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${this.oidcProviderAccount}$2`);
+    return irsaStatement(this, `IrsaConditions${this.irsaByCluster.size}`, principal, issuer, subjects, this.irsaAudienceCondition);
   }
 
   private pinServiceAccount(ref: ServiceAccountRef): void {

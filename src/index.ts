@@ -8,3 +8,6 @@ export * from './namespace-scoped-policy';
 export * from './cross-account-pod-role';
 export * from './pod-identity-checks';
 export * from './migration/irsa-inventory';
+export * from './migration/plan';
+export * from './migration/service-account-chart';
+export * from './migration/pod-identity-migration';

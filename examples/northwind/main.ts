@@ -1,0 +1,70 @@
+/**
+ * The Northwind Pay migration: 11 clusters in two regions move from IRSA to EKS Pod Identity in
+ * three waves. This app synthesizes the whole fleet at a mixed state (wave1 at POD_IDENTITY, wave2
+ * at DUAL_TRUST, wave3 at IRSA_ONLY), prints the plan, and leaves templates, manifests
+ * (cdk.out/k8s), runbooks (cdk.out/runbooks) and import mappings (cdk.out/import) in the cloud
+ * assembly.
+ *
+ *   npx ts-node --project tsconfig.dev.json examples/northwind/main.ts
+ *   npx cdk synth --app 'npx ts-node --project tsconfig.dev.json examples/northwind/main.ts' -c pod-identity-migration:wave2=POD_IDENTITY
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { IrsaInventory, MigrationFiles, MigrationPhase, PodIdentityMigration } from '../../src';
+
+const fleet = path.join(__dirname, 'fleet');
+const read = (file: string) => fs.readFileSync(path.join(fleet, file), 'utf8');
+
+const clusters = MigrationFiles.clustersFromJson(read('clusters.json'), 'clusters.json');
+const plan = MigrationFiles.planFromJson(read('plan.json'), 'plan.json');
+
+const inventory = new IrsaInventory();
+for (const cluster of clusters) {
+  inventory.addServiceAccountsFile(cluster.clusterName, path.join(fleet, 'serviceaccounts', `${cluster.clusterName}.json`));
+  inventory.addWorkloadsFile(cluster.clusterName, path.join(fleet, 'workloads', `${cluster.clusterName}.json`));
+}
+
+// telemetry-shipper assumes the central firehose-writer role of the telemetry account through IRSA
+// today: its trust holds one OIDC statement per cluster (358 characters each, 3,987 for the 11
+// clusters, within the account's raised quota of 4,096). Chaining from the new association role
+// into that same role would add a statement while all 11 still use IRSA: 4,201 characters, which
+// the library refuses. So the chain targets a new role with the same permissions,
+// firehose-writer-pod-identity, and firehose-writer keeps its IRSA trust unchanged until every
+// cluster is done, then is retired.
+const TELEMETRY_TARGET = 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity';
+const waves = plan.waves;
+const crossAccount = (plan.crossAccount ?? []).map((c) => (c.serviceAccount === 'telemetry-shipper' ? { ...c, targetRoleArn: TELEMETRY_TARGET } : c));
+
+const phases: { [wave: string]: MigrationPhase } = {
+  wave1: MigrationPhase.POD_IDENTITY,
+  wave2: MigrationPhase.DUAL_TRUST,
+  wave3: MigrationPhase.IRSA_ONLY,
+};
+
+const app = new App({ outdir: process.env.CDK_OUTDIR ?? process.argv[2] ?? 'cdk.out' });
+const migration = new PodIdentityMigration(app, 'Northwind', {
+  clusters,
+  inventory,
+  plan: {
+    ...plan,
+    waves: waves.map((wave) => ({ ...wave, phase: phases[wave.name] })),
+    crossAccount,
+    roles: {
+      ...plan.roles,
+      // today's IRSA statements of the central role have no aud condition (it would not fit)
+      'firehose-writer': { ...plan.roles!['firehose-writer'], irsaAudienceCondition: false },
+      // the new chain target: same permissions, created (not adopted)
+      'firehose-writer-pod-identity': { ...plan.roles!['firehose-writer'], exists: false },
+    },
+  },
+  // Both accounts had their "Role trust policy length" quota raised to 4,096: roles used on four
+  // clusters need more than 2,048 characters while they trust both IRSA and Pod Identity.
+  trustPolicyMaxLengthByAccount: { '111122223333': 4096, '999988887777': 4096 },
+  agent: { configurationValues: { tolerations: [{ operator: 'Exists' }] } },
+});
+
+const assembly = app.synth();
+console.log(migration.describe());
+console.log(`${assembly.stacks.length} stacks, templates in ${assembly.directory}`);
+console.log(`manifests: ${path.join(assembly.directory, 'k8s')}  runbooks: ${path.join(assembly.directory, 'runbooks')}  import mappings: ${path.join(assembly.directory, 'import')}`);

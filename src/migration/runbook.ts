@@ -1,0 +1,260 @@
+import { IrsaServiceAccount } from './irsa-inventory';
+import { ServiceAccountChart } from './service-account-chart';
+import { MigrationPhase } from '../migration-phase';
+import { hasAssociation, hasIrsaAnnotation, PHASE_ORDER } from '../private/phases';
+
+/** What the runbook of a wave is rendered from. */
+export interface WaveReport {
+  readonly wave: string;
+  readonly risk?: string;
+  readonly phase: MigrationPhase;
+  readonly contextKey: string;
+  readonly stacks: string[];
+  readonly clusters: ClusterReport[];
+  readonly adoptedRoles: string[];
+  readonly newRoles: string[];
+}
+
+export interface ClusterReport {
+  readonly name: string;
+  readonly region: string;
+  readonly placements: { readonly sa: IrsaServiceAccount; readonly associationRoleArn: string; readonly targetRoleArn?: string }[];
+  helmManaged: IrsaServiceAccount[];
+}
+
+const NEXT: { [phase: string]: string } = {
+  IRSA_ONLY: 'the roles also trust pods.eks.amazonaws.com (sts:AssumeRole + sts:TagSession, pinned to the wave\'s service accounts). No pod changes.',
+  DUAL_TRUST: 'the Pod Identity associations are created. Every pod of these service accounts created from now on gets Pod Identity credentials (F3); running pods keep IRSA until restarted.',
+  POD_IDENTITY: 'the IRSA annotation is removed from the ServiceAccounts (manifests). The OIDC trust stays for pods not yet recreated.',
+  ANNOTATION_REMOVED: 'the OIDC (IRSA) statements are removed from the roles\' trust: Pod Identity only.',
+  POD_IDENTITY_ONLY: 'nothing: the wave is done. Retire per-cluster roles and OIDC providers no role trusts any more.',
+};
+
+function next(phase: MigrationPhase): MigrationPhase | undefined {
+  return PHASE_ORDER[PHASE_ORDER.indexOf(phase) + 1];
+}
+
+function previous(phase: MigrationPhase): MigrationPhase | undefined {
+  return PHASE_ORDER[PHASE_ORDER.indexOf(phase) - 1];
+}
+
+/** How to get new pods for a workload of each kind (F3: only pods created after the association change). */
+const RESTART: { [kind: string]: (ctx: string, ns: string, name: string) => string } = {
+  Deployment: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart deployment/${name} && kubectl --context ${ctx} -n ${ns} rollout status deployment/${name}`,
+  StatefulSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart statefulset/${name} && kubectl --context ${ctx} -n ${ns} rollout status statefulset/${name}`,
+  DaemonSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart daemonset/${name} && kubectl --context ${ctx} -n ${ns} rollout status daemonset/${name}`,
+  CronJob: (ctx, ns, name) => `# CronJob ${ns}/${name}: its next run creates new pods; to check now: kubectl --context ${ctx} -n ${ns} create job --from=cronjob/${name} ${name}-pod-identity-check`,
+  Job: (_ctx, ns, name) => `# Job ${ns}/${name}: its running pods keep their credentials; the next run creates new pods`,
+  ReplicaSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} delete pods -l <selector of replicaset/${name}>   # recreated by the ReplicaSet`,
+  Pod: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} delete pod ${name}   # a bare pod: recreate it from its manifest`,
+};
+
+function deployCommand(report: WaveReport, phase: MigrationPhase): string {
+  return `npx cdk deploy -c ${report.contextKey}=${phase} ${report.stacks.join(' ')}`;
+}
+
+/** The Markdown runbook of a wave. */
+export function renderRunbook(report: WaveReport): string {
+  const lines: string[] = [];
+  const to = next(report.phase);
+  const back = previous(report.phase);
+  const w = (s = '') => lines.push(s);
+  w(`# Runbook: ${report.wave}${report.risk ? ` (risk: ${report.risk})` : ''}`);
+  w();
+  w(`- Current phase: **${report.phase}**`);
+  w(`- Next phase: **${to ?? '(done)'}**`);
+  w(`- Stacks: ${report.stacks.map((s) => `\`${s}\``).join(', ')}`);
+  w(`- Context key: \`${report.contextKey}\``);
+  w();
+  w('## Service accounts');
+  w();
+  w('| Cluster | Namespace/ServiceAccount | IRSA role today | Association role | Target role | Workloads |');
+  w('|---|---|---|---|---|---|');
+  for (const c of report.clusters) {
+    for (const p of c.placements) {
+      w(`| ${c.name} | ${p.sa.namespace}/${p.sa.serviceAccount} | ${p.sa.roleArn} | ${p.associationRoleArn} | ${p.targetRoleArn ?? '-'} | ${p.sa.workloads.map((x) => `${x.kind}/${x.name}`).join(', ') || '(none recorded)'} |`);
+    }
+  }
+  w();
+  if (report.adoptedRoles.length > 0) {
+    w('## Adopting the existing roles (once, before the first deploy of this wave)');
+    w();
+    w('The roles below exist today. Import them instead of creating them (a create would fail on the existing name):');
+    w();
+    w('```bash');
+    for (const stack of report.stacks) {
+      w(`npx cdk import -c ${report.contextKey}=${report.phase} --resource-mapping cdk.out/import/${stack}.json ${stack}`);
+    }
+    w('```');
+    w();
+    for (const arn of report.adoptedRoles) {
+      w(`- ${arn}`);
+    }
+    w();
+    w('After the import, CloudFormation owns their trust, inline policies and managed policy attachments: permissions not declared in the plan are removed at the next deploy.');
+    w();
+  }
+  w(`## Next step: ${report.phase} → ${to ?? '(done)'}`);
+  w();
+  w(`What the deploy changes: ${NEXT[report.phase]}`);
+  w();
+  if (to) {
+    if (to === MigrationPhase.POD_IDENTITY_ONLY) {
+      w('### Before you deploy: no pod may still use IRSA (F5)');
+      w();
+      w('Pods created before the association keep refreshing IRSA credentials until they are recreated. Every pod of the wave must show the Pod Identity variables and none the IRSA ones:');
+      w();
+      w('```bash');
+      for (const c of report.clusters) {
+        for (const p of c.placements) {
+          w(`kubectl --context ${c.name} -n ${p.sa.namespace} get pods -o json | jq -r '.items[] | select(.spec.serviceAccountName=="${p.sa.serviceAccount}") | select([.spec.containers[].env[]?.name] | index("AWS_WEB_IDENTITY_TOKEN_FILE")) | .metadata.name'   # must print nothing`);
+        }
+      }
+      w('```');
+      w();
+    }
+    w('### Deploy');
+    w();
+    w('```bash');
+    w(deployCommand(report, to));
+    w('```');
+    w();
+    if (to === MigrationPhase.POD_IDENTITY) {
+      w('### Wait for the associations, then restart');
+      w();
+      w('Associations are eventually consistent (F9): wait before recreating pods.');
+      w();
+      w('```bash');
+      for (const c of report.clusters) {
+        w(`aws eks list-pod-identity-associations --region ${c.region} --cluster-name ${c.name} --query 'associations[].[namespace,serviceAccount]' --output text`);
+      }
+      w('sleep 30');
+      for (const c of report.clusters) {
+        w(`# ${c.name}`);
+        const seen = new Set<string>();
+        for (const p of c.placements) {
+          for (const wl of p.sa.workloads) {
+            const key = `${wl.kind}/${p.sa.namespace}/${wl.name}`;
+            if (!seen.has(key)) {
+              seen.add(key);
+              w(RESTART[wl.kind](c.name, p.sa.namespace, wl.name));
+            }
+          }
+        }
+        w('# bare pods of these service accounts (not owned by a controller): delete and recreate them');
+      }
+      w('```');
+      w();
+    }
+    if (to === MigrationPhase.ANNOTATION_REMOVED || to === MigrationPhase.POD_IDENTITY) {
+      const annotation = hasIrsaAnnotation(to) ? 'kept' : 'removed';
+      w(`### ServiceAccount manifests (annotation ${annotation})`);
+      w();
+      w('Render them with the next phase (`cdk synth` with the context above) and apply:');
+      w();
+      w('```bash');
+      for (const c of report.clusters) {
+        w(`kubectl --context ${c.name} apply -f cdk.out/k8s/${c.name}/${report.wave}.yaml`);
+      }
+      w('```');
+      w();
+    }
+  }
+  const helm = report.clusters.flatMap((c) => c.helmManaged.map((sa) => ({ c, sa })));
+  if (helm.length > 0) {
+    w('## Helm-managed ServiceAccounts');
+    w();
+    w('These are not in the manifests: a `helm upgrade` would revert them. Change the annotation in the release values (e.g. `serviceAccount.annotations`), or patch now and mirror it in the values:');
+    w();
+    w('```bash');
+    for (const { c, sa } of helm) {
+      w(`# release ${sa.helmRelease} (${sa.namespace})`);
+      w(`kubectl --context ${c.name} -n ${sa.namespace} patch serviceaccount ${sa.serviceAccount} --type merge -p '${ServiceAccountChart.helmPatch(sa, to ?? report.phase)}'`);
+    }
+    w('```');
+    w();
+  }
+  const proxied = report.clusters.flatMap((c) => c.placements.flatMap((p) => p.sa.workloads.filter((x) => x.noProxyMissing.length > 0).map((x) => ({ c, p, x }))));
+  if (proxied.length > 0) {
+    w('## Proxy findings (F12)');
+    w();
+    w('These workloads set HTTP(S)_PROXY without the Pod Identity agent in NO_PROXY: their credential requests would go to the proxy and the SDK would fall back to the node role. Fix NO_PROXY before the association exists:');
+    w();
+    for (const { c, p, x } of proxied) {
+      w(`- ${c.name} ${x.kind} ${p.sa.namespace}/${x.name}: missing ${x.noProxyMissing.join(', ')}. Set \`NO_PROXY=${ServiceAccountChart.noProxyValue(x.noProxy)}\``);
+    }
+    w();
+  }
+  w('## Checks');
+  w();
+  w('```bash');
+  for (const c of report.clusters) {
+    for (const p of c.placements) {
+      const expected = hasAssociation(to ?? report.phase) ? (p.targetRoleArn ?? p.associationRoleArn) : p.sa.roleArn;
+      const wl = p.sa.workloads[0];
+      const exec = wl ? `${wl.kind.toLowerCase()}/${wl.name}` : `<pod of ${p.sa.serviceAccount}>`;
+      w(`# ${c.name} ${p.sa.namespace}/${p.sa.serviceAccount}: expect ${expected.replace(':role/', ':assumed-role/').replace(/arn:aws:iam:/, 'arn:aws:sts:')}/...`);
+      w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- env | grep -E '^AWS_(CONTAINER_CREDENTIALS_FULL_URI|CONTAINER_AUTHORIZATION_TOKEN_FILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)='`);
+      w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- aws sts get-caller-identity --query Arn --output text`);
+    }
+  }
+  w('# CloudTrail: the agent calls EKS Auth AssumeRoleForPodIdentity, with the session tags (F13)');
+  w(`aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=AssumeRoleForPodIdentity --max-results 20`);
+  w('```');
+  w();
+  w('## Rollback');
+  w();
+  if (back) {
+    w('```bash');
+    w(deployCommand(report, back));
+    if (report.phase === MigrationPhase.POD_IDENTITY) {
+      w('# the associations are gone: recreate the pods so they get the IRSA variables again (the annotation and the OIDC trust are still there)');
+    }
+    if (report.phase === MigrationPhase.ANNOTATION_REMOVED) {
+      w('# then re-apply the manifests of the previous phase (annotation back)');
+      for (const c of report.clusters) {
+        w(`kubectl --context ${c.name} apply -f cdk.out/k8s/${c.name}/${report.wave}.yaml`);
+      }
+    }
+    w('```');
+  } else {
+    w('Nothing to roll back: this is today\'s state.');
+  }
+  w();
+  return lines.join('\n');
+}
+
+/** The fleet plan: waves × clusters × service accounts × phase. */
+export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAccount; reason: string }[],
+  unassigned: IrsaServiceAccount[], format: 'markdown' | 'text'): string {
+  const rows: string[][] = [];
+  for (const r of reports) {
+    for (const c of r.clusters) {
+      for (const p of c.placements) {
+        rows.push([r.wave, r.phase, c.name, `${p.sa.namespace}/${p.sa.serviceAccount}`, p.sa.role.roleName, roleName(p.associationRoleArn) + (p.targetRoleArn ? ` -> ${roleName(p.targetRoleArn)}` : '')]);
+      }
+    }
+  }
+  const header = ['wave', 'phase', 'cluster', 'service account', 'IRSA role', 'Pod Identity role'];
+  const lines: string[] = [];
+  if (format === 'markdown') {
+    lines.push('# Fleet plan', '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+    rows.forEach((row) => lines.push(`| ${row.join(' | ')} |`));
+    lines.push('', '## Runbooks', '');
+    reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters`));
+    lines.push('', '## Not migrated here', '');
+    excluded.forEach((e) => lines.push(`- ${e.sa.cluster} ${e.sa.namespace}/${e.sa.serviceAccount}: ${e.reason}`));
+    unassigned.forEach((sa) => lines.push(`- ${sa.cluster} ${sa.namespace}/${sa.serviceAccount}: in no wave (stays on IRSA)`));
+    return lines.join('\n') + '\n';
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (row: string[]) => row.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  lines.push(fmt(header), ...rows.map(fmt));
+  lines.push('', `excluded: ${excluded.length} (${[...new Set(excluded.map((e) => `${e.sa.namespace}/${e.sa.serviceAccount}: ${e.reason}`))].join('; ') || 'none'})`);
+  lines.push(`in no wave: ${unassigned.length}`);
+  return lines.join('\n') + '\n';
+}
+
+function roleName(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
