@@ -29,6 +29,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@2.38.2',
     // AGPL-3.0: used by the tests only, never bundled or depended on at runtime.
     '@cloud-copilot/iam-simulate@0.1.173',
+    // phase-transition safety tests diff the synthesized templates as `cdk diff` does
+    '@aws-cdk/cloudformation-diff@2.187.5',
   ],
 
   // versioning by conventional commits; projen's release workflow publishes with publib
@@ -83,8 +85,8 @@ project.postCompileTask.spawn(rosetta);
 
 // The main demo (README command 1).
 project.addTask('demo', {
-  description: 'Synthesize the example app and print what it produced',
-  exec: 'ts-node --project tsconfig.dev.json examples/agent-addon/main.ts',
+  description: 'Synthesize the Northwind migration (11 clusters, 3 waves at mixed phases) and print the plan',
+  exec: 'ts-node --project tsconfig.dev.json examples/northwind/main.ts',
 });
 
 // Every test: the full projen build (compile, jest with coverage, eslint, docgen, rosetta, package

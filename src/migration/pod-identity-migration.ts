@@ -644,6 +644,8 @@ export class PodIdentityMigration extends Construct {
         phase: this.phases.get(wave.name)!,
         contextKey: PodIdentityMigration.contextKey(wave.name),
         stacks: this.stacksOf(wave.name).map((s) => s.stackName),
+        stackPattern: `${this.prefix}-${wave.name}-*`,
+        importStacks: this.stacksOf(wave.name).filter((s) => this.importMappings.has(s)).map((s) => s.stackName),
         clusters,
         adoptedRoles: [...this.roles.values()].filter((r) => r.wave === wave.name && r.adopted).map((r) => r.arn),
         newRoles: [...this.roles.values()].filter((r) => r.wave === wave.name && !r.adopted).map((r) => r.arn),

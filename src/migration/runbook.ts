@@ -10,6 +10,10 @@ export interface WaveReport {
   readonly phase: MigrationPhase;
   readonly contextKey: string;
   readonly stacks: string[];
+  /** The stack name pattern that selects every stack of the wave, shards included. */
+  readonly stackPattern: string;
+  /** The stacks with roles to adopt, and their resource mapping files. */
+  readonly importStacks: string[];
   readonly clusters: ClusterReport[];
   readonly adoptedRoles: string[];
   readonly newRoles: string[];
@@ -50,7 +54,8 @@ const RESTART: { [kind: string]: (ctx: string, ns: string, name: string) => stri
 };
 
 function deployCommand(report: WaveReport, phase: MigrationPhase): string {
-  return `npx cdk deploy -c ${report.contextKey}=${phase} ${report.stacks.join(' ')}`;
+  // the pattern also selects stacks that appear with the phase (association stacks of other regions, shards)
+  return `npx cdk deploy -c ${report.contextKey}=${phase} '${report.stackPattern}'`;
 }
 
 /** The Markdown runbook of a wave. */
@@ -63,7 +68,7 @@ export function renderRunbook(report: WaveReport): string {
   w();
   w(`- Current phase: **${report.phase}**`);
   w(`- Next phase: **${to ?? '(done)'}**`);
-  w(`- Stacks: ${report.stacks.map((s) => `\`${s}\``).join(', ')}`);
+  w(`- Stacks (now): ${report.stacks.map((s) => `\`${s}\``).join(', ')}; all of the wave: \`${report.stackPattern}\``);
   w(`- Context key: \`${report.contextKey}\``);
   w();
   w('## Service accounts');
@@ -79,19 +84,21 @@ export function renderRunbook(report: WaveReport): string {
   if (report.adoptedRoles.length > 0) {
     w('## Adopting the existing roles (once, before the first deploy of this wave)');
     w();
-    w('The roles below exist today. Import them instead of creating them (a create would fail on the existing name):');
-    w();
-    w('```bash');
-    for (const stack of report.stacks) {
-      w(`npx cdk import -c ${report.contextKey}=${report.phase} --resource-mapping cdk.out/import/${stack}.json ${stack}`);
-    }
-    w('```');
+    w('These roles exist today. Import them at `IRSA_ONLY` (their trust as today) instead of creating them: a create would fail on the existing name. `cdk import` imports only the mapped roles; the deploy that follows adds the rest.');
     w();
     for (const arn of report.adoptedRoles) {
       w(`- ${arn}`);
     }
     w();
-    w('After the import, CloudFormation owns their trust, inline policies and managed policy attachments: permissions not declared in the plan are removed at the next deploy.');
+    w('```bash');
+    for (const stack of report.importStacks) {
+      w(`npx cdk import -c ${report.contextKey}=IRSA_ONLY --resource-mapping cdk.out/import/${stack}.json ${stack}`);
+    }
+    w(`npx cdk diff -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
+    w(`npx cdk deploy -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'`);
+    w('```');
+    w();
+    w('From then on CloudFormation owns their trust, inline policies and managed policy attachments: permissions the plan does not declare are removed by that deploy. The roles carry `DeletionPolicy: Retain`, so removing them from the app never deletes them.');
     w();
   }
   w(`## Next step: ${report.phase} → ${to ?? '(done)'}`);
