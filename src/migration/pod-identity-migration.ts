@@ -396,7 +396,9 @@ export class PodIdentityMigration extends Construct {
   private bind(stack: Stack, p: Placement): void {
     const roleEntry = [...this.roles.values()].find((r) => r.arn === p.associationRoleArn)!;
     const id = `Binding-${p.cluster.clusterName}-${p.sa.namespace}-${p.sa.serviceAccount}`;
-    const role = roleEntry.stack === stack ? roleEntry.role : iam.Role.fromRoleArn(stack, `${id}-Role`, roleEntry.arn, { mutable: false });
+    // the role by ARN, immutable: the migration grants the chain itself in every phase, so that
+    // reaching POD_IDENTITY changes nothing but the associations
+    const role = iam.Role.fromRoleArn(stack, `${id}-Role`, roleEntry.arn, { mutable: false });
     const target = p.targetRoleArn ? iam.Role.fromRoleArn(stack, `${id}-Target`, p.targetRoleArn, { mutable: false }) : undefined;
     const binding = new PodIdentityBinding(stack, id, {
       cluster: p.cluster,
@@ -408,6 +410,9 @@ export class PodIdentityMigration extends Construct {
     for (const entry of [roleEntry, p.targetRoleArn ? this.roles.get(p.targetRoleArn) : undefined]) {
       if (entry && entry.stack !== stack) {
         stack.addDependency(entry.stack, `the trust of ${entry.arn} comes before its associations`);
+      } else if (entry) {
+        // F4: the role, its trust and its policies before the association
+        binding.resource.node.addDependency(entry.role);
       }
     }
     binding.node.addMetadata('cdk-eks-pod-identity:wave', p.wave.name);
