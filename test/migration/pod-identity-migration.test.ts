@@ -213,3 +213,27 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     });
   });
 });
+
+describe('PodIdentityMigration sharding', () => {
+  test('associations spill into shards under maxResourcesPerStack, by cluster, with stable names', () => {
+    const { assembly } = synthNorthwind({ wave1: P.POD_IDENTITY }, { maxResourcesPerStack: 40 });
+    const names = assembly.stacks.map((s) => s.stackName).filter((n) => n.startsWith('PodIdentity-wave1-111122223333-us-east-1')).sort();
+    expect(names).toEqual(['PodIdentity-wave1-111122223333-us-east-1', 'PodIdentity-wave1-111122223333-us-east-1-shard2']);
+    const tpls = templates(assembly);
+    for (const name of names) {
+      expect(Object.keys(tpls[name].Resources).length).toBeLessThanOrEqual(40 + 5);
+    }
+    // every association of one cluster sits in one stack
+    const stackOfCluster = new Map<string, Set<string>>();
+    for (const name of names) {
+      for (const a of associations({ [name]: tpls[name] })) {
+        stackOfCluster.set(a.ClusterName, new Set([...(stackOfCluster.get(a.ClusterName) ?? []), name]));
+      }
+    }
+    for (const stacks of stackOfCluster.values()) {
+      expect(stacks.size).toBe(1);
+    }
+    // wave1 in us-east-1: backstage on 2 clusters, cluster-autoscaler and telemetry-shipper on 6
+    expect(names.flatMap((n) => associations({ [n]: tpls[n] }))).toHaveLength(14);
+  });
+});
