@@ -42,7 +42,8 @@ const phases: { [wave: string]: MigrationPhase } = {
   wave3: MigrationPhase.IRSA_ONLY,
 };
 
-const app = new App({ outdir: process.env.CDK_OUTDIR ?? process.argv[2] ?? 'cdk.out' });
+// analytics off so that this app and examples/northwind/main.py synthesize identical templates
+const app = new App({ outdir: process.env.CDK_OUTDIR ?? process.argv[2] ?? 'cdk.out', analyticsReporting: false });
 const migration = new PodIdentityMigration(app, 'Northwind', {
   clusters,
   inventory,
