@@ -188,8 +188,13 @@ describe('CrossAccountPodRole', () => {
         clusterName: `c${i}`, clusterArn: `arn:aws:eks:us-east-1:${CLUSTER_ACCOUNT}:cluster/c${i}`, oidcIssuer: issuer(i), agentStatus: AgentStatus.PRE_INSTALLED,
       }));
       const c = new CrossAccountPodRole(clusterStack, 'Telemetry', {
-        cluster: refs[0], namespace: 'observability', serviceAccount: 'telemetry-shipper', targetStack, phase,
-        associationRoleName: 'pod-id-telemetry', targetRoleName: 'firehose-writer',
+        cluster: refs[0],
+        namespace: 'observability',
+        serviceAccount: 'telemetry-shipper',
+        targetStack,
+        phase,
+        associationRoleName: 'pod-id-telemetry',
+        targetRoleName: 'firehose-writer',
         targetIrsaTrusts: refs.map((cluster) => ({ cluster, namespace: 'observability', serviceAccount: 'telemetry-shipper' })),
         targetIrsaAudienceCondition: false,
         targetTrustPolicyMaxLength: max,
@@ -208,7 +213,8 @@ describe('CrossAccountPodRole', () => {
       expect(oidc).toHaveLength(irsa);
       if (irsa) {
         expect(oidc[0]).toEqual({
-          Effect: 'Allow', Action: 'sts:AssumeRoleWithWebIdentity',
+          Effect: 'Allow',
+          Action: 'sts:AssumeRoleWithWebIdentity',
           Principal: { Federated: `arn:aws:iam::999988887777:oidc-provider/${issuer(0)}` },
           Condition: { StringEquals: { [`${issuer(0)}:sub`]: 'system:serviceaccount:observability:telemetry-shipper' } },
         });

@@ -61,7 +61,7 @@ const migration = new PodIdentityMigration(app, 'Northwind', {
   },
   // Both accounts had their "Role trust policy length" quota raised to 4,096: roles used on four
   // clusters need more than 2,048 characters while they trust both IRSA and Pod Identity.
-  trustPolicyMaxLengthByAccount: { '111122223333': 4096, '999988887777': 4096 },
+  trustPolicyMaxLengthByAccount: { 111122223333: 4096, 999988887777: 4096 },
   agent: { configurationValues: { tolerations: [{ operator: 'Exists' }] } },
 });
 

@@ -181,7 +181,9 @@ export function renderRunbook(report: WaveReport): string {
     w('```');
     w();
   }
-  const proxied = report.clusters.flatMap((c) => c.placements.flatMap((p) => p.sa.workloads.filter((x) => x.noProxyMissing.length > 0).map((x) => ({ c, p, x }))));
+  const proxied = report.clusters.flatMap((c) => c.placements.flatMap((p) => p.sa.workloads
+    .filter((x) => x.noProxyMissing.length > 0)
+    .map((x) => ({ c, p, x }))));
   if (proxied.length > 0) {
     w('## Proxy findings (F12)');
     w();
@@ -206,7 +208,7 @@ export function renderRunbook(report: WaveReport): string {
     }
   }
   w('# CloudTrail: the agent calls EKS Auth AssumeRoleForPodIdentity, with the session tags (F13)');
-  w(`aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=AssumeRoleForPodIdentity --max-results 20`);
+  w('aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=AssumeRoleForPodIdentity --max-results 20');
   w('```');
   w();
   w('## Rollback');

@@ -53,7 +53,9 @@ describe('IrsaInventory', () => {
     expect(inventory.clusters).toHaveLength(11);
     const shipper = inventory.serviceAccounts.find((a) => a.cluster === 'batch-use1' && a.serviceAccount === 'telemetry-shipper')!;
     expect(shipper.workloads).toEqual([{
-      kind: 'DaemonSet', name: 'telemetry-shipper', usesProxy: true,
+      kind: 'DaemonSet',
+      name: 'telemetry-shipper',
+      usesProxy: true,
       noProxy: 'localhost,127.0.0.1,.svc,.cluster.local,169.254.169.254',
       noProxyMissing: ['169.254.170.23', '[fd00:ec2::23]'],
     }]);
@@ -66,7 +68,8 @@ describe('IrsaInventory', () => {
   test('a single ServiceAccount object and explicit entries', () => {
     const inventory = new IrsaInventory();
     inventory.addServiceAccountsJson('c1', JSON.stringify({
-      apiVersion: 'v1', kind: 'ServiceAccount',
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
       metadata: { name: 'app', namespace: 'web', annotations: { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/teams/web/app-role' } },
     }));
     inventory.addEntry({ cluster: 'c1', namespace: 'batch', serviceAccount: 'job', roleArn: 'arn:aws-cn:iam::111122223333:role/job' });

@@ -8,7 +8,9 @@ export const FLEET = path.join(__dirname, '..', '..', 'examples', 'northwind', '
 const read = (file: string) => fs.readFileSync(path.join(FLEET, file), 'utf8');
 
 /** The Northwind fleet and plan as the example uses them (with the example's declarations). */
-export function northwindProps(phases: { [wave: string]: MigrationPhase } = {}, overrides: Partial<PodIdentityMigrationProps> = {}): PodIdentityMigrationProps {
+type Phases = { [wave: string]: MigrationPhase };
+
+export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}): PodIdentityMigrationProps {
   const clusters = MigrationFiles.clustersFromJson(read('clusters.json'));
   const plan = MigrationFiles.planFromJson(read('plan.json'));
   const inventory = new IrsaInventory();
@@ -28,14 +30,16 @@ export function northwindProps(phases: { [wave: string]: MigrationPhase } = {}, 
     },
   };
   return {
-    clusters, inventory, plan: adjusted,
-    trustPolicyMaxLengthByAccount: { '111122223333': 4096, '999988887777': 4096 },
+    clusters,
+    inventory,
+    plan: adjusted,
+    trustPolicyMaxLengthByAccount: { 111122223333: 4096, 999988887777: 4096 },
     ...overrides,
   };
 }
 
 /** Synthesizes the Northwind migration into a fresh directory; returns the app, the migration and the assembly. */
-export function synthNorthwind(phases: { [wave: string]: MigrationPhase } = {}, overrides: Partial<PodIdentityMigrationProps> = {}, context: { [key: string]: string } = {}) {
+export function synthNorthwind(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}, context: { [key: string]: string } = {}) {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'northwind-'));
   const app = new App({ outdir, context });
   const migration = new PodIdentityMigration(app, 'Northwind', northwindProps(phases, overrides));

@@ -87,7 +87,9 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     const tpls = templates(synthNorthwind({ wave1: P.POD_IDENTITY_ONLY }).assembly);
     const shared = role(tpls, 'cluster-autoscaler');
     expect(shared.Properties.AssumeRolePolicyDocument.Statement).toEqual([{
-      Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Effect: 'Allow',
+      Principal: { Service: 'pods.eks.amazonaws.com' },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
       Condition: { StringEquals: { 'aws:SourceAccount': '111122223333', 'aws:RequestTag/kubernetes-namespace': 'kube-system', 'aws:RequestTag/kubernetes-service-account': 'cluster-autoscaler' } },
     }]);
     const autoscaler = associations(tpls).filter((a) => a.ServiceAccount === 'cluster-autoscaler');
@@ -109,7 +111,8 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     expect(ingest[0].TargetRoleArn).toEqual('arn:aws:iam::444455556666:role/cross-acct-ingest');
     const target = role(tpls, 'cross-acct-ingest');
     expect(target.Properties.AssumeRolePolicyDocument.Statement).toEqual([{
-      Effect: 'Allow', Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] } },
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::111122223333:root']] } },
       Action: ['sts:AssumeRole', 'sts:TagSession'],
       Condition: {
         ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/pod-id-ingest' },

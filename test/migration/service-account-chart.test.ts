@@ -31,7 +31,9 @@ describe('ServiceAccountChart', () => {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: {
-        name: 'api', namespace: 'web', labels: { team: 'web' },
+        name: 'api',
+        namespace: 'web',
+        labels: { team: 'web' },
         annotations: { 'eks.amazonaws.com/sts-regional-endpoints': 'true', ...(kept ? { 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/web-api' } : {}) },
       },
       automountServiceAccountToken: true,
