@@ -1,4 +1,4 @@
-import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
+import { Aspects, IAspect, Stack, Stage } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
@@ -237,7 +237,8 @@ class DependOnAgent implements IAspect {
       return;
     }
     const agent = PodIdentityAgentAddon.forCluster(node, this.binding.cluster);
-    if (agent?.resource) {
+    // dependencies cannot cross Stage boundaries: there the deployment order (e.g. a pipeline) provides it
+    if (agent?.resource && Stage.of(agent) === Stage.of(this.binding)) {
       this.binding.resource.node.addDependency(agent.resource);
     }
   }

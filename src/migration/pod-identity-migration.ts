@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Aspects, IAspect, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as pipelines from 'aws-cdk-lib/pipelines';
 import { App as Cdk8sApp, Yaml } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from './irsa-inventory';
@@ -39,6 +40,18 @@ export interface MigrationAgentOptions {
    * @default - the add-on's defaults
    */
   readonly configurationValues?: { [key: string]: any };
+}
+
+/**
+ * Options for `PodIdentityMigration.addToPipeline()`.
+ */
+export interface MigrationPipelineOptions {
+  /**
+   * A manual approval before each wave after the first: the soak of the previous wave.
+   *
+   * @default true
+   */
+  readonly soakApproval?: boolean;
 }
 
 /**
@@ -90,6 +103,15 @@ export interface PodIdentityMigrationProps {
    * @default - 2,048 for every account
    */
   readonly trustPolicyMaxLengthByAccount?: { [account: string]: number };
+
+  /**
+   * Put the foundation stacks and each wave's stacks in a `Stage` of their own (`Foundation`, then
+   * one per wave, under this construct), so that `addToPipeline()` can deploy them as CDK Pipelines
+   * waves. Ordering between them then comes from the pipeline instead of stack dependencies.
+   *
+   * @default false
+   */
+  readonly pipelineStages?: boolean;
 
   /**
    * Clusters whose OIDC provider is (to be) retired. Refused while any role of the migration still
@@ -155,6 +177,7 @@ export class PodIdentityMigration extends Construct {
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
   private readonly resourceCounts = new Map<Stack, number>();
   private readonly targetIssuers = new Map<iam.Role, Map<string, string[]>>();
+  private readonly stages = new Map<string, Stage>();
 
   constructor(scope: Construct, id: string, props: PodIdentityMigrationProps) {
     super(scope, id);
@@ -264,12 +287,12 @@ export class PodIdentityMigration extends Construct {
     let stack = this.stackByKey.get(key);
     if (!stack) {
       const name = `${this.prefix}-${kind}-${account}-${region}`;
-      stack = new Stack(this, `${kind}-${account}-${region}`, { stackName: name, env: { account, region } });
+      stack = new Stack(this.parentFor(kind), `${kind}-${account}-${region}`, { stackName: name, env: { account, region } });
       this.stackByKey.set(key, stack);
       this.resourceCounts.set(stack, 0);
       const foundation = this.stackByKey.get(`Foundation|${account}|${region}`);
       if (dependsOnFoundation && foundation && foundation !== stack) {
-        stack.addDependency(foundation, 'the agent add-ons come before the associations');
+        this.dependOn(stack, foundation, 'the agent add-ons come before the associations');
       }
     }
     return stack;
@@ -379,7 +402,7 @@ export class PodIdentityMigration extends Construct {
     const key = `${wave}|${account}|${region}|shard${shard}`;
     let stack = this.stackByKey.get(key);
     if (!stack) {
-      stack = new Stack(this, `${wave}-${account}-${region}-shard${shard}`, {
+      stack = new Stack(this.parentFor(wave), `${wave}-${account}-${region}-shard${shard}`, {
         stackName: `${this.prefix}-${wave}-${account}-${region}-shard${shard}`,
         env: { account, region },
       });
@@ -387,7 +410,7 @@ export class PodIdentityMigration extends Construct {
       this.resourceCounts.set(stack, 0);
       const foundation = this.stackByKey.get(`Foundation|${account}|${region}`);
       if (foundation) {
-        stack.addDependency(foundation, 'the agent add-ons come before the associations');
+        this.dependOn(stack, foundation, 'the agent add-ons come before the associations');
       }
     }
     return stack;
@@ -409,7 +432,7 @@ export class PodIdentityMigration extends Construct {
     });
     for (const entry of [roleEntry, p.targetRoleArn ? this.roles.get(p.targetRoleArn) : undefined]) {
       if (entry && entry.stack !== stack) {
-        stack.addDependency(entry.stack, `the trust of ${entry.arn} comes before its associations`);
+        this.dependOn(stack, entry.stack, `the trust of ${entry.arn} comes before its associations`);
       } else if (entry) {
         // F4: the role, its trust and its policies before the association
         binding.resource.node.addDependency(entry.role);
@@ -417,6 +440,60 @@ export class PodIdentityMigration extends Construct {
     }
     binding.node.addMetadata('cdk-eks-pod-identity:wave', p.wave.name);
     this.count(stack, 1);
+  }
+
+  /**
+   * Add the migration to a CDK Pipelines pipeline: the foundation, then one pipeline wave per
+   * migration wave in plan order, with a manual approval (the soak) before every wave after the
+   * first. Needs `pipelineStages: true`.
+   */
+  public addToPipeline(pipeline: pipelines.PipelineBase, options: MigrationPipelineOptions = {}): void {
+    if (!this.props.pipelineStages) {
+      throw constructError(this, 'PodIdentityMigration', 'addToPipeline() needs pipelineStages: true, so that the foundation and each wave are Stages a pipeline can deploy.');
+    }
+    const soak = options.soakApproval ?? true;
+    const foundation = this.stages.get('Foundation');
+    if (foundation) {
+      pipeline.addStage(foundation);
+    }
+    let previous: string | undefined;
+    for (const wave of this.props.plan.waves) {
+      const stage = this.stages.get(wave.name);
+      if (!stage) {
+        continue;
+      }
+      const pre = soak && previous !== undefined
+        ? [new pipelines.ManualApprovalStep(`Soak-${previous}`, { comment: `Soak ${previous} (${this.phaseOf(previous)}) before deploying ${wave.name} (${this.phaseOf(wave.name)}); follow runbooks/${previous}.md` })]
+        : [];
+      pipeline.addWave(wave.name, { pre }).addStage(stage);
+      previous = wave.name;
+    }
+  }
+
+  private parentFor(kind: string): Construct {
+    if (!this.props.pipelineStages) {
+      return this;
+    }
+    let stage = this.stages.get(kind);
+    if (!stage) {
+      stage = new Stage(this, kind);
+      this.stages.set(kind, stage);
+    }
+    return stage;
+  }
+
+  /** A stack dependency; across pipeline stages the pipeline's order must already provide it. */
+  private dependOn(stack: Stack, on: Stack, reason: string): void {
+    const a = Stage.of(stack);
+    const b = Stage.of(on);
+    if (a === b) {
+      stack.addDependency(on, reason);
+      return;
+    }
+    const order = ['Foundation', ...this.props.plan.waves.map((w) => w.name)];
+    if (order.indexOf(b!.node.id) >= order.indexOf(a!.node.id)) {
+      throw constructError(this, 'PodIdentityMigration', `${stack.stackName} needs ${on.stackName} first (${reason}), but the pipeline deploys stage ${b!.node.id} after ${a!.node.id}.`);
+    }
   }
 
   private roleEntry(role: iam.Role): RoleEntry {
