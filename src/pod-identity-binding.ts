@@ -13,6 +13,10 @@ import { checkServiceAccountRef, describeServiceAccount, serviceAccountKey } fro
 import { tagScopedPoliciesOf } from './private/tag-scoped';
 
 const REGISTRY = 'cdk-eks-pod-identity.PodIdentityBinding';
+const PER_CLUSTER = 'cdk-eks-pod-identity.PodIdentityBinding.perCluster';
+
+/** EKS allows 5,000 Pod Identity associations per cluster (a fixed quota). */
+const MAX_ASSOCIATIONS_PER_CLUSTER = 5000;
 
 /**
  * Properties of a `PodIdentityBinding`.
@@ -162,6 +166,13 @@ export class PodIdentityBinding extends Construct {
         `${describeServiceAccount(props)} already has a binding at '${first.node.path}'; EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.`);
     }
     registry.set(key, this);
+    const perCluster = appRegistry<number>(this, PER_CLUSTER);
+    const count = (perCluster.get(props.cluster._key) ?? 0) + 1;
+    if (count > MAX_ASSOCIATIONS_PER_CLUSTER) {
+      throw constructError(this, kind,
+        `cluster ${show(props.cluster.clusterName)} would get association number ${count.toLocaleString('en-US')}, over EKS's fixed limit of ${MAX_ASSOCIATIONS_PER_CLUSTER.toLocaleString('en-US')} per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.`);
+    }
+    perCluster.set(props.cluster._key, count);
 
     if (props.role instanceof DualTrustRole) {
       if (props.role.phase === MigrationPhase.IRSA_ONLY) {

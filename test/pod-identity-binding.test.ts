@@ -144,6 +144,16 @@ describe('PodIdentityBinding', () => {
         "PodIdentityBinding at 'Other/Second': payments/checkout on cluster \"c1\" already has a binding at 'S/First'; EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.");
     });
 
+    test('more than 5,000 associations on one cluster', () => {
+      const { stack, role } = setup();
+      const c = cluster();
+      for (let i = 0; i < 5000; i++) {
+        new PodIdentityBinding(stack, `B${i}`, { cluster: c, namespace: 'apps', serviceAccount: `sa-${i}`, role });
+      }
+      expect(() => new PodIdentityBinding(stack, 'OneTooMany', { cluster: c, namespace: 'apps', serviceAccount: 'sa-5000', role })).toThrow(
+        "PodIdentityBinding at 'S/OneTooMany': cluster \"c1\" would get association number 5,001, over EKS's fixed limit of 5,000 per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.");
+    });
+
     test('the same service account on another cluster is fine', () => {
       const { stack, role } = setup();
       new PodIdentityBinding(stack, 'A', { cluster: cluster('c1'), namespace: 'payments', serviceAccount: 'checkout', role });

@@ -82,6 +82,15 @@ export interface PodIdentityMigrationProps {
   readonly stackPrefix?: string;
 
   /**
+   * Install the `eks-pod-identity-agent` add-on on every cluster that needs one (foundation stacks).
+   * With false, a wave may not reach `POD_IDENTITY` on a cluster whose agent is not declared
+   * `PRE_INSTALLED` or `AUTO_MODE`.
+   *
+   * @default true
+   */
+  readonly installAgents?: boolean;
+
+  /**
    * Options for the `eks-pod-identity-agent` add-ons.
    *
    * @default - defaults
@@ -299,6 +308,9 @@ export class PodIdentityMigration extends Construct {
   }
 
   private buildFoundation(): void {
+    if (this.props.installAgents === false) {
+      return;
+    }
     for (const cluster of this.props.clusters) {
       if (!cluster.needsAgentAddon) {
         continue;

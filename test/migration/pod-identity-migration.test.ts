@@ -209,6 +209,13 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
         "PodIdentityMigration at 'Northwind': the OIDC provider of cluster \"batch-use1\" cannot be retired: arn:aws:iam::999988887777:role/firehose-writer, arn:aws:iam::111122223333:role/cluster-autoscaler-batch-use1 still trust it. Move every wave on the cluster to POD_IDENTITY_ONLY (and retire consolidated per-cluster roles) first.");
     });
 
+    test('a wave at POD_IDENTITY on a cluster with no agent', () => {
+      const app = new App();
+      new PodIdentityMigration(app, 'Northwind', northwindProps({ wave3: P.POD_IDENTITY }, { installAgents: false }));
+      expect(() => app.synth()).toThrow(
+        "PodIdentityBinding at 'Northwind/wave3-111122223333-us-east-1/Binding-platform-prod-use1-blue-payments-checkout': cluster \"platform-prod-use1-blue\" has no Pod Identity agent: add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.");
+    });
+
     test('an invalid wave name', () => {
       const props = northwindProps();
       expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, plan: { ...props.plan, waves: [{ name: 'wave 1', select: [] }] } })).toThrow(
