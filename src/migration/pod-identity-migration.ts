@@ -564,11 +564,7 @@ export class PodIdentityMigration extends Construct {
       // IRSA into another account names the cluster's OIDC provider registered in the role's account
       oidcProviderAccount: parsed.account !== cluster.account ? parsed.account : undefined,
     });
-    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.applyPermissions(role, plan);
-    this.roles.set(key, { role, stack, wave: wave.name, adopted: true, arn: parsed.arn });
-    this.addImport(stack, role, parsed.roleName);
-    this.count(stack, 2);
+    this.register({ role, stack, wave: wave.name, adopted: true, arn: parsed.arn }, parsed.roleName, plan);
     return role;
   }
 
@@ -586,11 +582,18 @@ export class PodIdentityMigration extends Construct {
       description,
       trustPolicyMaxLength: this.maxLength(parsed.account, plan),
     });
-    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.applyPermissions(role, plan);
-    const entry = { role, stack, wave: wave.name, adopted: false, arn: parsed.arn };
-    this.roles.set(parsed.arn, entry);
-    this.count(stack, 2);
+    return this.register({ role, stack, wave: wave.name, adopted: false, arn: parsed.arn }, parsed.roleName, plan);
+  }
+
+  /** Every role of the migration: retained, with the plan's permissions, imported when it exists today. */
+  private register(entry: RoleEntry, roleName: string, plan: MigrationRolePlan): RoleEntry {
+    entry.role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.applyPermissions(entry.role, plan);
+    this.roles.set(entry.arn, entry);
+    if (entry.adopted) {
+      this.addImport(entry.stack, entry.role, roleName);
+    }
+    this.count(entry.stack, 2);
     return entry;
   }
 
@@ -621,15 +624,7 @@ export class PodIdentityMigration extends Construct {
       assumedBy: new iam.AccountPrincipal(associationAccount).withConditions(conditions).withSessionTags(),
       description: `target of the Pod Identity chain from ${association.arn}`,
     });
-    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    this.applyPermissions(role, plan);
-    const adopted = plan.exists ?? true;
-    const entry = { role, stack, wave: wave.name, adopted, arn: target.arn };
-    this.roles.set(target.arn, entry);
-    if (adopted) {
-      this.addImport(stack, role, target.roleName);
-    }
-    this.count(stack, 2);
+    const entry = this.register({ role, stack, wave: wave.name, adopted: plan.exists ?? true, arn: target.arn }, target.roleName, plan);
     const max = this.maxLength(target.account, plan) ?? 2048;
     role.node.addValidation({
       validate: () => checkTrustLength(role, `PodIdentityMigration target role '${role.node.path}'`, role.assumeRolePolicy!, max,
