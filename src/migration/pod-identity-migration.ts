@@ -184,7 +184,10 @@ export class PodIdentityMigration extends Construct {
   private readonly unassigned: IrsaServiceAccount[] = [];
   private readonly phases = new Map<string, MigrationPhase>();
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
-  private readonly resourceCounts = new Map<Stack, number>();
+  /** `wave|account|region|cluster` -> shard number (1 = the base stack). */
+  private readonly shardOf = new Map<string, number>();
+  /** role ARN -> the cluster whose shard holds it. */
+  private readonly anchorOf = new Map<string, string>();
   private readonly targetIssuers = new Map<iam.Role, Map<string, string[]>>();
   private readonly stages = new Map<string, Stage>();
 
@@ -206,6 +209,7 @@ export class PodIdentityMigration extends Construct {
 
     this.resolvePhases();
     this.assignWaves();
+    this.planShards();
     this.buildFoundation();
     this.buildWaves();
     this.node.addValidation({ validate: () => this.validateRetirements() });
@@ -298,7 +302,6 @@ export class PodIdentityMigration extends Construct {
       const name = `${this.prefix}-${kind}-${account}-${region}`;
       stack = new Stack(this.parentFor(kind), `${kind}-${account}-${region}`, { stackName: name, env: { account, region } });
       this.stackByKey.set(key, stack);
-      this.resourceCounts.set(stack, 0);
       const foundation = this.stackByKey.get(`Foundation|${account}|${region}`);
       if (dependsOnFoundation && foundation && foundation !== stack) {
         this.dependOn(stack, foundation, 'the agent add-ons come before the associations');
@@ -321,7 +324,6 @@ export class PodIdentityMigration extends Construct {
         addonVersion: this.props.agent?.addonVersion,
         configurationValues: this.props.agent?.configurationValues,
       });
-      this.count(stack, 1);
     }
   }
 
@@ -338,13 +340,13 @@ export class PodIdentityMigration extends Construct {
       if (consolidation) {
         // the old per-cluster role keeps serving IRSA; the shared role serves Pod Identity
         this.adoptedRole(sa.role, wave, MigrationPhase.IRSA_ONLY, cluster).addIrsaTrust(ref);
-        const shared = this.newRole({ ...sa.role, roleName: consolidation.roleName, path: '/', arn: roleArn({ ...sa.role, roleName: consolidation.roleName, path: '/' }) },
+        const shared = this.newRole(IrsaInventory.parseRoleArn(sharedRoleArn(sa.role, consolidation.roleName)),
           wave, this.permissionsFor(sa.role.roleName), `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`);
         (shared.role as DualTrustRole).addServiceAccount(ref);
         p.associationRoleArn = shared.arn;
       } else if (chain) {
         const target = IrsaInventory.parseRoleArn(chain.targetRoleArn, `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
-        const association: ParsedRoleArn = { ...sa.role, account: cluster.account!, roleName: chain.associationRoleName, path: '/', arn: roleArn({ partition: sa.role.partition, account: cluster.account!, path: '/', roleName: chain.associationRoleName }) };
+        const association = IrsaInventory.parseRoleArn(associationRoleArn(sa.role, cluster.account!, chain.associationRoleName));
         let associationEntry: RoleEntry;
         if (sa.role.arn === association.arn) {
           // today's IRSA role becomes the association role: dual
@@ -385,29 +387,82 @@ export class PodIdentityMigration extends Construct {
   }
 
   private buildBindings(): void {
-    const max = this.props.maxResourcesPerStack ?? 450;
-    // stable shard assignment: clusters in name order, each cluster's associations together
-    const byStackKey = new Map<string, Placement[]>();
     for (const p of this.placements.filter((x) => hasAssociation(x.phase))) {
-      const key = `${p.wave.name}|${p.cluster.account}|${p.cluster.region}`;
-      byStackKey.set(key, [...(byStackKey.get(key) ?? []), p]);
+      this.bind(this.shardedStack(p.wave.name, p.cluster.account!, p.cluster.region!, p.cluster.clusterName), p);
     }
-    for (const [key, list] of byStackKey) {
-      const [wave, account, region] = key.split('|');
-      const clusters = [...new Set(list.map((p) => p.cluster.clusterName))].sort();
-      let shard = 1;
-      let stack = this.stackFor(wave, account, region);
-      for (const name of clusters) {
-        const mine = list.filter((p) => p.cluster.clusterName === name);
-        if (this.resourceCounts.get(stack)! + mine.length > max && this.resourceCounts.get(stack)! > 0) {
-          shard += 1;
-          stack = this.shardStack(wave, account, region, shard);
+  }
+
+  /**
+   * Shards, planned before anything is built so that no role or association ever moves between
+   * stacks as the fleet grows (a role moving stacks would be deleted and recreated): per wave,
+   * account and region, clusters in name order each keep their associations and the roles anchored
+   * to them together; a new shard starts when `maxResourcesPerStack` would be exceeded.
+   */
+  private planShards(): void {
+    const max = this.props.maxResourcesPerStack ?? 450;
+    const ROLE_RESOURCES = 3; // the role, its permissions policy, its default policy
+    const definingWave = new Map<string, string>();
+    const users = new Map<string, Placement[]>();
+    for (const p of this.placements) {
+      for (const arn of this.rolesUsedBy(p)) {
+        if (!definingWave.has(arn)) {
+          definingWave.set(arn, p.wave.name);
         }
-        for (const p of mine) {
-          this.bind(stack, p);
-        }
+        users.set(arn, [...(users.get(arn) ?? []), p]);
       }
     }
+    const load = new Map<string, Map<string, number>>();
+    const add = (group: string, cluster: string, n: number) => {
+      const byCluster = load.get(group) ?? new Map<string, number>();
+      byCluster.set(cluster, (byCluster.get(cluster) ?? 0) + n);
+      load.set(group, byCluster);
+    };
+    for (const [arn, list] of users) {
+      const wave = definingWave.get(arn)!;
+      const anchor = list.filter((p) => p.wave.name === wave).map((p) => p.cluster.clusterName).sort()[0];
+      this.anchorOf.set(arn, anchor);
+      add(`${wave}|${IrsaInventory.parseRoleArn(arn).account}|${this.homeRegion}`, anchor, ROLE_RESOURCES);
+    }
+    for (const p of this.placements.filter((x) => hasAssociation(x.phase))) {
+      add(`${p.wave.name}|${p.cluster.account}|${p.cluster.region}`, p.cluster.clusterName, 1);
+    }
+    for (const [group, byCluster] of load) {
+      let shard = 1;
+      let used = 0;
+      for (const cluster of [...byCluster.keys()].sort()) {
+        const n = byCluster.get(cluster)!;
+        if (used > 0 && used + n > max) {
+          shard += 1;
+          used = 0;
+        }
+        used += n;
+        this.shardOf.set(`${group}|${cluster}`, shard);
+      }
+    }
+  }
+
+  /** The roles a placement uses (as buildWaves decides them). */
+  private rolesUsedBy(p: Placement): string[] {
+    const { sa, cluster } = p;
+    const consolidation = (this.props.plan.consolidate ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
+    const chain = (this.props.plan.crossAccount ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
+    if (consolidation) {
+      return [sa.role.arn, sharedRoleArn(sa.role, consolidation.roleName)];
+    }
+    if (chain) {
+      const association = associationRoleArn(sa.role, cluster.account!, chain.associationRoleName);
+      return [...new Set([association, chain.targetRoleArn, sa.role.arn])];
+    }
+    return [sa.role.arn];
+  }
+
+  private shardedStack(wave: string, account: string, region: string, cluster: string): Stack {
+    const shard = this.shardOf.get(`${wave}|${account}|${region}|${cluster}`) ?? 1;
+    return shard === 1 ? this.stackFor(wave, account, region) : this.shardStack(wave, account, region, shard);
+  }
+
+  private stackForRole(wave: string, arn: string, account: string): Stack {
+    return this.shardedStack(wave, account, this.homeRegion, this.anchorOf.get(arn) ?? '');
   }
 
   private shardStack(wave: string, account: string, region: string, shard: number): Stack {
@@ -419,7 +474,6 @@ export class PodIdentityMigration extends Construct {
         env: { account, region },
       });
       this.stackByKey.set(key, stack);
-      this.resourceCounts.set(stack, 0);
       const foundation = this.stackByKey.get(`Foundation|${account}|${region}`);
       if (foundation) {
         this.dependOn(stack, foundation, 'the agent add-ons come before the associations');
@@ -451,7 +505,6 @@ export class PodIdentityMigration extends Construct {
       }
     }
     binding.node.addMetadata('cdk-eks-pod-identity:wave', p.wave.name);
-    this.count(stack, 1);
   }
 
   /**
@@ -554,7 +607,7 @@ export class PodIdentityMigration extends Construct {
     if (plan.account !== undefined && plan.account !== parsed.account) {
       throw constructError(this, 'PodIdentityMigration', `the plan puts role ${show(parsed.roleName)} in account ${plan.account}, but the inventory has it in ${parsed.account} (${parsed.arn}).`);
     }
-    const stack = this.stackFor(wave.name, parsed.account, this.homeRegion);
+    const stack = this.stackForRole(wave.name, parsed.arn, parsed.account);
     const role = new DualTrustRole(stack, `Role-${parsed.roleName}`, {
       phase,
       roleName: parsed.roleName,
@@ -575,7 +628,7 @@ export class PodIdentityMigration extends Construct {
       // its trust does not depend on a phase: later waves reference it where the first one defined it
       return existing;
     }
-    const stack = this.stackFor(wave.name, parsed.account, this.homeRegion);
+    const stack = this.stackForRole(wave.name, parsed.arn, parsed.account);
     const role = new DualTrustRole(stack, `Role-${parsed.roleName}`, {
       phase: MigrationPhase.POD_IDENTITY_ONLY,
       roleName: parsed.roleName,
@@ -593,7 +646,6 @@ export class PodIdentityMigration extends Construct {
     if (entry.adopted) {
       this.addImport(entry.stack, entry.role, roleName);
     }
-    this.count(entry.stack, 2);
     return entry;
   }
 
@@ -609,7 +661,7 @@ export class PodIdentityMigration extends Construct {
       return existing;
     }
     const plan = this.permissionsFor(target.roleName);
-    const stack = this.stackFor(wave.name, target.account, this.homeRegion);
+    const stack = this.stackForRole(wave.name, target.arn, target.account);
     const conditions: { [op: string]: { [key: string]: unknown } } = { ArnEquals: { 'aws:PrincipalArn': association.arn } };
     if (plan.pinTargetTrust ?? true) {
       conditions.StringEquals = {
@@ -661,10 +713,6 @@ export class PodIdentityMigration extends Construct {
     const mapping = this.importMappings.get(stack) ?? {};
     mapping[stack.getLogicalId(role.node.defaultChild as iam.CfnRole)] = { RoleName: roleName };
     this.importMappings.set(stack, mapping);
-  }
-
-  private count(stack: Stack, n: number): void {
-    this.resourceCounts.set(stack, (this.resourceCounts.get(stack) ?? 0) + n);
   }
 
   private validateRetirements(): string[] {
@@ -762,6 +810,12 @@ function matches(selector: ServiceAccountSelector, sa: IrsaServiceAccount, clust
     && (selector.cluster === undefined || selector.cluster === sa.cluster);
 }
 
-function roleArn(r: { partition: string; account: string; path: string; roleName: string }): string {
-  return `arn:${r.partition}:iam::${r.account}:role${r.path}${r.roleName}`;
+/** The shared role of a consolidation: in the account of today's roles, at the root path. */
+function sharedRoleArn(today: ParsedRoleArn, roleName: string): string {
+  return `arn:${today.partition}:iam::${today.account}:role/${roleName}`;
+}
+
+/** The association role of a chain: in the cluster's account, at the root path. */
+function associationRoleArn(today: ParsedRoleArn, account: string, roleName: string): string {
+  return `arn:${today.partition}:iam::${account}:role/${roleName}`;
 }

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { northwindProps, synthNorthwind, templates } from './northwind';
-import { MigrationPhase, PodIdentityMigration } from '../../src';
+import { IrsaInventory, MigrationPhase, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { TEMPLATE_DIR } from '../util/synth';
 
 const P = MigrationPhase;
@@ -245,5 +245,47 @@ describe('PodIdentityMigration sharding', () => {
     }
     // wave1 in us-east-1: backstage on 2 clusters, cluster-autoscaler and telemetry-shipper on 6
     expect(names.flatMap((n) => associations({ [n]: tpls[n] }))).toHaveLength(14);
+  });
+});
+
+describe('PodIdentityMigration shard stability', () => {
+  function generatedFleet(clusterCount: number) {
+    const clusters = Array.from({ length: clusterCount }, (_, c) => PodIdentityCluster.fromClusterAttributes({
+      clusterName: `cluster-${String(c).padStart(2, '0')}`,
+      clusterArn: `arn:aws:eks:us-east-1:111122223333:cluster/cluster-${String(c).padStart(2, '0')}`,
+      oidcIssuer: `oidc.eks.us-east-1.amazonaws.com/id/${String(c).padStart(32, '0')}`,
+    }));
+    const inventory = new IrsaInventory();
+    for (const cluster of clusters) {
+      for (let s = 0; s < 6; s++) {
+        inventory.addEntry({ cluster: cluster.clusterName, namespace: 'apps', serviceAccount: `app-${s}`, roleArn: `arn:aws:iam::111122223333:role/app-${cluster.clusterName}-${s}` });
+      }
+    }
+    const app = new App();
+    new PodIdentityMigration(app, 'Fleet', {
+      clusters, inventory, maxResourcesPerStack: 60,
+      plan: {
+        waves: [{ name: 'all', select: [{ namespace: 'apps' }], phase: P.POD_IDENTITY }],
+        roles: { 'app-*': { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] } },
+      },
+    });
+    const where = new Map<string, string>();
+    for (const stack of app.synth().stacks) {
+      for (const [id, r] of Object.entries<any>(stack.template.Resources ?? {})) {
+        if (r.Type === 'AWS::IAM::Role' || r.Type === 'AWS::EKS::PodIdentityAssociation') {
+          where.set(id, stack.stackName);
+        }
+      }
+    }
+    return where;
+  }
+
+  test('adding clusters whose names sort after the existing ones moves no role or association to another stack', () => {
+    const before = generatedFleet(8);
+    const after = generatedFleet(12);
+    expect(new Set(before.values()).size).toBeGreaterThan(1); // it did shard
+    for (const [id, stack] of before) {
+      expect([id, after.get(id)]).toEqual([id, stack]);
+    }
   });
 });
