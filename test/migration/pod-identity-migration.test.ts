@@ -263,7 +263,9 @@ describe('PodIdentityMigration shard stability', () => {
     }
     const app = new App();
     new PodIdentityMigration(app, 'Fleet', {
-      clusters, inventory, maxResourcesPerStack: 60,
+      clusters,
+      inventory,
+      maxResourcesPerStack: 60,
       plan: {
         waves: [{ name: 'all', select: [{ namespace: 'apps' }], phase: P.POD_IDENTITY }],
         roles: { 'app-*': { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' }] } },
