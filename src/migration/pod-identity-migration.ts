@@ -7,7 +7,7 @@ import { App as Cdk8sApp, Yaml } from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from './irsa-inventory';
 import { MigrationPlan, MigrationRolePlan, MigrationWave, ServiceAccountSelector } from './plan';
-import { renderIndex, renderRunbook, WaveReport } from './runbook';
+import { renderIndex, renderRunbook, TrustLength, WaveReport } from './runbook';
 import { ServiceAccountChart } from './service-account-chart';
 import { DualTrustRole } from '../dual-trust-role';
 import { MigrationPhase } from '../migration-phase';
@@ -18,7 +18,7 @@ import { SESSION_TAGS } from '../private/constants';
 import { constructError, show } from '../private/errors';
 import { hasAssociation, hasIrsaTrust, PHASE_ORDER } from '../private/phases';
 import { irsaSubject } from '../private/service-accounts';
-import { checkTrustLength, irsaStatement } from '../private/trust';
+import { checkTrustLength, irsaStatement, measure } from '../private/trust';
 
 /** The context key prefix that sets a wave's phase: `-c pod-identity-migration:<wave>=<PHASE>`. */
 const CONTEXT_PREFIX = 'pod-identity-migration:';
@@ -240,7 +240,7 @@ export class PodIdentityMigration extends Construct {
    * The fleet plan as text: waves × clusters × service accounts × phase, then exclusions.
    */
   public describe(): string {
-    return renderIndex(this.reports(), this.excluded.map((e) => ({ ...e })), this.unassigned, 'text');
+    return renderIndex(this.reports(), this.excluded.map((e) => ({ ...e })), this.unassigned, 'text', this.trustLengths());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -754,12 +754,21 @@ export class PodIdentityMigration extends Construct {
     for (const report of reports) {
       fs.writeFileSync(path.join(runbooks, `${report.wave}.md`), renderRunbook(report));
     }
-    fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, this.excluded, this.unassigned, 'markdown'));
+    fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, this.excluded, this.unassigned, 'markdown', this.trustLengths()));
     const imports = path.join(outdir, 'import');
     fs.mkdirSync(imports, { recursive: true });
     for (const [stack, mapping] of this.importMappings) {
       fs.writeFileSync(path.join(imports, `${stack.stackName}.json`), JSON.stringify(mapping, null, 2) + '\n');
     }
+  }
+
+  /** The trust policy length of every role against its limit. */
+  private trustLengths(): TrustLength[] {
+    return [...this.roles.values()].map((r) => ({
+      arn: r.arn,
+      length: r.role instanceof DualTrustRole ? r.role.trustPolicyLength : measure(r.role, r.role.assumeRolePolicy!).length,
+      max: r.role instanceof DualTrustRole ? r.role.trustPolicyMaxLength : this.maxLength(IrsaInventory.parseRoleArn(r.arn).account, this.permissionsFor(IrsaInventory.parseRoleArn(r.arn).roleName)) ?? 2048,
+    }));
   }
 
   private reports(): WaveReport[] {

@@ -234,8 +234,20 @@ export function renderRunbook(report: WaveReport): string {
 }
 
 /** The fleet plan: waves × clusters × service accounts × phase. */
+/** A role's trust policy length against its limit. */
+export interface TrustLength {
+  readonly arn: string;
+  readonly length: number;
+  readonly max: number;
+}
+
+/** Roles at 75% of their trust policy limit or more: the ones to watch while dual. */
+function nearLimit(trust: TrustLength[]): TrustLength[] {
+  return trust.filter((t) => t.length >= 0.75 * t.max).sort((a, b) => b.length / b.max - a.length / a.max);
+}
+
 export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAccount; reason: string }[],
-  unassigned: IrsaServiceAccount[], format: 'markdown' | 'text'): string {
+  unassigned: IrsaServiceAccount[], format: 'markdown' | 'text', trust: TrustLength[] = []): string {
   const rows: string[][] = [];
   for (const r of reports) {
     for (const c of r.clusters) {
@@ -251,6 +263,12 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
     rows.forEach((row) => lines.push(`| ${row.join(' | ')} |`));
     lines.push('', '## Runbooks', '');
     reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters`));
+    lines.push('', '## Trust policies near their limit (75% or more)', '');
+    const near = nearLimit(trust);
+    near.forEach((t) => lines.push(`- ${t.arn}: ${t.length.toLocaleString('en-US')} of ${t.max.toLocaleString('en-US')} characters`));
+    if (near.length === 0) {
+      lines.push('- none');
+    }
     lines.push('', '## Not migrated here', '');
     excluded.forEach((e) => lines.push(`- ${e.sa.cluster} ${e.sa.namespace}/${e.sa.serviceAccount}: ${e.reason}`));
     unassigned.forEach((sa) => lines.push(`- ${sa.cluster} ${sa.namespace}/${sa.serviceAccount}: in no wave (stays on IRSA)`));
@@ -261,6 +279,8 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
   lines.push(fmt(header), ...rows.map(fmt));
   lines.push('', `excluded: ${excluded.length} (${[...new Set(excluded.map((e) => `${e.sa.namespace}/${e.sa.serviceAccount}: ${e.reason}`))].join('; ') || 'none'})`);
   lines.push(`in no wave: ${unassigned.length}`);
+  const near = nearLimit(trust);
+  lines.push(`trust policies near their limit: ${near.map((t) => `${t.arn.slice(t.arn.lastIndexOf('/') + 1)} ${t.length.toLocaleString('en-US')}/${t.max.toLocaleString('en-US')}`).join(', ') || 'none'}`);
   return lines.join('\n') + '\n';
 }
 

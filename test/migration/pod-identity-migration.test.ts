@@ -157,6 +157,9 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     for (const file of ['index.md', 'wave1.md', 'wave2.md', 'wave3.md']) {
       expect(fs.existsSync(path.join(outdir, 'runbooks', file))).toBe(true);
     }
+    const index = fs.readFileSync(path.join(outdir, 'runbooks', 'index.md'), 'utf8');
+    expect(index).toContain('## Trust policies near their limit (75% or more)\n\n- arn:aws:iam::999988887777:role/firehose-writer: 3,987 of 4,096 characters\n');
+    expect(index).toContain('- platform-prod-use1-blue kube-system/aws-node: managed add-on (vpc-cni) role: migrate through the add-on, not here');
     const mapping = JSON.parse(fs.readFileSync(path.join(outdir, 'import', 'PodIdentity-wave3-111122223333-us-east-1.json'), 'utf8'));
     expect(Object.values(mapping)).toEqual([{ RoleName: 'payments-checkout' }, { RoleName: 'payments-ledger' }]);
   });
