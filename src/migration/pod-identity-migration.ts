@@ -764,11 +764,14 @@ export class PodIdentityMigration extends Construct {
 
   /** The trust policy length of every role against its limit. */
   private trustLengths(): TrustLength[] {
-    return [...this.roles.values()].map((r) => ({
-      arn: r.arn,
-      length: r.role instanceof DualTrustRole ? r.role.trustPolicyLength : measure(r.role, r.role.assumeRolePolicy!).length,
-      max: r.role instanceof DualTrustRole ? r.role.trustPolicyMaxLength : this.maxLength(IrsaInventory.parseRoleArn(r.arn).account, this.permissionsFor(IrsaInventory.parseRoleArn(r.arn).roleName)) ?? 2048,
-    }));
+    return [...this.roles.values()].map((r) => {
+      if (r.role instanceof DualTrustRole) {
+        return { arn: r.arn, length: r.role.trustPolicyLength, max: r.role.trustPolicyMaxLength };
+      }
+      const parsed = IrsaInventory.parseRoleArn(r.arn);
+      const max = this.maxLength(parsed.account, this.permissionsFor(parsed.roleName)) ?? 2048;
+      return { arn: r.arn, length: measure(r.role, r.role.assumeRolePolicy!).length, max };
+    });
   }
 
   private reports(): WaveReport[] {
