@@ -31,6 +31,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-simulate@0.1.173',
     // phase-transition safety tests diff the synthesized templates as `cdk diff` does
     '@aws-cdk/cloudformation-diff@2.187.5',
+    // the CLI the runbooks' commands are checked with (stack selection by pattern)
+    'aws-cdk@2.1148.1',
   ],
 
   // versioning by conventional commits; projen's release workflow publishes with publib

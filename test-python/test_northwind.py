@@ -77,5 +77,18 @@ def test_runbooks_and_plan_index(outdirs):
     index = open(os.path.join(outdirs[0], "runbooks", "index.md")).read()
     assert "| wave1 | POD_IDENTITY | platform-prod-use1-blue | kube-system/cluster-autoscaler |" in index
     wave1 = open(os.path.join(outdirs[0], "runbooks", "wave1.md")).read()
-    assert "npx cdk deploy -c pod-identity-migration:wave1=ANNOTATION_REMOVED 'PodIdentity-wave1-*'" in wave1
+    assert "npx cdk deploy -c pod-identity-migration:wave1=ANNOTATION_REMOVED 'Northwind/wave1-*'" in wave1
     assert "NO_PROXY=localhost,127.0.0.1,.svc,.cluster.local,169.254.169.254,169.254.170.23,[fd00:ec2::23]" in wave1
+
+
+def test_runbook_stack_pattern_selects_the_wave_with_the_cdk_cli():
+    """The deploy commands of the runbooks select the wave's stacks with the real CDK CLI."""
+    app = "npx ts-node --project tsconfig.dev.json examples/northwind/main.ts"
+    result = subprocess.run(["npx", "cdk", "ls", "--app", app, "-c", "pod-identity-migration:wave2=POD_IDENTITY", "Northwind/wave2-*"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    listed = sorted(line.split(" ")[0] for line in result.stdout.splitlines() if line.startswith("Northwind/"))
+    # the wave's stacks (the association stack of eu-west-1 appears with POD_IDENTITY) and what they depend on
+    assert "Northwind/wave2-111122223333-eu-west-1" in listed
+    assert "Northwind/wave2-444455556666-us-east-1" in listed
+    assert not any(s.startswith("Northwind/wave3") for s in listed)

@@ -793,8 +793,9 @@ export class PodIdentityMigration extends Construct {
         phase: this.phases.get(wave.name)!,
         contextKey: PodIdentityMigration.contextKey(wave.name),
         stacks: this.stacksOf(wave.name).map((s) => s.stackName),
-        stackPattern: `${this.prefix}-${wave.name}-*`,
-        importStacks: this.stacksOf(wave.name).filter((s) => this.importMappings.has(s)).map((s) => s.stackName),
+        // the CDK CLI selects stacks by construct path (hierarchical id), not by stack name
+        stackPattern: this.props.pipelineStages ? `${this.node.path}/${wave.name}/*` : `${this.node.path}/${wave.name}-*`,
+        importStacks: this.stacksOf(wave.name).filter((s) => this.importMappings.has(s)).map((s) => ({ id: s.node.path, name: s.stackName })),
         clusters,
         adoptedRoles: [...this.roles.values()].filter((r) => r.wave === wave.name && r.adopted).map((r) => r.arn),
         newRoles: [...this.roles.values()].filter((r) => r.wave === wave.name && !r.adopted).map((r) => r.arn),

@@ -12,8 +12,8 @@ export interface WaveReport {
   readonly stacks: string[];
   /** The stack name pattern that selects every stack of the wave, shards included. */
   readonly stackPattern: string;
-  /** The stacks with roles to adopt, and their resource mapping files. */
-  readonly importStacks: string[];
+  /** The stacks with roles to adopt (construct path for the CLI, stack name for the mapping file). */
+  readonly importStacks: { readonly id: string; readonly name: string }[];
   readonly clusters: ClusterReport[];
   readonly adoptedRoles: string[];
   readonly newRoles: string[];
@@ -92,7 +92,7 @@ export function renderRunbook(report: WaveReport): string {
     w();
     w('```bash');
     for (const stack of report.importStacks) {
-      w(`npx cdk import -c ${report.contextKey}=IRSA_ONLY --resource-mapping cdk.out/import/${stack}.json ${stack}`);
+      w(`npx cdk import -c ${report.contextKey}=IRSA_ONLY --resource-mapping cdk.out/import/${stack.name}.json ${stack.id}`);
     }
     w(`npx cdk diff -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
     w(`npx cdk deploy -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'`);
