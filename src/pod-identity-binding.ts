@@ -1,6 +1,7 @@
 import { Aspects, IAspect, Stack, Stage } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cdk8s from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DualTrustRole } from './dual-trust-role';
 import { MigrationPhase } from './migration-phase';
@@ -76,6 +77,32 @@ export interface PodIdentityBindingProps {
    * @default - no tags
    */
   readonly tags?: { [key: string]: string };
+}
+
+/**
+ * What to put in the ServiceAccount manifest a binding renders.
+ */
+export interface ServiceAccountManifestOptions {
+  /**
+   * Labels.
+   *
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+
+  /**
+   * Annotations. No annotation is needed for Pod Identity (the association is the binding).
+   *
+   * @default - none
+   */
+  readonly annotations?: { [key: string]: string };
+
+  /**
+   * `automountServiceAccountToken`; written only when given.
+   *
+   * @default - not written (Kubernetes mounts the token)
+   */
+  readonly automountServiceAccountToken?: boolean;
 }
 
 /**
@@ -222,6 +249,27 @@ export class PodIdentityBinding extends Construct {
     // The agent add-on may be defined after the binding: look it up once the app is complete.
     Aspects.of(this).add(new DependOnAgent(this));
     this.node.addValidation({ validate: () => this.validateLater() });
+  }
+
+  /**
+   * Render the ServiceAccount of this binding into a cdk8s chart: name and namespace, with the
+   * given labels and annotations. No annotation binds the role (F13); `automountServiceAccountToken`
+   * is written only when given, never defaulted (cdk8s-plus-28 would default it to false).
+   *
+   * @param chart the cdk8s chart
+   * @param options labels, annotations, automountServiceAccountToken
+   */
+  public renderServiceAccount(chart: cdk8s.Chart, options: ServiceAccountManifestOptions = {}): cdk8s.ApiObject {
+    const extra: { [key: string]: any } = {};
+    if (options.automountServiceAccountToken !== undefined) {
+      extra.automountServiceAccountToken = options.automountServiceAccountToken;
+    }
+    return new cdk8s.ApiObject(chart, `${this.namespace}-${this.serviceAccount}`, {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: { name: this.serviceAccount, namespace: this.namespace, labels: options.labels, annotations: options.annotations },
+      ...extra,
+    });
   }
 
   private validateLater(): string[] {

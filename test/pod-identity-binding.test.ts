@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cdk8s from 'cdk8s';
 import {
   AgentStatus, ComputeType, DualTrustRole, MigrationPhase, NamespaceScopedPolicy,
   PodIdentityAgentAddon, PodIdentityBinding, PodIdentityCluster,
@@ -110,6 +111,18 @@ describe('PodIdentityBinding', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [{ Action: ['sts:AssumeRole', 'sts:TagSession'], Effect: 'Allow', Resource: 'arn:aws:iam::444455556666:role/cross-acct-ingest' }] },
     });
+  });
+
+  test('renders its ServiceAccount into a cdk8s chart, with no role annotation', () => {
+    const { stack, role } = setup();
+    const binding = new PodIdentityBinding(stack, 'B', { cluster: cluster(), namespace: 'payments', serviceAccount: 'checkout', role });
+    const chart = new cdk8s.Chart(cdk8s.Testing.app(), 'sa');
+    binding.renderServiceAccount(chart, { labels: { team: 'payments' } });
+    binding.renderServiceAccount(new cdk8s.Chart(cdk8s.Testing.app(), 'other'), { automountServiceAccountToken: true });
+    expect(chart.toJson()).toEqual([{
+      apiVersion: 'v1', kind: 'ServiceAccount',
+      metadata: { name: 'checkout', namespace: 'payments', labels: { team: 'payments' } },
+    }]);
   });
 
   describe('errors', () => {
