@@ -120,7 +120,8 @@ describe('PodIdentityBinding', () => {
     binding.renderServiceAccount(chart, { labels: { team: 'payments' } });
     binding.renderServiceAccount(new cdk8s.Chart(cdk8s.Testing.app(), 'other'), { automountServiceAccountToken: true });
     expect(chart.toJson()).toEqual([{
-      apiVersion: 'v1', kind: 'ServiceAccount',
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
       metadata: { name: 'checkout', namespace: 'payments', labels: { team: 'payments' } },
     }]);
   });
