@@ -10,7 +10,7 @@ import { constructError } from './private/errors';
 import { parseClusterArn } from './private/names';
 import { hasAssociation, hasIrsaTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
-import { checkMaxLength, checkTrustLength, irsaStatement } from './private/trust';
+import { checkMaxLength, checkTrustLength, IrsaStatements } from './private/trust';
 import { ServiceAccountRef } from './service-account-ref';
 
 /**
@@ -258,7 +258,7 @@ export class CrossAccountPodRole extends Construct {
     const trusts = props.targetIrsaTrusts ?? [];
     const max = props.targetTrustPolicyMaxLength ?? 2048;
     checkMaxLength(max, (message) => constructError(this, 'CrossAccountPodRole', `target ${message}`));
-    const byIssuer = new Map<string, string[]>();
+    const irsa = new IrsaStatements(role, role.assumeRolePolicy!, props.targetIrsaAudienceCondition ?? true);
     for (const trust of trusts) {
       checkServiceAccountRef(this, 'CrossAccountPodRole', trust);
       const issuer = trust.cluster.oidcIssuer;
@@ -266,24 +266,13 @@ export class CrossAccountPodRole extends Construct {
         throw constructError(this, 'CrossAccountPodRole',
           `targetIrsaTrusts: cluster ${JSON.stringify(trust.cluster.clusterName)} needs a concrete oidcIssuer: the target trust names its OIDC provider in the target account (arn:<partition>:iam::${targetStack.account}:oidc-provider/<issuer>).`);
       }
-      if (!hasIrsaTrust(this.phase)) {
-        continue;
-      }
-      let subjects = byIssuer.get(issuer);
-      if (!subjects) {
-        subjects = [];
-        byIssuer.set(issuer, subjects);
+      if (hasIrsaTrust(this.phase)) {
         const partition = parseClusterArn(trust.cluster.clusterArn)?.partition ?? 'aws';
-        role.assumeRolePolicy!.addStatements(irsaStatement(role, `IrsaConditions${byIssuer.size}`,
-          `arn:${partition}:iam::${targetStack.account}:oidc-provider/${issuer}`, issuer, subjects, props.targetIrsaAudienceCondition ?? true));
-      }
-      const subject = irsaSubject(trust);
-      if (!subjects.includes(subject)) {
-        subjects.push(subject);
+        irsa.add(`arn:${partition}:iam::${targetStack.account}:oidc-provider/${issuer}`, issuer, irsaSubject(trust));
       }
     }
     role.node.addValidation({
-      validate: () => checkTrustLength(role, `CrossAccountPodRole at '${this.node.path}' (target role)`, role.assumeRolePolicy!, max, byIssuer.size,
+      validate: () => checkTrustLength(role, `CrossAccountPodRole at '${this.node.path}' (target role)`, role.assumeRolePolicy!, max, irsa.count,
         'move the chain to POD_IDENTITY_ONLY once no pod uses the target role through IRSA'),
     });
   }

@@ -7,7 +7,7 @@ import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { constructError, show } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
-import { checkMaxLength, checkTrustLength, irsaStatement, measure, oneOrList } from './private/trust';
+import { checkMaxLength, checkTrustLength, IrsaStatements, measure, oneOrList } from './private/trust';
 import { ServiceAccountRef } from './service-account-ref';
 
 /** IAM's default quota for the length of a role trust policy. */
@@ -181,7 +181,7 @@ export class DualTrustRole extends iam.Role {
   private readonly irsaAudienceCondition: boolean;
   private readonly oidcProviderAccount?: string;
   private readonly trust: iam.PolicyDocument;
-  private readonly irsaByCluster = new Map<string, { readonly cluster: PodIdentityCluster; readonly subjects: string[] }>();
+  private readonly irsaStatements: IrsaStatements;
   private readonly podGroups = new Map<string, string[]>();
   private readonly irsa: ServiceAccountRef[] = [];
   private readonly podIdentity: ServiceAccountRef[] = [];
@@ -207,6 +207,7 @@ export class DualTrustRole extends iam.Role {
     this.irsaAudienceCondition = props.irsaAudienceCondition ?? true;
     this.oidcProviderAccount = props.oidcProviderAccount;
     this.trustPolicyMaxLength = props.trustPolicyMaxLength ?? DEFAULT_TRUST_POLICY_MAX_LENGTH;
+    this.irsaStatements = new IrsaStatements(this, this.trust, this.irsaAudienceCondition);
     checkMaxLength(this.trustPolicyMaxLength, (message) => constructError(this, 'DualTrustRole', message));
 
     if (hasPodIdentityTrust(this.phase) && !this.pinsSessionTags) {
@@ -230,16 +231,8 @@ export class DualTrustRole extends iam.Role {
     checkServiceAccountRef(this, 'DualTrustRole', trust);
     this.irsa.push(trust);
     if (hasIrsaTrust(this.phase)) {
-      let entry = this.irsaByCluster.get(trust.cluster._key);
-      if (!entry) {
-        entry = { cluster: trust.cluster, subjects: [] };
-        this.irsaByCluster.set(trust.cluster._key, entry);
-        this.trust.addStatements(this.irsaStatement(trust.cluster, entry.subjects));
-      }
-      const subject = irsaSubject(trust);
-      if (!entry.subjects.includes(subject)) {
-        entry.subjects.push(subject);
-      }
+      const { providerArn, issuer } = this.oidcProviderOf(trust.cluster);
+      this.irsaStatements.add(providerArn, issuer, irsaSubject(trust));
     }
     this.pinServiceAccount(trust);
   }
@@ -273,7 +266,8 @@ export class DualTrustRole extends iam.Role {
     return measure(this, this.trust).length;
   }
 
-  private irsaStatement(cluster: PodIdentityCluster, subjects: string[]): iam.PolicyStatement {
+  /** The OIDC provider the IRSA statement of `cluster` names (in `oidcProviderAccount` when set). */
+  private oidcProviderOf(cluster: PodIdentityCluster): { providerArn: string; issuer: string } {
     const providerArn = cluster.oidcProviderArn;
     const issuer = cluster.oidcIssuer;
     if (providerArn === undefined || issuer === undefined) {
@@ -283,7 +277,7 @@ export class DualTrustRole extends iam.Role {
     const principal = this.oidcProviderAccount === undefined || Token.isUnresolved(providerArn)
       ? providerArn
       : providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${this.oidcProviderAccount}$2`);
-    return irsaStatement(this, `IrsaConditions${this.irsaByCluster.size}`, principal, issuer, subjects, this.irsaAudienceCondition);
+    return { providerArn: principal, issuer };
   }
 
   private pinServiceAccount(ref: ServiceAccountRef): void {
@@ -323,13 +317,13 @@ export class DualTrustRole extends iam.Role {
 
   private validateTrust(): string[] {
     const where = `DualTrustRole at '${this.node.path}'`;
-    if (this.phase === MigrationPhase.IRSA_ONLY && this.irsaByCluster.size === 0) {
+    if (this.phase === MigrationPhase.IRSA_ONLY && this.irsaStatements.count === 0) {
       return [`${where}: phase IRSA_ONLY but no irsaTrusts, so nothing could assume the role. Add the IRSA service accounts with irsaTrusts or addIrsaTrust().`];
     }
     if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podGroups.size === 0) {
       return [`${where}: phase ${this.phase} trusts ${POD_IDENTITY_PRINCIPAL}, but no service account is known to pin it to. Add irsaTrusts, bind the role with a PodIdentityBinding, call addServiceAccount(), or set pinServiceAccounts: false for account-only pinning.`];
     }
-    return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaByCluster.size,
+    return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaStatements.count,
       'move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity');
   }
 }

@@ -127,27 +127,19 @@ describe('PodIdentityBinding', () => {
   });
 
   describe('errors', () => {
-    test('session policy with session tags on (the default)', () => {
+    test.each([
+      [undefined, 'true (the default)'],
+      [true, 'true'],
+    ])('session policy with sessionTags %s', (sessionTags, shown) => {
       const { stack, role } = setup();
       expect(() => new PodIdentityBinding(stack, 'B', {
         cluster: cluster(),
         namespace: 'payments',
         serviceAccount: 'checkout',
         role,
+        sessionTags,
         sessionPolicy: new iam.PolicyDocument(),
-      })).toThrow("PodIdentityBinding at 'S/B': `sessionPolicy` requires `sessionTags: false` (EKS rejects a session policy while session tags are on); got sessionTags: true (the default).");
-    });
-
-    test('session policy with session tags explicitly on', () => {
-      const { stack, role } = setup();
-      expect(() => new PodIdentityBinding(stack, 'B', {
-        cluster: cluster(),
-        namespace: 'payments',
-        serviceAccount: 'checkout',
-        role,
-        sessionTags: true,
-        sessionPolicy: new iam.PolicyDocument(),
-      })).toThrow("PodIdentityBinding at 'S/B': `sessionPolicy` requires `sessionTags: false` (EKS rejects a session policy while session tags are on); got sessionTags: true.");
+      })).toThrow(`PodIdentityBinding at 'S/B': \`sessionPolicy\` requires \`sessionTags: false\` (EKS rejects a session policy while session tags are on); got sessionTags: ${shown}.`);
     });
 
     test('two bindings for the same (cluster, namespace, service account) anywhere in the app', () => {

@@ -18,7 +18,7 @@ import { SESSION_TAGS } from '../private/constants';
 import { constructError, show } from '../private/errors';
 import { hasAssociation, hasIrsaTrust, PHASE_ORDER } from '../private/phases';
 import { irsaSubject } from '../private/service-accounts';
-import { checkTrustLength, irsaStatement, measure } from '../private/trust';
+import { checkTrustLength, IrsaStatements, measure } from '../private/trust';
 
 /** The context key prefix that sets a wave's phase: `-c pod-identity-migration:<wave>=<PHASE>`. */
 const CONTEXT_PREFIX = 'pod-identity-migration:';
@@ -188,7 +188,7 @@ export class PodIdentityMigration extends Construct {
   private readonly shardOf = new Map<string, number>();
   /** role ARN -> the cluster whose shard holds it. */
   private readonly anchorOf = new Map<string, string>();
-  private readonly targetIssuers = new Map<iam.Role, Map<string, string[]>>();
+  private readonly targetIrsa = new Map<iam.Role, IrsaStatements>();
   private readonly stages = new Map<string, Stage>();
 
   constructor(scope: Construct, id: string, props: PodIdentityMigrationProps) {
@@ -383,6 +383,11 @@ export class PodIdentityMigration extends Construct {
       }
     }
 
+    // rolesUsedBy() planned the shards from the same decisions; a role it missed would sit unplanned
+    const unplanned = [...this.roles.keys()].filter((arn) => !this.anchorOf.has(arn));
+    if (unplanned.length > 0) {
+      throw new Error(`PodIdentityMigration: internal error: roles not planned into shards: ${unplanned.join(', ')}`);
+    }
     this.buildBindings();
   }
 
@@ -680,7 +685,7 @@ export class PodIdentityMigration extends Construct {
     const max = this.maxLength(target.account, plan) ?? 2048;
     role.node.addValidation({
       validate: () => checkTrustLength(role, `PodIdentityMigration target role '${role.node.path}'`, role.assumeRolePolicy!, max,
-        this.targetIssuers.get(role)?.size ?? 0, `move wave ${wave.name} to POD_IDENTITY_ONLY once no pod uses ${target.roleName} through IRSA`),
+        this.targetIrsa.get(role)?.count ?? 0, `move wave ${wave.name} to POD_IDENTITY_ONLY once no pod uses ${target.roleName} through IRSA`),
     });
     return entry;
   }
@@ -694,19 +699,12 @@ export class PodIdentityMigration extends Construct {
     if (issuer === undefined) {
       throw constructError(this, 'PodIdentityMigration', `cluster ${show(cluster.clusterName)} has no OIDC issuer; the target role ${target.roleName} trusts it through IRSA.`);
     }
-    const issuers = this.targetIssuers.get(entry.role) ?? new Map<string, string[]>();
-    this.targetIssuers.set(entry.role, issuers);
-    let subjects = issuers.get(issuer);
-    if (!subjects) {
-      subjects = [];
-      issuers.set(issuer, subjects);
-      const plan = this.permissionsFor(target.roleName);
-      entry.role.assumeRolePolicy!.addStatements(irsaStatement(entry.role, `IrsaConditions${issuers.size}`,
-        `arn:${target.partition}:iam::${target.account}:oidc-provider/${issuer}`, issuer, subjects, plan.irsaAudienceCondition ?? true));
+    let irsa = this.targetIrsa.get(entry.role);
+    if (!irsa) {
+      irsa = new IrsaStatements(entry.role, entry.role.assumeRolePolicy!, this.permissionsFor(target.roleName).irsaAudienceCondition ?? true);
+      this.targetIrsa.set(entry.role, irsa);
     }
-    if (!subjects.includes(subject)) {
-      subjects.push(subject);
-    }
+    irsa.add(`arn:${target.partition}:iam::${target.account}:oidc-provider/${issuer}`, issuer, subject);
   }
 
   private addImport(stack: Stack, role: iam.Role, roleName: string): void {

@@ -30,6 +30,34 @@ export function irsaStatement(scope: Construct, cfnJsonId: string, providerArn: 
   });
 }
 
+/**
+ * The IRSA statements of one trust policy: one statement per OIDC issuer, created when the issuer's
+ * first service account is added, whose `sub` list grows with later ones.
+ */
+export class IrsaStatements {
+  private readonly subjectsByIssuer = new Map<string, string[]>();
+
+  constructor(private readonly scope: Construct, private readonly document: iam.PolicyDocument, private readonly audience: boolean) {}
+
+  /** Trust `subject` (`system:serviceaccount:<ns>:<sa>`) from the OIDC provider `providerArn` of `issuer`. */
+  public add(providerArn: string, issuer: string, subject: string): void {
+    let subjects = this.subjectsByIssuer.get(issuer);
+    if (!subjects) {
+      subjects = [];
+      this.subjectsByIssuer.set(issuer, subjects);
+      this.document.addStatements(irsaStatement(this.scope, `IrsaConditions${this.subjectsByIssuer.size}`, providerArn, issuer, subjects, this.audience));
+    }
+    if (!subjects.includes(subject)) {
+      subjects.push(subject);
+    }
+  }
+
+  /** How many OIDC statements there are. */
+  public get count(): number {
+    return this.subjectsByIssuer.size;
+  }
+}
+
 /** The size of a trust policy document as IAM counts it. */
 export function measure(scope: Construct, document: iam.PolicyDocument): PolicySize {
   return policySize(Stack.of(scope).resolve(document));
