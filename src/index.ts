@@ -9,5 +9,6 @@ export * from './cross-account-pod-role';
 export * from './pod-identity-checks';
 export * from './migration/irsa-inventory';
 export * from './migration/plan';
+export * from './migration/migration-state';
 export * from './migration/service-account-chart';
 export * from './migration/pod-identity-migration';

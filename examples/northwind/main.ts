@@ -1,23 +1,25 @@
 /**
  * The Northwind Pay migration: 11 clusters in two regions move from IRSA to EKS Pod Identity in
- * three waves. This app synthesizes the whole fleet at a mixed state (wave1 at POD_IDENTITY, wave2
- * at DUAL_TRUST, wave3 at IRSA_ONLY), prints the plan, and leaves templates, manifests
- * (cdk.out/k8s), runbooks (cdk.out/runbooks) and import mappings (cdk.out/import) in the cloud
- * assembly.
+ * a canary wave and three waves. The recorded state (fleet/state.json) has telemetry-shipper at
+ * POD_IDENTITY on one canary cluster, wave1 and wave2 at DUAL_TRUST, wave3 at IRSA_ONLY. This app
+ * synthesizes the whole fleet, prints the plan, and leaves templates, manifests (cdk.out/k8s),
+ * runbooks (cdk.out/runbooks) and import mappings (cdk.out/import) in the cloud assembly.
+ * fleet/placement.json records the stack of every role and association (it only ever grows).
  *
  *   npx ts-node --project tsconfig.dev.json examples/northwind/main.ts
- *   npx cdk synth --app 'npx ts-node --project tsconfig.dev.json examples/northwind/main.ts' -c pod-identity-migration:wave2=POD_IDENTITY
+ *   npx cdk ls --app 'npx ts-node --project tsconfig.dev.json examples/northwind/main.ts' 'Northwind/wave1/*'
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { IrsaInventory, MigrationFiles, MigrationPhase, PodIdentityMigration } from '../../src';
+import { IrsaInventory, MigrationFiles, PodIdentityMigration } from '../../src';
 
 const fleet = path.join(__dirname, 'fleet');
 const read = (file: string) => fs.readFileSync(path.join(fleet, file), 'utf8');
 
 const clusters = MigrationFiles.clustersFromJson(read('clusters.json'), 'clusters.json');
 const plan = MigrationFiles.planFromJson(read('plan.json'), 'plan.json');
+const state = MigrationFiles.stateFromJson(read('state.json'), 'state.json');
 
 const inventory = new IrsaInventory();
 for (const cluster of clusters) {
@@ -33,23 +35,18 @@ for (const cluster of clusters) {
 // firehose-writer-pod-identity, and firehose-writer keeps its IRSA trust unchanged until every
 // cluster is done, then is retired.
 const TELEMETRY_TARGET = 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity';
-const waves = plan.waves;
 const crossAccount = (plan.crossAccount ?? []).map((c) => (c.serviceAccount === 'telemetry-shipper' ? { ...c, targetRoleArn: TELEMETRY_TARGET } : c));
-
-const phases: { [wave: string]: MigrationPhase } = {
-  wave1: MigrationPhase.POD_IDENTITY,
-  wave2: MigrationPhase.DUAL_TRUST,
-  wave3: MigrationPhase.IRSA_ONLY,
-};
 
 // analytics off so that this app and examples/northwind/main.py synthesize identical templates
 const app = new App({ outdir: process.env.CDK_OUTDIR ?? process.argv[2] ?? 'cdk.out', analyticsReporting: false });
 const migration = new PodIdentityMigration(app, 'Northwind', {
   clusters,
   inventory,
+  state,
+  placementFile: path.join(fleet, 'placement.json'),
+  homeRegion: 'us-east-1',
   plan: {
     ...plan,
-    waves: waves.map((wave) => ({ ...wave, phase: phases[wave.name] })),
     crossAccount,
     roles: {
       ...plan.roles,

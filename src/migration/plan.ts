@@ -1,5 +1,6 @@
-import { MigrationPhase } from '../migration-phase';
+import { MigrationState, PhaseRecord } from './migration-state';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
+import { isPhase, PHASE_ORDER } from '../private/phases';
 
 /**
  * Selects service accounts for a wave (or for exclusion). Every field given must match.
@@ -55,16 +56,12 @@ export interface MigrationWave {
   /** The wave name (used in stack names and the context key). Letters, digits and '-'. */
   readonly name: string;
 
-  /** The service accounts of the wave; the first wave that selects an account gets it. */
-  readonly select: ServiceAccountSelector[];
-
   /**
-   * The phase of the wave. Context `pod-identity-migration:<wave>` (e.g.
-   * `cdk deploy -c pod-identity-migration:wave1=DUAL_TRUST`) overrides it.
-   *
-   * @default MigrationPhase.IRSA_ONLY (today's state, described as code)
+   * The service accounts of the wave; the first wave that selects an account gets it. A selector
+   * with `cluster` makes a canary: the same service account on other clusters can be in a later
+   * wave, even when they share a role (its trust follows the phase of each cluster).
    */
-  readonly phase?: MigrationPhase;
+  readonly select: ServiceAccountSelector[];
 
   /**
    * Risk, shown in the plan index.
@@ -139,6 +136,9 @@ export interface MigrationRolePlan {
 
 /**
  * Several per-cluster IRSA roles of one service account become one shared Pod Identity role.
+ *
+ * The shared role gets the permissions of `roles[roleName]` when the plan declares them;
+ * otherwise those of the per-cluster roles, which must then all be the same.
  */
 export interface ConsolidationPlan {
   /** The namespace. */
@@ -253,6 +253,52 @@ export class MigrationFiles {
       consolidate: plan.consolidate,
       crossAccount: plan.crossAccount,
     };
+  }
+
+  /**
+   * Parse a migration state file: `{ "waves": { "<wave>": [<entry>, ...] } }`, each entry a phase
+   * (`"DUAL_TRUST"`) or `{ "phase": ..., "acknowledge": [...], "note": ... }`, oldest first.
+   *
+   * @param json the state
+   * @param source a name for error messages
+   */
+  public static stateFromJson(json: string, source: string = 'state'): MigrationState {
+    let state: any;
+    try {
+      state = JSON.parse(json);
+    } catch (e) {
+      throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
+    }
+    const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+    if (!isMap(state) || (state.waves !== undefined && !isMap(state.waves))) {
+      throw new Error(`MigrationFiles: ${source}: expected { "waves": { "<wave>": ["IRSA_ONLY", "DUAL_TRUST", ...] } }.`);
+    }
+    const unknownKeys = Object.keys(state).filter((k) => k !== 'waves' && k !== '$schema' && k !== 'description');
+    if (unknownKeys.length > 0) {
+      throw new Error(`MigrationFiles: ${source}: unknown key ${JSON.stringify(unknownKeys[0])}; a state file has "waves" (and optionally "description").`);
+    }
+    const waves: { [wave: string]: PhaseRecord[] } = {};
+    for (const [wave, history] of Object.entries<any>(state.waves ?? {})) {
+      if (!Array.isArray(history)) {
+        throw new Error(`MigrationFiles: ${source}: waves.${wave} must be a list of phases, oldest first; got ${JSON.stringify(history)}.`);
+      }
+      waves[wave] = history.map((entry: any, i: number) => {
+        const where = `${source}: waves.${wave}[${i}]`;
+        const record = typeof entry === 'string' ? { phase: entry } : entry;
+        if (!isMap(record) || !isPhase(record.phase)) {
+          throw new Error(`MigrationFiles: ${where}: expected a phase (${PHASE_ORDER.join(', ')}) or { "phase", "acknowledge", "note" }; got ${JSON.stringify(entry)}.`);
+        }
+        const extra = Object.keys(record).filter((k) => !['phase', 'acknowledge', 'note'].includes(k));
+        if (extra.length > 0) {
+          throw new Error(`MigrationFiles: ${where}: unknown key ${JSON.stringify(extra[0])}; an entry has "phase", "acknowledge" and "note".`);
+        }
+        if (record.acknowledge !== undefined && (!Array.isArray(record.acknowledge) || !record.acknowledge.every((a: unknown) => typeof a === 'string'))) {
+          throw new Error(`MigrationFiles: ${where}: "acknowledge" must be a list of risk ids; got ${JSON.stringify(record.acknowledge)}.`);
+        }
+        return { phase: record.phase, acknowledge: record.acknowledge, note: record.note };
+      });
+    }
+    return { waves };
   }
 
   /**

@@ -1,16 +1,22 @@
 import { IrsaServiceAccount } from './irsa-inventory';
 import { ServiceAccountChart } from './service-account-chart';
 import { MigrationPhase } from '../migration-phase';
-import { hasAssociation, hasIrsaAnnotation, PHASE_ORDER } from '../private/phases';
+import { hasAssociation, hasIrsaAnnotation, nextPhase, previousPhase } from '../private/phases';
 
 /** What the runbook of a wave is rendered from. */
 export interface WaveReport {
   readonly wave: string;
   readonly risk?: string;
+  /** The phase this synthesis builds. */
   readonly phase: MigrationPhase;
+  /** The phase the state records. */
+  readonly recorded: MigrationPhase;
+  /** The context key, when a context override set `phase`. */
+  readonly overriddenBy?: string;
   readonly contextKey: string;
+  /** The stacks `cdk deploy <stackPattern>` deploys (the wave's records and their dependencies). */
   readonly stacks: string[];
-  /** The stack name pattern that selects every stack of the wave, shards included. */
+  /** The construct path pattern that selects the wave: `<migration>/<wave>/*`. */
   readonly stackPattern: string;
   /** The stacks with roles to adopt (construct path for the CLI, stack name for the mapping file). */
   readonly importStacks: { readonly id: string; readonly name: string }[];
@@ -23,7 +29,7 @@ export interface ClusterReport {
   readonly name: string;
   readonly region: string;
   readonly placements: { readonly sa: IrsaServiceAccount; readonly associationRoleArn: string; readonly targetRoleArn?: string }[];
-  helmManaged: IrsaServiceAccount[];
+  readonly helmManaged: IrsaServiceAccount[];
 }
 
 const NEXT: { [phase: string]: string } = {
@@ -34,13 +40,6 @@ const NEXT: { [phase: string]: string } = {
   POD_IDENTITY_ONLY: 'nothing: the wave is done. Retire per-cluster roles and OIDC providers no role trusts any more.',
 };
 
-function next(phase: MigrationPhase): MigrationPhase | undefined {
-  return PHASE_ORDER[PHASE_ORDER.indexOf(phase) + 1];
-}
-
-function previous(phase: MigrationPhase): MigrationPhase | undefined {
-  return PHASE_ORDER[PHASE_ORDER.indexOf(phase) - 1];
-}
 
 /** How to get new pods for a workload of each kind (F3: only pods created after the association change). */
 const RESTART: { [kind: string]: (ctx: string, ns: string, name: string) => string } = {
@@ -53,23 +52,27 @@ const RESTART: { [kind: string]: (ctx: string, ns: string, name: string) => stri
   Pod: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} delete pod ${name}   # a bare pod: recreate it from its manifest`,
 };
 
-function deployCommand(report: WaveReport, phase: MigrationPhase): string {
-  // the pattern also selects stacks that appear with the phase (association stacks of other regions, shards)
-  return `npx cdk deploy -c ${report.contextKey}=${phase} '${report.stackPattern}'`;
+/** Record `phase` as the wave's next state entry, review, deploy the wave (its records and what they depend on). */
+function stepCommands(report: WaveReport, phase: MigrationPhase): string[] {
+  return [
+    `# 1. in the state file, append "${phase}" to waves.${report.wave}; open the change for review`,
+    '# 2. once merged (cdk diff shows only this wave\'s trust or associations):',
+    `npx cdk deploy '${report.stackPattern}'`,
+  ];
 }
 
 /** The Markdown runbook of a wave. */
 export function renderRunbook(report: WaveReport): string {
   const lines: string[] = [];
-  const to = next(report.phase);
-  const back = previous(report.phase);
+  const to = nextPhase(report.phase);
+  const back = previousPhase(report.phase);
   const w = (s = '') => lines.push(s);
   w(`# Runbook: ${report.wave}${report.risk ? ` (risk: ${report.risk})` : ''}`);
   w();
-  w(`- Current phase: **${report.phase}**`);
+  w(`- Current phase: **${report.phase}**${report.overriddenBy ? ` (from context \`${report.overriddenBy}\`; the state records ${report.recorded}: record it)` : ' (recorded in the state file)'}`);
   w(`- Next phase: **${to ?? '(done)'}**`);
-  w(`- Stacks (now): ${report.stacks.map((s) => `\`${s}\``).join(', ')}; all of the wave: \`${report.stackPattern}\``);
-  w(`- Context key: \`${report.contextKey}\``);
+  w(`- Deploy the wave with \`npx cdk deploy '${report.stackPattern}'\`: its phase records, after the stacks they depend on: ${report.stacks.map((s) => `\`${s}\``).join(', ')}`);
+  w(`- Emergency override (one phase, not recorded): \`-c ${report.contextKey}=<PHASE>\``);
   w();
   w('## Service accounts');
   w();
@@ -84,7 +87,7 @@ export function renderRunbook(report: WaveReport): string {
   if (report.adoptedRoles.length > 0) {
     w('## Adopting the existing roles (once, before the first deploy of this wave)');
     w();
-    w('These roles exist today. Import them at `IRSA_ONLY` (their trust as today) instead of creating them: a create would fail on the existing name. `cdk import` imports only the mapped roles; the deploy that follows adds the rest.');
+    w('These roles exist today. Import them while the wave is recorded at `IRSA_ONLY` (their trust as today) instead of creating them: a create would fail on the existing name. `cdk import` imports only the mapped roles that the stack does not hold yet; the deploy that follows adds the rest. Run it again whenever a new cluster brings new roles.');
     w();
     for (const arn of report.adoptedRoles) {
       w(`- ${arn}`);
@@ -92,10 +95,10 @@ export function renderRunbook(report: WaveReport): string {
     w();
     w('```bash');
     for (const stack of report.importStacks) {
-      w(`npx cdk import -c ${report.contextKey}=IRSA_ONLY --resource-mapping cdk.out/import/${stack.name}.json ${stack.id}`);
+      w(`npx cdk import --resource-mapping cdk.out/import/${stack.name}.json ${stack.id}`);
     }
-    w(`npx cdk diff -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
-    w(`npx cdk deploy -c ${report.contextKey}=IRSA_ONLY '${report.stackPattern}'`);
+    w(`npx cdk diff '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
+    w(`npx cdk deploy '${report.stackPattern}'`);
     w('```');
     w();
     w('From then on CloudFormation owns their trust, inline policies and managed policy attachments: permissions the plan does not declare are removed by that deploy. The roles carry `DeletionPolicy: Retain`, so removing them from the app never deletes them.');
@@ -120,10 +123,10 @@ export function renderRunbook(report: WaveReport): string {
       w('```');
       w();
     }
-    w('### Deploy');
+    w('### Record, review, deploy');
     w();
     w('```bash');
-    w(deployCommand(report, to));
+    stepCommands(report, to).forEach((line) => w(line));
     w('```');
     w();
     if (to === MigrationPhase.POD_IDENTITY) {
@@ -157,7 +160,7 @@ export function renderRunbook(report: WaveReport): string {
       const annotation = hasIrsaAnnotation(to) ? 'kept' : 'removed';
       w(`### ServiceAccount manifests (annotation ${annotation})`);
       w();
-      w('Render them with the next phase (`cdk synth` with the context above) and apply:');
+      w('Render them with the next phase recorded (`cdk synth`) and apply:');
       w();
       w('```bash');
       for (const c of report.clusters) {
@@ -215,7 +218,7 @@ export function renderRunbook(report: WaveReport): string {
   w();
   if (back) {
     w('```bash');
-    w(deployCommand(report, back));
+    stepCommands(report, back).forEach((line) => w(line));
     if (report.phase === MigrationPhase.POD_IDENTITY) {
       w('# the associations are gone: recreate the pods so they get the IRSA variables again (the annotation and the OIDC trust are still there)');
     }

@@ -1,0 +1,420 @@
+import { Token } from 'aws-cdk-lib';
+import { WavePhase, PlanningError } from './phase-state';
+import { MigrationPhase } from '../../migration-phase';
+import { PodIdentityCluster } from '../../pod-identity-cluster';
+import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
+import { hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
+import { policySize } from '../../private/policy-size';
+import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
+import { MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
+
+/** IAM's default quota for the length of a role trust policy. */
+export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
+
+/** One service account's place in the migration: its wave, its phase, the roles it gets. */
+export interface PlannedPlacement {
+  readonly sa: IrsaServiceAccount;
+  readonly cluster: PodIdentityCluster;
+  readonly wave: string;
+  readonly phase: MigrationPhase;
+  /** The role the association names. */
+  readonly associationRoleArn: string;
+  /** The target role of a cross-account chain. */
+  readonly targetRoleArn?: string;
+}
+
+/** A role of the migration, with everything its resource needs. */
+export interface PlannedRole {
+  readonly parsed: ParsedRoleArn;
+  /** It exists today: imported (`cdk import`), never created. */
+  readonly adopted: boolean;
+  readonly description?: string;
+  /** The trust policy document. */
+  readonly trust: any;
+  /** Its length as IAM counts it, and the limit. */
+  readonly trustLength: number;
+  readonly trustMax: number;
+  /** The permissions (inline policy `permissions`) and managed policies. */
+  readonly statements: any[];
+  readonly managedPolicyArns: string[];
+  /** Target roles it chains to (inline policy `chain`). */
+  readonly chainsTo: string[];
+  /** The waves whose placements use it. */
+  readonly waves: string[];
+  /** The clusters whose OIDC provider its trust names. */
+  readonly irsaClusters: string[];
+}
+
+/** A service account the migration leaves on IRSA. */
+export interface LeftOnIrsa {
+  readonly sa: IrsaServiceAccount;
+  readonly reason: string;
+}
+
+/** The whole migration, decided once from its inputs. */
+export interface FleetPlan {
+  readonly placements: PlannedPlacement[];
+  readonly excluded: LeftOnIrsa[];
+  readonly unassigned: IrsaServiceAccount[];
+  /** By ARN, in ARN order. */
+  readonly roles: Map<string, PlannedRole>;
+  readonly clusters: Map<string, PodIdentityCluster>;
+}
+
+/** What planning needs besides the plan. */
+export interface FleetInputs {
+  readonly clusters: PodIdentityCluster[];
+  readonly inventory: IrsaInventory;
+  readonly plan: MigrationPlan;
+  readonly phases: Map<string, WavePhase>;
+  readonly trustPolicyMaxLengthByAccount?: { [account: string]: number };
+}
+
+/** How a role is trusted by one service account of one placement. */
+interface Use {
+  readonly cluster: PodIdentityCluster;
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  readonly phase: MigrationPhase;
+  readonly wave: string;
+}
+
+/** What the planner gathers for a role before writing its documents. */
+interface RoleDraft {
+  readonly parsed: ParsedRoleArn;
+  readonly kind: 'dual' | 'created' | 'irsa-only' | 'target';
+  readonly adopted: boolean;
+  readonly description?: string;
+  readonly permissions: MigrationRolePlan;
+  readonly irsa: Use[];
+  readonly pod: Use[];
+  readonly chainFrom: { readonly associationRoleArn: string; readonly namespace: string; readonly serviceAccount: string }[];
+  readonly chainsTo: Set<string>;
+  readonly waves: Set<string>;
+}
+
+/** Decides the migration: assignment to waves, every role's trust and permissions. */
+export function planFleet(inputs: FleetInputs): FleetPlan {
+  const clusters = new Map<string, PodIdentityCluster>();
+  for (const cluster of inputs.clusters) {
+    clusters.set(cluster.clusterName, cluster);
+  }
+  const { plan } = inputs;
+  const excluded: LeftOnIrsa[] = [];
+  const unassigned: IrsaServiceAccount[] = [];
+  const placements: PlannedPlacement[] = [];
+  const drafts = new Map<string, RoleDraft>();
+
+  const draft = (parsed: ParsedRoleArn, kind: RoleDraft['kind'], adopted: boolean, permissions: MigrationRolePlan, description?: string): RoleDraft => {
+    let d = drafts.get(parsed.arn);
+    if (!d) {
+      if (permissions.account !== undefined && permissions.account !== parsed.account) {
+        throw new PlanningError(`the plan puts role ${JSON.stringify(parsed.roleName)} in account ${permissions.account}, but the inventory has it in ${parsed.account} (${parsed.arn}).`);
+      }
+      d = { parsed, kind, adopted, description, permissions, irsa: [], pod: [], chainFrom: [], chainsTo: new Set(), waves: new Set() };
+      drafts.set(parsed.arn, d);
+    } else if (d.kind !== kind) {
+      throw new PlanningError(`role ${parsed.arn} is used in two ways (${describeKind(d.kind)} and ${describeKind(kind)}); give each use a role of its own in the plan.`);
+    }
+    return d;
+  };
+
+  for (const sa of inputs.inventory.serviceAccounts) {
+    const cluster = clusters.get(sa.cluster);
+    if (!cluster) {
+      throw new PlanningError(`the inventory has ${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(sa.cluster)}, which is not in clusters; add the cluster (name, ARN) or leave its output out of the inventory.`);
+    }
+    const exclusion = (plan.exclude ?? []).find((sel) => matches(sel, sa, cluster));
+    if (exclusion) {
+      excluded.push({ sa, reason: exclusion.reason ?? 'excluded by the plan' });
+      continue;
+    }
+    const wave = plan.waves.find((w) => w.select.some((sel) => matches(sel, sa, cluster)));
+    if (!wave) {
+      unassigned.push(sa);
+      continue;
+    }
+    const phase = inputs.phases.get(wave.name)!.phase;
+    if (!cluster.supportsPodIdentity && phase !== MigrationPhase.IRSA_ONLY) {
+      throw new PlanningError(`wave ${JSON.stringify(wave.name)} is at ${phase}, but it selects ${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)}, whose compute type ${cluster.computeType} does not support Pod Identity. Exclude it in the plan.`);
+    }
+    const use: Use = { cluster, namespace: sa.namespace, serviceAccount: sa.serviceAccount, phase, wave: wave.name };
+    const consolidation = (plan.consolidate ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
+    const chain = (plan.crossAccount ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
+    const using = (d: RoleDraft) => {
+      d.waves.add(wave.name);
+      return d;
+    };
+
+    if (consolidation) {
+      // the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity
+      using(draft(sa.role, 'irsa-only', true, permissionsFor(plan, sa.role.roleName))).irsa.push(use);
+      const shared = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${sa.role.account}:role/${consolidation.roleName}`, `plan consolidate ${sa.namespace}/${sa.serviceAccount}`);
+      const d = using(draft(shared, 'created', false, { statements: [] },
+        `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`));
+      d.pod.push(use);
+      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: shared.arn });
+    } else if (chain) {
+      const target = IrsaInventory.parseRoleArn(chain.targetRoleArn, `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
+      const association = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${cluster.account}:role/${chain.associationRoleName}`,
+        `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
+      let associationDraft: RoleDraft;
+      if (sa.role.arn === association.arn) {
+        // today's IRSA role becomes the association role: dual
+        associationDraft = using(draft(association, 'dual', true, permissionsFor(plan, association.roleName)));
+        associationDraft.irsa.push(use);
+        associationDraft.pod.push(use);
+      } else {
+        associationDraft = using(draft(association, 'created', false, { statements: [] }, `association role for ${sa.namespace}/${sa.serviceAccount}; chains to ${target.arn}`));
+        associationDraft.pod.push(use);
+        if (sa.role.arn !== target.arn) {
+          // today's IRSA role is no longer used by Pod Identity: it keeps its IRSA trust until retired
+          using(draft(sa.role, 'irsa-only', true, permissionsFor(plan, sa.role.roleName))).irsa.push(use);
+        }
+      }
+      associationDraft.chainsTo.add(target.arn);
+      const targetPlan = permissionsFor(plan, target.roleName);
+      const targetDraft = using(draft(target, 'target', targetPlan.exists ?? true, targetPlan, `target of the Pod Identity chain from ${association.arn}`));
+      targetDraft.chainFrom.push({ associationRoleArn: association.arn, namespace: sa.namespace, serviceAccount: sa.serviceAccount });
+      if (sa.role.arn === target.arn) {
+        // the pods assume the target directly through IRSA today: the target is dual
+        targetDraft.irsa.push(use);
+      }
+      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: association.arn, targetRoleArn: target.arn });
+    } else {
+      if (sa.role.account !== cluster.account && phase !== MigrationPhase.IRSA_ONLY) {
+        throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
+      }
+      const d = using(draft(sa.role, 'dual', true, permissionsFor(plan, sa.role.roleName)));
+      d.irsa.push(use);
+      d.pod.push(use);
+      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn });
+    }
+  }
+
+  // a consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares
+  for (const c of plan.consolidate ?? []) {
+    for (const d of [...drafts.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
+      const merged = consolidatedPermissions(plan, c.roleName, c.namespace, c.serviceAccount, placements.filter((p) => p.associationRoleArn === d.parsed.arn));
+      drafts.set(d.parsed.arn, { ...d, permissions: merged });
+    }
+  }
+
+  const roles = new Map<string, PlannedRole>();
+  for (const arn of [...drafts.keys()].sort()) {
+    roles.set(arn, finish(drafts.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
+  }
+  return { placements, excluded, unassigned, roles, clusters };
+}
+
+function describeKind(kind: RoleDraft['kind']): string {
+  switch (kind) {
+    case 'dual': return 'a role its service accounts use through IRSA and Pod Identity';
+    case 'created': return 'a new Pod Identity role';
+    case 'irsa-only': return 'an IRSA role kept until retired';
+    case 'target': return 'the target of a cross-account chain';
+  }
+}
+
+/** The statements and trust of a role, from its uses. */
+function finish(d: RoleDraft, maxByAccount: { [account: string]: number }): PlannedRole {
+  const statements: any[] = [];
+  const irsaUses = d.kind === 'irsa-only' ? d.irsa : d.irsa.filter((u) => hasIrsaTrust(u.phase));
+  statements.push(...irsaStatements(d, irsaUses));
+  if (d.kind === 'target') {
+    statements.push(...targetStatements(d));
+  } else if (d.kind !== 'irsa-only') {
+    let podUses = d.pod.filter((u) => hasPodIdentityTrust(u.phase));
+    if (podUses.length === 0 && d.kind === 'created') {
+      // a new role has no IRSA users and no pod can use it before its association exists; a trust
+      // policy cannot be empty, so it is pinned to the service accounts it is planned for
+      podUses = d.pod;
+    }
+    statements.push(...podIdentityStatements(d.parsed.account, podUses));
+  }
+  const trust = { Statement: statements, Version: '2012-10-17' };
+  return {
+    parsed: d.parsed,
+    adopted: d.adopted,
+    description: d.description,
+    trust,
+    trustLength: policySize(trust).length,
+    trustMax: d.permissions.trustPolicyMaxLength ?? maxByAccount[d.parsed.account] ?? DEFAULT_TRUST_POLICY_MAX_LENGTH,
+    statements: d.permissions.statements ?? [],
+    managedPolicyArns: d.permissions.managedPolicyArns ?? [],
+    chainsTo: [...d.chainsTo].sort(),
+    waves: [...d.waves].sort(),
+    irsaClusters: [...new Set(irsaUses.map((u) => u.cluster.clusterName))].sort(),
+  };
+}
+
+/** One `sts:AssumeRoleWithWebIdentity` statement per OIDC issuer, its subjects sorted. */
+function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
+  const byIssuer = new Map<string, { providerArn: string; subjects: Set<string> }>();
+  for (const u of uses) {
+    const issuer = u.cluster.oidcIssuer;
+    const providerArn = u.cluster.oidcProviderArn;
+    if (issuer === undefined || providerArn === undefined) {
+      throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has no OIDC provider, but role ${d.parsed.arn} trusts ${u.namespace}/${u.serviceAccount} on it through IRSA: give the cluster its oidcIssuer or oidcProviderArn.`);
+    }
+    if (Token.isUnresolved(issuer) || Token.isUnresolved(providerArn)) {
+      throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has an OIDC issuer known only at deploy time; the migration plans trust policies at synthesis: reference the cluster with PodIdentityCluster.fromClusterAttributes and its oidcIssuer.`);
+    }
+    // IRSA into a role of another account names the cluster's OIDC provider registered in the role's account
+    const principal = providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${d.parsed.account}$2`);
+    const entry = byIssuer.get(issuer) ?? { providerArn: principal, subjects: new Set<string>() };
+    entry.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
+    byIssuer.set(issuer, entry);
+  }
+  const audience = d.permissions.irsaAudienceCondition ?? true;
+  return [...byIssuer.keys()].sort().map((issuer) => {
+    const { providerArn, subjects } = byIssuer.get(issuer)!;
+    const conditions: { [key: string]: unknown } = { [`${issuer}:sub`]: oneOrList([...subjects].sort()) };
+    if (audience) {
+      conditions[`${issuer}:aud`] = 'sts.amazonaws.com';
+    }
+    return { Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: conditions }, Effect: 'Allow', Principal: { Federated: providerArn } };
+  });
+}
+
+/**
+ * The pods.eks statements: `sts:AssumeRole` and `sts:TagSession`, pinned to the account and, per
+ * namespace, to exactly the service accounts and clusters that use the role (clusters with the
+ * same service accounts share a statement, so the pins admit no pair the inventory lacks).
+ */
+export function podIdentityStatements(account: string, uses: { cluster: PodIdentityCluster; namespace: string; serviceAccount: string }[]): any[] {
+  const byNamespace = new Map<string, Map<string, Set<string>>>();
+  for (const u of uses) {
+    const clusters = byNamespace.get(u.namespace) ?? new Map<string, Set<string>>();
+    const sas = clusters.get(u.cluster.clusterArn) ?? new Set<string>();
+    sas.add(u.serviceAccount);
+    clusters.set(u.cluster.clusterArn, sas);
+    byNamespace.set(u.namespace, clusters);
+  }
+  const statements: any[] = [];
+  for (const namespace of [...byNamespace.keys()].sort()) {
+    const bySet = new Map<string, { sas: string[]; clusters: string[] }>();
+    for (const [clusterArn, sas] of byNamespace.get(namespace)!) {
+      const list = [...sas].sort();
+      const key = list.join(',');
+      const group = bySet.get(key) ?? { sas: list, clusters: [] };
+      group.clusters.push(clusterArn);
+      bySet.set(key, group);
+    }
+    for (const key of [...bySet.keys()].sort()) {
+      const { sas, clusters } = bySet.get(key)!;
+      statements.push({
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': account,
+            [`aws:RequestTag/${SESSION_TAGS.CLUSTER_ARN}`]: oneOrList(clusters.sort()),
+            [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: namespace,
+            [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: oneOrList(sas),
+          },
+        },
+        Effect: 'Allow',
+        Principal: { Service: POD_IDENTITY_PRINCIPAL },
+      });
+    }
+  }
+  return statements;
+}
+
+/**
+ * The trust of a chain's target role as AWS documents it: the association role's account as
+ * principal, `aws:PrincipalArn` = the association role (which need not exist yet), with
+ * `sts:AssumeRole` and `sts:TagSession`, optionally pinned to the namespace and service accounts.
+ */
+function targetStatements(d: RoleDraft): any[] {
+  const pin = d.permissions.pinTargetTrust ?? true;
+  const groups = new Map<string, { roleArn: string; namespace: string; sas: Set<string> }>();
+  for (const c of d.chainFrom) {
+    const key = `${c.associationRoleArn}|${pin ? c.namespace : ''}`;
+    const g = groups.get(key) ?? { roleArn: c.associationRoleArn, namespace: c.namespace, sas: new Set<string>() };
+    g.sas.add(c.serviceAccount);
+    groups.set(key, g);
+  }
+  return [...groups.keys()].sort().map((key) => {
+    const { roleArn, namespace, sas } = groups.get(key)!;
+    const source = IrsaInventory.parseRoleArn(roleArn);
+    const conditions: { [op: string]: unknown } = { ArnEquals: { 'aws:PrincipalArn': roleArn } };
+    if (pin) {
+      conditions.StringEquals = {
+        [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: namespace,
+        [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: oneOrList([...sas].sort()),
+      };
+    }
+    return {
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Condition: conditions,
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${source.partition}:iam::${source.account}:root` },
+    };
+  });
+}
+
+/** What an IRSA role may do today, from the plan (an exact name wins over the longest `*` pattern). */
+export function permissionsFor(plan: MigrationPlan, roleName: string): MigrationRolePlan {
+  const roles = plan.roles ?? {};
+  if (roles[roleName]) {
+    return roles[roleName];
+  }
+  const pattern = Object.keys(roles)
+    .filter((k) => k.endsWith('*') && roleName.startsWith(k.slice(0, -1)))
+    .sort((a, b) => b.length - a.length)[0];
+  if (pattern === undefined) {
+    throw new PlanningError(`role ${JSON.stringify(roleName)} has no permissions in the plan. Adopting it would replace what it may do today with nothing: declare roles[${JSON.stringify(roleName)}] with its statements and managedPolicyArns (what the role may do today), or exclude its service accounts.`);
+  }
+  return roles[pattern];
+}
+
+/**
+ * The permissions of a consolidated role: its own plan entry when declared; otherwise those of the
+ * per-cluster roles, which must all be the same (taking one of several would drop permissions).
+ */
+function consolidatedPermissions(plan: MigrationPlan, roleName: string, namespace: string, serviceAccount: string, uses: PlannedPlacement[]): MigrationRolePlan {
+  if (plan.roles?.[roleName]) {
+    return plan.roles[roleName];
+  }
+  const byShape = new Map<string, string[]>();
+  let first: MigrationRolePlan | undefined;
+  for (const p of uses) {
+    const permissions = permissionsFor(plan, p.sa.role.roleName);
+    first = first ?? permissions;
+    const shape = JSON.stringify({ statements: permissions.statements ?? [], managedPolicyArns: [...(permissions.managedPolicyArns ?? [])].sort() });
+    byShape.set(shape, [...(byShape.get(shape) ?? []), p.sa.role.roleName]);
+  }
+  if (byShape.size > 1) {
+    const groups = [...byShape.values()].map((names) => [...new Set(names)].sort().join(', '));
+    throw new PlanningError(`consolidating ${namespace}/${serviceAccount} into role ${JSON.stringify(roleName)}: the per-cluster roles have different permissions (${groups.map((g, i) => `${i + 1}: ${g}`).join('; ')}), and taking one set would drop the others. Declare roles[${JSON.stringify(roleName)}] with the permissions the shared role needs.`);
+  }
+  return { statements: first?.statements ?? [], managedPolicyArns: first?.managedPolicyArns ?? [] };
+}
+
+/** Whether a selector (every field given) matches a service account. */
+export function matches(selector: ServiceAccountSelector, sa: IrsaServiceAccount, cluster: PodIdentityCluster): boolean {
+  return (selector.namespace === undefined || selector.namespace === sa.namespace)
+    && (selector.region === undefined || selector.region === cluster.region)
+    && (selector.namespacePrefix === undefined || sa.namespace.startsWith(selector.namespacePrefix))
+    && (selector.serviceAccount === undefined || selector.serviceAccount === sa.serviceAccount)
+    && (selector.cluster === undefined || selector.cluster === sa.cluster);
+}
+
+/** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
+function oneOrList(values: string[]): string | string[] {
+  return values.length === 1 ? values[0] : values;
+}
+
+/**
+ * Who still uses a cluster's OIDC provider: roles whose trust names it, and the service accounts
+ * the migration leaves on IRSA there (excluded or in no wave).
+ */
+export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[] {
+  const roles = [...plan.roles.entries()].filter(([, r]) => r.irsaClusters.includes(clusterName)).map(([arn]) => `role ${arn}`);
+  const left = [
+    ...plan.excluded.filter((e) => e.sa.cluster === clusterName).map((e) => `excluded ${e.sa.namespace}/${e.sa.serviceAccount} (${e.reason})`),
+    ...plan.unassigned.filter((sa) => sa.cluster === clusterName).map((sa) => `${sa.namespace}/${sa.serviceAccount} (in no wave)`),
+  ];
+  return [...roles, ...left];
+}

@@ -1,0 +1,135 @@
+import { PlanningError } from './phase-state';
+
+/** The version of the placement file this code writes and reads. */
+export const PLACEMENT_VERSION = 1;
+
+/**
+ * The placement file: which shard stack each role and each association lives in. Synthesis adds
+ * what is new and never changes what is recorded, so that nothing ever moves between stacks
+ * (CloudFormation cannot move a resource: F16). Committed beside the plan, like a lock file.
+ */
+export interface PlacementRecord {
+  readonly version: number;
+  /** The stack name prefix the stacks were named with. */
+  readonly stackPrefix: string;
+  /** The region of the role stacks. */
+  readonly homeRegion: string;
+  /** account -> role ARN -> shard (1, 2, ...). */
+  readonly roles: { [account: string]: { [roleArn: string]: number } };
+  /** cluster ARN -> `namespace/serviceAccount` -> shard. */
+  readonly associations: { [clusterArn: string]: { [serviceAccount: string]: number } };
+}
+
+/** The shard of every member of every group, and what was added to the record. */
+export interface Placed {
+  readonly record: PlacementRecord;
+  /** `group member` of every member that had no shard yet. */
+  readonly added: string[];
+}
+
+/** The members of each group that exist now. */
+export interface PlacementInput {
+  readonly stackPrefix: string;
+  readonly homeRegion: string;
+  /** account -> role ARNs. */
+  readonly roles: Map<string, string[]>;
+  /** cluster ARN -> `namespace/serviceAccount`. */
+  readonly associations: Map<string, string[]>;
+}
+
+/**
+ * Places every role and association: a recorded one stays in its shard; a new one goes to the
+ * lowest shard of its group with room (in name order), or a new shard. Fails, naming the stacks
+ * and what to do, when the record's prefix or home region differ (every stack would move) or a
+ * shard holds more than `max` resources.
+ *
+ * @param stackName the stack name of a group's shard, for messages
+ */
+export function place(recorded: PlacementRecord | undefined, input: PlacementInput, max: number,
+  stackName: (kind: 'roles' | 'associations', group: string, shard: number) => string): Placed {
+  if (recorded) {
+    if (recorded.version !== PLACEMENT_VERSION) {
+      throw new PlanningError(`the placement file has version ${JSON.stringify(recorded.version)}; this version of the library reads version ${PLACEMENT_VERSION}.`);
+    }
+    if (recorded.stackPrefix !== input.stackPrefix) {
+      throw new PlanningError(`stackPrefix ${JSON.stringify(input.stackPrefix)} differs from ${JSON.stringify(recorded.stackPrefix)} in the placement file: every stack would get a new name, and CloudFormation cannot move resources between stacks. Keep stackPrefix ${JSON.stringify(recorded.stackPrefix)}.`);
+    }
+    if (recorded.homeRegion !== input.homeRegion) {
+      const stacks = Object.entries(recorded.roles).flatMap(([account, roles]) => [...new Set(Object.values(roles))].map((s) => stackName('roles', account, s)));
+      throw new PlanningError(`homeRegion ${JSON.stringify(input.homeRegion)} differs from ${JSON.stringify(recorded.homeRegion)} in the placement file: the role stacks (${stacks.join(', ')}) would move to another region, and CloudFormation cannot move resources. Keep homeRegion ${JSON.stringify(recorded.homeRegion)}.`);
+    }
+  }
+  const added: string[] = [];
+  const roles = placeGroups(recorded?.roles ?? {}, input.roles, max, added, (g, s) => stackName('roles', g, s));
+  const associations = placeGroups(recorded?.associations ?? {}, input.associations, max, added, (g, s) => stackName('associations', g, s));
+  return {
+    record: { version: PLACEMENT_VERSION, stackPrefix: input.stackPrefix, homeRegion: input.homeRegion, roles, associations },
+    added,
+  };
+}
+
+function placeGroups(recorded: { [group: string]: { [member: string]: number } }, current: Map<string, string[]>, max: number,
+  added: string[], stackName: (group: string, shard: number) => string): { [group: string]: { [member: string]: number } } {
+  const out: { [group: string]: { [member: string]: number } } = {};
+  // recorded groups and members stay, even when absent now (a retained role may come back)
+  for (const [group, members] of Object.entries(recorded)) {
+    out[group] = { ...members };
+  }
+  for (const [group, members] of current) {
+    const shards = out[group] ?? {};
+    out[group] = shards;
+    const present = new Set(members);
+    const load = new Map<number, number>();
+    for (const m of members) {
+      const shard = shards[m];
+      if (shard !== undefined) {
+        if (!Number.isInteger(shard) || shard < 1) {
+          throw new PlanningError(`the placement file puts ${group} ${m} in shard ${JSON.stringify(shard)}; shards are whole numbers from 1.`);
+        }
+        load.set(shard, (load.get(shard) ?? 0) + 1);
+      }
+    }
+    for (const [shard, n] of load) {
+      if (n > max) {
+        throw new PlanningError(`stack ${stackName(group, shard)} would hold ${n} resources, over maxResourcesPerStack ${max}. Nothing is moved to another stack (CloudFormation would delete and recreate it): raise maxResourcesPerStack (CloudFormation allows 500), or remove resources from that stack.`);
+      }
+    }
+    for (const m of [...present].filter((x) => shards[x] === undefined).sort()) {
+      let shard = 1;
+      while ((load.get(shard) ?? 0) >= max) {
+        shard += 1;
+      }
+      shards[m] = shard;
+      load.set(shard, (load.get(shard) ?? 0) + 1);
+      added.push(`${group} ${m}`);
+    }
+  }
+  return out;
+}
+
+/** The placement file's text: keys sorted, so that the same record is always the same bytes. */
+export function renderPlacement(record: PlacementRecord): string {
+  const sortKeys = (value: any): any => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+    }
+    return value;
+  };
+  const { version, stackPrefix, homeRegion, roles, associations } = record;
+  return JSON.stringify({ version, stackPrefix, homeRegion, roles: sortKeys(roles), associations: sortKeys(associations) }, null, 2) + '\n';
+}
+
+/** Reads a placement file's text. */
+export function parsePlacement(text: string, source: string): PlacementRecord {
+  let value: any;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new PlanningError(`placement file ${source}: not JSON (${(e as Error).message}). Restore it from version control; it records where every resource lives.`);
+  }
+  const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isMap(value) || typeof value.stackPrefix !== 'string' || typeof value.homeRegion !== 'string' || !isMap(value.roles) || !isMap(value.associations)) {
+    throw new PlanningError(`placement file ${source}: expected { "version", "stackPrefix", "homeRegion", "roles", "associations" }. Restore it from version control; it records where every resource lives.`);
+  }
+  return value as PlacementRecord;
+}

@@ -1,0 +1,50 @@
+import { FleetPlan } from './fleet-plan';
+import { WavePhase, CONTEXT_PREFIX } from './phase-state';
+import { MigrationPlan } from '../plan';
+import { ClusterReport, WaveReport } from '../runbook';
+
+/** What the wave reports are made of. */
+export interface ReportInputs {
+  readonly plan: MigrationPlan;
+  readonly fleet: FleetPlan;
+  readonly phases: Map<string, WavePhase>;
+  /** The construct path of the migration (the CLI selects stacks by it). */
+  readonly migrationPath: string;
+  /** The stack names `cdk deploy '<migration>/<wave>/*'` deploys. */
+  readonly stacksOf: (wave: string) => string[];
+  /** The role stacks with roles of the wave to import. */
+  readonly importStacks: (wave: string) => { id: string; name: string }[];
+}
+
+/** One report per wave, in plan order: what the runbooks and the plan index are rendered from. */
+export function waveReports(inputs: ReportInputs): WaveReport[] {
+  const { fleet } = inputs;
+  return inputs.plan.waves.map((wave) => {
+    const phase = inputs.phases.get(wave.name)!;
+    const placements = fleet.placements.filter((p) => p.wave === wave.name);
+    const clusters: ClusterReport[] = [...new Set(placements.map((p) => p.cluster.clusterName))].sort().map((name) => {
+      const mine = placements.filter((p) => p.cluster.clusterName === name);
+      return {
+        name,
+        region: fleet.clusters.get(name)!.region!,
+        placements: mine.map((p) => ({ sa: p.sa, associationRoleArn: p.associationRoleArn, targetRoleArn: p.targetRoleArn })),
+        helmManaged: mine.map((p) => p.sa).filter((sa) => sa.helmRelease !== undefined),
+      };
+    });
+    const roles = [...fleet.roles.entries()].filter(([, r]) => r.waves.includes(wave.name));
+    return {
+      wave: wave.name,
+      risk: wave.risk,
+      phase: phase.phase,
+      recorded: phase.recorded,
+      overriddenBy: phase.overriddenBy,
+      contextKey: `${CONTEXT_PREFIX}${wave.name}`,
+      stacks: inputs.stacksOf(wave.name),
+      stackPattern: `${inputs.migrationPath}/${wave.name}/*`,
+      importStacks: inputs.importStacks(wave.name),
+      clusters,
+      adoptedRoles: roles.filter(([, r]) => r.adopted).map(([arn]) => arn),
+      newRoles: roles.filter(([, r]) => !r.adopted).map(([arn]) => arn),
+    };
+  });
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'crypto';
+import { PlanningError } from './phase-state';
+import { parseClusterArn as parseArn } from '../../private/names';
+
+/** CloudFormation's limit on a stack name. */
+const MAX_STACK_NAME = 128;
+
+/** The scopes under the migration that hold stacks other than the waves'. */
+export const FOUNDATION = 'Foundation';
+export const ROLES = 'Roles';
+export const CLUSTERS = 'Clusters';
+/** Names a wave may not take (compared case-insensitively): the scopes above. */
+export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS];
+
+/** Where a stack goes: its scope under the migration, its id there, its name, its environment. */
+export interface StackAddress {
+  readonly scope: string;
+  readonly id: string;
+  readonly stackName: string;
+  readonly account: string;
+  readonly region: string;
+}
+
+/**
+ * Stack addresses, each a function of one identity only: the agent add-ons of an account and
+ * region; the roles of an account (shard n); the associations of a cluster (shard n); the phase
+ * record of a wave in an account and region.
+ */
+export class StackLayout {
+  constructor(private readonly prefix: string, private readonly homeRegion: string) {}
+
+  public foundation(account: string, region: string): StackAddress {
+    return this.address(FOUNDATION, `${account}-${region}`, `${FOUNDATION}-${account}-${region}`, account, region);
+  }
+
+  public roles(account: string, shard: number): StackAddress {
+    const suffix = shard === 1 ? '' : `-${shard}`;
+    return this.address(ROLES, `${account}${suffix}`, `${ROLES}-${account}${suffix}`, account, this.homeRegion);
+  }
+
+  /** The associations of the cluster `clusterArn` (`arn:<partition>:eks:<region>:<account>:cluster/<name>`). */
+  public cluster(clusterArn: string, shard: number): StackAddress {
+    const { account, region, name } = clusterArnParts(clusterArn);
+    const suffix = shard === 1 ? '' : `-${shard}`;
+    let key = `${name}-${account}-${region}`;
+    const fixed = `${this.prefix}-Cluster--${suffix}`.length;
+    if (/[^A-Za-z0-9-]/.test(name) || fixed + key.length > MAX_STACK_NAME) {
+      // stack names allow letters, digits and '-': keep the name readable, unique by a hash of the ARN
+      const hash = createHash('sha256').update(clusterArn).digest('hex').slice(0, 8);
+      const room = MAX_STACK_NAME - fixed - `-${account}-${region}-${hash}`.length;
+      key = `${name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, Math.max(room, 1))}-${account}-${region}-${hash}`;
+    }
+    return this.address(CLUSTERS, `${key}${suffix}`, `Cluster-${key}${suffix}`, account, region);
+  }
+
+  public wave(wave: string, account: string, region: string): StackAddress {
+    return this.address(wave, `${account}-${region}`, `Wave-${wave}-${account}-${region}`, account, region);
+  }
+
+  private address(scope: string, id: string, name: string, account: string, region: string): StackAddress {
+    const stackName = `${this.prefix}-${name}`;
+    if (stackName.length > MAX_STACK_NAME) {
+      throw new PlanningError(`stack name ${stackName} is ${stackName.length} characters, over CloudFormation's ${MAX_STACK_NAME}: choose a shorter stackPrefix or wave name.`);
+    }
+    return { scope, id, stackName, account, region };
+  }
+}
+
+/** The account, region and name of an EKS cluster ARN. */
+export function clusterArnParts(arn: string): { account: string; region: string; name: string } {
+  const parsed = parseArn(arn);
+  if (!parsed) {
+    throw new PlanningError(`invalid cluster ARN ${JSON.stringify(arn)}: expected arn:<partition>:eks:<region>:<account>:cluster/<name>.`);
+  }
+  return { account: parsed.account, region: parsed.region, name: parsed.clusterName };
+}
