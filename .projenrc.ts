@@ -33,6 +33,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/cloudformation-diff@2.187.5',
     // the CLI the runbooks' commands are checked with (stack selection by pattern)
     'aws-cdk@2.1148.1',
+    // property-based tests: placement and phases over random fleets and sequences of changes
+    'fast-check@4.10.2',
   ],
 
   // versioning by conventional commits; projen's release workflow publishes with publib

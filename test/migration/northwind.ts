@@ -2,14 +2,31 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { IrsaInventory, MigrationFiles, MigrationPhase, MigrationPlan, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
+import { IrsaInventory, MigrationFiles, MigrationPhase, MigrationPlan, MigrationState, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
+import { PHASE_ORDER } from '../../src/private/phases';
 
 export const FLEET = path.join(__dirname, '..', '..', 'examples', 'northwind', 'fleet');
 const read = (file: string) => fs.readFileSync(path.join(FLEET, file), 'utf8');
 
-/** The Northwind fleet and plan as the example uses them (with the example's declarations). */
-type Phases = { [wave: string]: MigrationPhase };
+/** Phases per wave; a wave not named is at IRSA_ONLY. */
+export type Phases = { [wave: string]: MigrationPhase };
 
+/** A state whose every wave stepped one phase at a time from IRSA_ONLY to the phase given. */
+export function stateOf(phases: Phases): MigrationState {
+  return {
+    waves: Object.fromEntries(Object.entries(phases).map(([wave, phase]) =>
+      [wave, PHASE_ORDER.slice(0, PHASE_ORDER.indexOf(phase) + 1).map((p) => ({ phase: p }))])),
+  };
+}
+
+/** A fresh copy of the demo's committed placement file (tests never write into the repository). */
+export function placementCopy(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'placement-')), 'placement.json');
+  fs.copyFileSync(path.join(FLEET, 'placement.json'), file);
+  return file;
+}
+
+/** The Northwind fleet and plan as the example uses them (with the example's declarations). */
 export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}): PodIdentityMigrationProps {
   const clusters = MigrationFiles.clustersFromJson(read('clusters.json'));
   const plan = MigrationFiles.planFromJson(read('plan.json'));
@@ -20,7 +37,6 @@ export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdenti
   }
   const adjusted: MigrationPlan = {
     ...plan,
-    waves: plan.waves.map((w) => ({ ...w, phase: phases[w.name] })),
     crossAccount: (plan.crossAccount ?? []).map((c) => (c.serviceAccount === 'telemetry-shipper'
       ? { ...c, targetRoleArn: 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity' } : c)),
     roles: {
@@ -33,9 +49,17 @@ export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdenti
     clusters,
     inventory,
     plan: adjusted,
+    state: stateOf(phases),
+    placementFile: placementCopy(),
+    homeRegion: 'us-east-1',
     trustPolicyMaxLengthByAccount: { 111122223333: 4096, 999988887777: 4096 },
     ...overrides,
   };
+}
+
+/** The state the demo records (examples/northwind/fleet/state.json). */
+export function demoState(): MigrationState {
+  return MigrationFiles.stateFromJson(read('state.json'));
 }
 
 /** Synthesizes the Northwind migration into a fresh directory; returns the app, the migration and the assembly. */

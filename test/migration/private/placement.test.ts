@@ -1,0 +1,68 @@
+import { place, parsePlacement, renderPlacement, PlacementInput } from '../../../src/migration/private/placement';
+
+const name = (kind: string, group: string, shard: number) => `${kind}:${group}#${shard}`;
+const input = (roles: string[], associations: { [cluster: string]: string[] } = {}): PlacementInput => ({
+  stackPrefix: 'P',
+  homeRegion: 'us-east-1',
+  roles: new Map([['111122223333', roles]]),
+  associations: new Map(Object.entries(associations)),
+});
+
+describe('place', () => {
+  test('new members fill shards in name order, a new shard when one is full', () => {
+    const placed = place(undefined, input(['r5', 'r1', 'r3', 'r2', 'r4']), 2, name);
+    expect(placed.record.roles['111122223333']).toEqual({ r1: 1, r2: 1, r3: 2, r4: 2, r5: 3 });
+    expect(placed.added).toEqual(['111122223333 r1', '111122223333 r2', '111122223333 r3', '111122223333 r4', '111122223333 r5']);
+  });
+
+  test('recorded members never move; a new one that sorts first goes where there is room', () => {
+    const first = place(undefined, input(['b', 'c', 'd']), 2, name).record;
+    const second = place(first, input(['a', 'b', 'c', 'd']), 2, name);
+    expect(second.record.roles['111122223333']).toEqual({ a: 2, b: 1, c: 1, d: 2 });
+    expect(second.added).toEqual(['111122223333 a']);
+  });
+
+  test('a removed member keeps its entry, and its place comes back with it', () => {
+    const first = place(undefined, input(['a', 'b', 'c']), 2, name).record;
+    const without = place(first, input(['a', 'b']), 2, name).record;
+    expect(without.roles['111122223333']).toEqual({ a: 1, b: 1, c: 2 });
+    expect(place(without, input(['a', 'b', 'c']), 2, name).added).toEqual([]);
+  });
+
+  test('a removed member frees its room for new ones', () => {
+    const first = place(undefined, input(['a', 'b']), 2, name).record;
+    const next = place(first, input(['a', 'z']), 2, name);
+    expect(next.record.roles['111122223333']).toEqual({ a: 1, b: 1, z: 1 });
+  });
+
+  test('a shard over the limit (limit lowered) fails and moves nothing', () => {
+    const first = place(undefined, input(['a', 'b', 'c']), 3, name).record;
+    expect(() => place(first, input(['a', 'b', 'c']), 2, name)).toThrow(
+      'stack roles:111122223333#1 would hold 3 resources, over maxResourcesPerStack 2. Nothing is moved to another stack (CloudFormation would delete and recreate it): raise maxResourcesPerStack (CloudFormation allows 500), or remove resources from that stack.');
+  });
+
+  test('another home region or stack prefix fails, naming the stacks that would move', () => {
+    const first = place(undefined, input(['a']), 2, name).record;
+    expect(() => place(first, { ...input(['a']), homeRegion: 'eu-west-1' }, 2, name)).toThrow(
+      'homeRegion "eu-west-1" differs from "us-east-1" in the placement file: the role stacks (roles:111122223333#1) would move to another region, and CloudFormation cannot move resources. Keep homeRegion "us-east-1".');
+    expect(() => place(first, { ...input(['a']), stackPrefix: 'Q' }, 2, name)).toThrow(/^stackPrefix "Q" differs from "P" in the placement file/);
+  });
+
+  test('associations are placed per cluster, independently', () => {
+    const placed = place(undefined, input([], { 'arn:c1': ['ns/a', 'ns/b', 'ns/c'], 'arn:c2': ['ns/a'] }), 2, name);
+    expect(placed.record.associations).toEqual({ 'arn:c1': { 'ns/a': 1, 'ns/b': 1, 'ns/c': 2 }, 'arn:c2': { 'ns/a': 1 } });
+  });
+
+  test('the file round-trips byte for byte, keys sorted', () => {
+    const record = place(undefined, input(['z', 'a'], { 'arn:c2': ['x/y'], 'arn:c1': ['b/c'] }), 5, name).record;
+    const text = renderPlacement(record);
+    expect(renderPlacement(parsePlacement(text, 'f'))).toBe(text);
+    expect(text.indexOf('arn:c1')).toBeLessThan(text.indexOf('arn:c2'));
+  });
+
+  test('a damaged file fails, naming it', () => {
+    expect(() => parsePlacement('{', 'fleet/placement.json')).toThrow(/^placement file fleet\/placement.json: not JSON/);
+    expect(() => parsePlacement('{"version":1}', 'fleet/placement.json')).toThrow(
+      'placement file fleet/placement.json: expected { "version", "stackPrefix", "homeRegion", "roles", "associations" }. Restore it from version control; it records where every resource lives.');
+  });
+});
