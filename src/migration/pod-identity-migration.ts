@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, Aspects, IAspect, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as pipelines from 'aws-cdk-lib/pipelines';
@@ -226,6 +226,7 @@ export class PodIdentityMigration extends Construct {
     this.buildRoles();
     this.buildAssociations();
     this.buildWaveRecords();
+    this.keepDeployable();
     for (const phase of this.phases.values()) {
       if (phase.overriddenBy) {
         Annotations.of(this).addWarningV2('cdk-eks-pod-identity:phaseOverride',
@@ -401,7 +402,7 @@ export class PodIdentityMigration extends Construct {
   private buildRoles(): void {
     const { roles } = this.placed.record;
     for (const [account, shards] of Object.entries(roles)) {
-      // recorded stacks stay in the app, even when empty now: the CLI then removes what they held
+      // recorded stacks stay in the app, even when they hold nothing now: a deploy then removes what they held
       new Set(Object.values(shards)).forEach((shard) => this.stackAt(this.layout.roles(account, shard)));
     }
     for (const [arn, role] of this.fleet.roles) {
@@ -485,6 +486,20 @@ export class PodIdentityMigration extends Construct {
         records.push(stack);
       }
       this.waveStacks.set(wave.name, records);
+    }
+  }
+
+  /**
+   * A cluster's association stack holds a placeholder resource at all times, and any other stack
+   * one while it is empty: CloudFormation rejects a template without resources, so a stack whose
+   * last association is rolled back is updated (the association deleted) like any other.
+   */
+  private keepDeployable(): void {
+    for (const stack of this.stackByName.values()) {
+      const isClusterStack = stack.node.scope?.node.id === CLUSTERS;
+      if (isClusterStack || !stack.node.findAll().some((c) => c instanceof CfnResource)) {
+        new CfnWaitConditionHandle(stack, 'Placeholder');
+      }
     }
   }
 
