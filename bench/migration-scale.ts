@@ -47,9 +47,12 @@ function synth(size: Size): { ms: number; stacks: number; maxResources: number }
     clusters,
     inventory,
     plan: {
-      waves: [{ name: 'all', select: [{ namespacePrefix: 'team-' }], phase: MigrationPhase.POD_IDENTITY }],
+      waves: [{ name: 'all', select: [{ namespacePrefix: 'team-' }] }],
       roles: { 'app-*': { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::bucket/*' }] } },
     },
+    state: { waves: { all: [{ phase: MigrationPhase.DUAL_TRUST }, { phase: MigrationPhase.POD_IDENTITY }] } },
+    placementFile: path.join(outdir, 'placement.json'),
+    homeRegion: 'us-east-1',
   });
   const assembly = app.synth();
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
