@@ -31,7 +31,8 @@ def load_templates(outdir):
 
 def test_python_demo_synthesizes_identical_templates(outdirs):
     ts, py = (load_templates(d) for d in outdirs)
-    assert len(ts) == 8
+    # 2 foundation, 3 role, 11 cluster and 7 wave-record stacks
+    assert len(ts) == 23
     assert sorted(ts) == sorted(py)
     for name in ts:
         assert ts[name] == py[name], name
@@ -75,20 +76,44 @@ def test_schema_validation_can_fail():
 
 def test_runbooks_and_plan_index(outdirs):
     index = open(os.path.join(outdirs[0], "runbooks", "index.md")).read()
-    assert "| wave1 | POD_IDENTITY | platform-prod-use1-blue | kube-system/cluster-autoscaler |" in index
+    assert "| canary | POD_IDENTITY | platform-prod-use1-blue | observability/telemetry-shipper |" in index
+    assert "| wave1 | DUAL_TRUST | platform-prod-use1-blue | kube-system/cluster-autoscaler |" in index
     wave1 = open(os.path.join(outdirs[0], "runbooks", "wave1.md")).read()
-    assert "npx cdk deploy -c pod-identity-migration:wave1=ANNOTATION_REMOVED 'Northwind/wave1-*'" in wave1
+    assert "# 1. in the state file, append \"POD_IDENTITY\" to waves.wave1; open the change for review" in wave1
+    assert "npx cdk deploy 'Northwind/wave1/*'" in wave1
     assert "NO_PROXY=localhost,127.0.0.1,.svc,.cluster.local,169.254.169.254,169.254.170.23,[fd00:ec2::23]" in wave1
 
 
-def test_runbook_stack_pattern_selects_the_wave_with_the_cdk_cli():
-    """The deploy commands of the runbooks select the wave's stacks with the real CDK CLI."""
+def cdk_ls(*args):
     app = "npx ts-node --project tsconfig.dev.json examples/northwind/main.ts"
-    result = subprocess.run(["npx", "cdk", "ls", "--app", app, "-c", "pod-identity-migration:wave2=POD_IDENTITY", "Northwind/wave2-*"],
-                            cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(["npx", "cdk", "ls", "--app", app, *args], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
-    listed = sorted(line.split(" ")[0] for line in result.stdout.splitlines() if line.startswith("Northwind/"))
-    # the wave's stacks (the association stack of eu-west-1 appears with POD_IDENTITY) and what they depend on
-    assert "Northwind/wave2-111122223333-eu-west-1" in listed
-    assert "Northwind/wave2-444455556666-us-east-1" in listed
-    assert not any(s.startswith("Northwind/wave3") for s in listed)
+    return result
+
+
+def test_runbook_stack_pattern_selects_the_wave_with_the_cdk_cli():
+    """The runbooks' `cdk deploy '<migration>/<wave>/*'` selects exactly the wave's records with the real CDK CLI,
+    and they depend on the wave's role and association stacks (which `cdk deploy` deploys first)."""
+    listed = sorted(line.split(" ")[0] for line in cdk_ls("Northwind/wave1/*").stdout.splitlines() if line.startswith("Northwind/"))
+    assert listed == ["Northwind/wave1/111122223333-eu-west-1", "Northwind/wave1/111122223333-us-east-1"]
+    # no wave name is a prefix of another's pattern: the canary is not selected by wave1's
+    canary = sorted(line.split(" ")[0] for line in cdk_ls("Northwind/canary/*").stdout.splitlines() if line.startswith("Northwind/"))
+    assert canary == ["Northwind/canary/111122223333-us-east-1"]
+    # with its dependencies, as `cdk deploy` selects them: the canary's roles, its cluster's associations, the agents there
+    expanded = cdk_ls("--show-dependencies", "Northwind/canary/*").stdout
+    selected = sorted(line[len("- id: "):].split(" ")[0] for line in expanded.splitlines() if line.startswith("- id: "))
+    assert selected == [
+        "Northwind/Clusters/platform-prod-use1-blue-111122223333-us-east-1",
+        "Northwind/Foundation/111122223333-us-east-1",
+        "Northwind/Roles/111122223333",
+        "Northwind/Roles/999988887777",
+        "Northwind/canary/111122223333-us-east-1",
+    ], expanded[-3000:]
+
+
+def test_a_wave_name_typo_in_context_fails_the_cli():
+    app = "npx ts-node --project tsconfig.dev.json examples/northwind/main.ts"
+    result = subprocess.run(["npx", "cdk", "ls", "--app", app, "-c", "pod-identity-migration:wave-1=POD_IDENTITY"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "context pod-identity-migration:wave-1=POD_IDENTITY names no wave of this migration; the waves are canary, wave1, wave2, wave3." in result.stderr

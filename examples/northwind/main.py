@@ -10,9 +10,7 @@ from cdk_eks_pod_identity import (
     CrossAccountPlan,
     IrsaInventory,
     MigrationFiles,
-    MigrationPhase,
     MigrationRolePlan,
-    MigrationWave,
     PodIdentityMigration,
     MigrationPlan,
     MigrationAgentOptions,
@@ -28,6 +26,7 @@ def read(name):
 
 clusters = MigrationFiles.clusters_from_json(read("clusters.json"), "clusters.json")
 plan = MigrationFiles.plan_from_json(read("plan.json"), "plan.json")
+state = MigrationFiles.state_from_json(read("state.json"), "state.json")
 
 inventory = IrsaInventory()
 for cluster in clusters:
@@ -48,13 +47,6 @@ cross_account = [
     for c in plan.cross_account
 ]
 
-phases = {
-    "wave1": MigrationPhase.POD_IDENTITY,
-    "wave2": MigrationPhase.DUAL_TRUST,
-    "wave3": MigrationPhase.IRSA_ONLY,
-}
-waves = [MigrationWave(name=w.name, select=w.select, risk=w.risk, phase=phases[w.name]) for w in plan.waves]
-
 firehose = plan.roles["firehose-writer"]
 roles = dict(plan.roles)
 roles["firehose-writer"] = MigrationRolePlan(account=firehose.account, statements=firehose.statements, note=firehose.note,
@@ -67,7 +59,10 @@ migration = PodIdentityMigration(
     app, "Northwind",
     clusters=clusters,
     inventory=inventory,
-    plan=MigrationPlan(waves=waves, exclude=plan.exclude, roles=roles, consolidate=plan.consolidate, cross_account=cross_account),
+    state=state,
+    placement_file=os.path.join(FLEET, "placement.json"),
+    home_region="us-east-1",
+    plan=MigrationPlan(waves=plan.waves, exclude=plan.exclude, roles=roles, consolidate=plan.consolidate, cross_account=cross_account),
     trust_policy_max_length_by_account={"111122223333": 4096, "999988887777": 4096},
     agent=MigrationAgentOptions(configuration_values={"tolerations": [{"operator": "Exists"}]}),
 )
