@@ -7,11 +7,8 @@ import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { constructError, show } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
-import { checkMaxLength, checkTrustLength, IrsaStatements, measure, oneOrList } from './private/trust';
+import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oneOrList } from './private/trust';
 import { ServiceAccountRef } from './service-account-ref';
-
-/** IAM's default quota for the length of a role trust policy. */
-const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
 /**
  * Properties of a `DualTrustRole`.
@@ -317,7 +314,7 @@ export class DualTrustRole extends iam.Role {
 
   private validateTrust(): string[] {
     const where = `DualTrustRole at '${this.node.path}'`;
-    if (this.phase === MigrationPhase.IRSA_ONLY && this.irsaStatements.count === 0) {
+    if (!hasPodIdentityTrust(this.phase) && this.irsaStatements.count === 0) {
       return [`${where}: phase IRSA_ONLY but no irsaTrusts, so nothing could assume the role. Add the IRSA service accounts with irsaTrusts or addIrsaTrust().`];
     }
     if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podGroups.size === 0) {

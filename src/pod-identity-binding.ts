@@ -4,12 +4,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cdk8s from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DualTrustRole } from './dual-trust-role';
-import { MigrationPhase } from './migration-phase';
 import { PodIdentityAgentAddon } from './pod-identity-agent-addon';
 import { PodIdentityCluster } from './pod-identity-cluster';
 import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
 import { constructError, show } from './private/errors';
+import { hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, describeServiceAccount, serviceAccountKey } from './private/service-accounts';
 import { tagScopedPoliciesOf } from './private/tag-scoped';
 
@@ -202,7 +202,7 @@ export class PodIdentityBinding extends Construct {
     perCluster.set(props.cluster._key, count);
 
     if (props.role instanceof DualTrustRole) {
-      if (props.role.phase === MigrationPhase.IRSA_ONLY) {
+      if (!hasPodIdentityTrust(props.role.phase)) {
         throw constructError(this, kind,
           `role '${props.role.node.path}' is at phase IRSA_ONLY and does not trust pods.eks.amazonaws.com, so pods would get no credentials once the association exists. Move the role to DUAL_TRUST (deploy that first), then add the binding.`);
       }

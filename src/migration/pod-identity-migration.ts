@@ -367,7 +367,10 @@ export class PodIdentityMigration extends Construct {
   private stackAt(address: StackAddress): Stack {
     let stack = this.stackByName.get(address.stackName);
     if (!stack) {
-      stack = new Stack(this.parentFor(address.scope), address.id, { stackName: address.stackName, env: { account: address.account, region: address.region } });
+      stack = new Stack(this.parentFor(address.scope), address.id, {
+        stackName: address.stackName,
+        env: { account: address.account, region: address.region },
+      });
       this.stackByName.set(address.stackName, stack);
     }
     return stack;
@@ -478,7 +481,8 @@ export class PodIdentityMigration extends Construct {
             this.dependOn(stack, this.stackAt(this.layout.roles(role.parsed.account, roles[role.parsed.account][arn])), `the roles of ${wave.name}`);
           }
         }
-        const clusters = new Set(placements.filter((p) => p.cluster.account === account && p.cluster.region === region).map((p) => p.cluster.clusterArn));
+        const here = placements.filter((p) => p.cluster.account === account && p.cluster.region === region);
+        const clusters = new Set(here.map((p) => p.cluster.clusterArn));
         for (const clusterArn of clusters) {
           new Set(Object.values(associations[clusterArn])).forEach((shard) =>
             this.dependOn(stack, this.stackAt(this.layout.cluster(clusterArn, shard)), `the associations of ${wave.name}`));
@@ -555,7 +559,8 @@ export class PodIdentityMigration extends Construct {
       fs.writeFileSync(this.props.placementFile, placement);
       Annotations.of(this).addInfo(`placement file ${this.props.placementFile} ${this.recordedPlacement === undefined ? 'created' : `extended with ${this.placed.added.length} resources`}: review and commit it.`);
     }
-    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping })));
+    const imports = [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping }));
+    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports);
   }
 
   private trustLengths() {

@@ -1,7 +1,7 @@
 import { IrsaServiceAccount } from './irsa-inventory';
 import { ServiceAccountChart } from './service-account-chart';
 import { MigrationPhase } from '../migration-phase';
-import { hasAssociation, hasIrsaAnnotation, nextPhase, previousPhase } from '../private/phases';
+import { hasAssociation, hasIrsaAnnotation, hasIrsaTrust, nextPhase, previousPhase } from '../private/phases';
 
 /** What the runbook of a wave is rendered from. */
 export interface WaveReport {
@@ -109,7 +109,7 @@ export function renderRunbook(report: WaveReport): string {
   w(`What the deploy changes: ${NEXT[report.phase]}`);
   w();
   if (to) {
-    if (to === MigrationPhase.POD_IDENTITY_ONLY) {
+    if (hasIrsaTrust(report.phase) && !hasIrsaTrust(to)) {
       w('### Before you deploy: no pod may still use IRSA (F5)');
       w();
       w('Pods created before the association keep refreshing IRSA credentials until they are recreated. Every pod of the wave must show the Pod Identity variables and none the IRSA ones:');
@@ -129,7 +129,7 @@ export function renderRunbook(report: WaveReport): string {
     stepCommands(report, to).forEach((line) => w(line));
     w('```');
     w();
-    if (to === MigrationPhase.POD_IDENTITY) {
+    if (hasAssociation(to) && !hasAssociation(report.phase)) {
       w('### Wait for the associations, then restart');
       w();
       w('Associations are eventually consistent (F9): wait before recreating pods.');
@@ -156,7 +156,7 @@ export function renderRunbook(report: WaveReport): string {
       w('```');
       w();
     }
-    if (to === MigrationPhase.ANNOTATION_REMOVED || to === MigrationPhase.POD_IDENTITY) {
+    if (hasIrsaAnnotation(to) !== hasIrsaAnnotation(report.phase) || (hasAssociation(to) && !hasAssociation(report.phase))) {
       const annotation = hasIrsaAnnotation(to) ? 'kept' : 'removed';
       w(`### ServiceAccount manifests (annotation ${annotation})`);
       w();
@@ -219,10 +219,10 @@ export function renderRunbook(report: WaveReport): string {
   if (back) {
     w('```bash');
     stepCommands(report, back).forEach((line) => w(line));
-    if (report.phase === MigrationPhase.POD_IDENTITY) {
+    if (hasAssociation(report.phase) && !hasAssociation(back)) {
       w('# the associations are gone: recreate the pods so they get the IRSA variables again (the annotation and the OIDC trust are still there)');
     }
-    if (report.phase === MigrationPhase.ANNOTATION_REMOVED) {
+    if (hasIrsaAnnotation(back) && !hasIrsaAnnotation(report.phase)) {
       w('# then re-apply the manifests of the previous phase (annotation back)');
       for (const c of report.clusters) {
         w(`kubectl --context ${c.name} apply -f cdk.out/k8s/${c.name}/${report.wave}.yaml`);

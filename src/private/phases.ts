@@ -25,21 +25,33 @@ export const PHASES: Readonly<Record<MigrationPhase, PhaseSpec>> = {
     order: 0, irsaTrust: true, podIdentityTrust: false, association: false, irsaAnnotation: true,
   },
   [MigrationPhase.DUAL_TRUST]: {
-    order: 1, irsaTrust: true, podIdentityTrust: true, association: false, irsaAnnotation: true,
+    order: 1,
+    irsaTrust: true,
+    podIdentityTrust: true,
+    association: false,
+    irsaAnnotation: true,
     skipRisk: {
       id: 'trust-with-associations',
       what: 'the pods.eks.amazonaws.com trust and the associations change in one deploy; IAM trust changes are eventually consistent, so pods created right after the associations appear (forward), or still running on Pod Identity (back), get AccessDenied',
     },
   },
   [MigrationPhase.POD_IDENTITY]: {
-    order: 2, irsaTrust: true, podIdentityTrust: true, association: true, irsaAnnotation: true,
+    order: 2,
+    irsaTrust: true,
+    podIdentityTrust: true,
+    association: true,
+    irsaAnnotation: true,
     skipRisk: {
       id: 'associations-with-annotation',
       what: 'the associations and the ServiceAccount annotation change in one step; pods created between the two get no AWS credentials at all',
     },
   },
   [MigrationPhase.ANNOTATION_REMOVED]: {
-    order: 3, irsaTrust: true, podIdentityTrust: true, association: true, irsaAnnotation: false,
+    order: 3,
+    irsaTrust: true,
+    podIdentityTrust: true,
+    association: true,
+    irsaAnnotation: false,
     skipRisk: {
       id: 'irsa-pods-lose-credentials',
       what: 'the OIDC trust is removed without the soak in which every pod is recreated; pods still on IRSA credentials fail at their next refresh, within the hour (F5)',

@@ -3,6 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { policySize, PolicySize } from './policy-size';
 
+/** IAM's default quota for the length of a role trust policy. */
+export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
+
 /** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
 export function oneOrList(values: string[]): string | string[] {
   return values.length === 1 ? values[0] : [...values];

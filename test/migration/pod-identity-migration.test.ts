@@ -1,6 +1,6 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as os from 'os';
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { demoState, northwindProps, placementCopy, stateOf, synthNorthwind, templates } from './northwind';
@@ -72,8 +72,11 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     expect(resources(tpls['PodIdentity-Roles-111122223333'], 'AWS::IAM::Policy')).toEqual([]);
     // the canary's one association, alone in its cluster's stack
     expect(associations(tpls)).toEqual([{
-      ClusterName: 'platform-prod-use1-blue', Namespace: 'observability', ServiceAccount: 'telemetry-shipper',
-      RoleArn: 'arn:aws:iam::111122223333:role/pod-id-telemetry', TargetRoleArn: 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity',
+      ClusterName: 'platform-prod-use1-blue',
+      Namespace: 'observability',
+      ServiceAccount: 'telemetry-shipper',
+      RoleArn: 'arn:aws:iam::111122223333:role/pod-id-telemetry',
+      TargetRoleArn: 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity',
     }]);
     expect(resources(tpls['PodIdentity-Cluster-platform-prod-use1-blue-111122223333-us-east-1'], 'AWS::EKS::PodIdentityAssociation')).toHaveLength(1);
     // the phase records
@@ -315,14 +318,22 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       const issuerOf = (name: string) => issuers.find((c: any) => c.name === name).oidcIssuer;
       const roleArn = 'arn:aws:iam::111122223333:role/backstage-readonly';
       const web = (cluster: string) => evaluate({
-        principal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuerOf(cluster)}`, action: 'sts:AssumeRoleWithWebIdentity', resource: roleArn, resourceAccount: ACCOUNT,
+        principal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${issuerOf(cluster)}`,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        resource: roleArn,
+        resourceAccount: ACCOUNT,
         context: { [`${issuerOf(cluster)}:sub`]: 'system:serviceaccount:internal-tools:backstage', [`${issuerOf(cluster)}:aud`]: 'sts.amazonaws.com' },
       }, { resourcePolicy: trust });
       const pods = (cluster: string, action = 'sts:AssumeRole') => evaluate({
-        principal: 'pods.eks.amazonaws.com', action, resource: roleArn, resourceAccount: ACCOUNT,
+        principal: 'pods.eks.amazonaws.com',
+        action,
+        resource: roleArn,
+        resourceAccount: ACCOUNT,
         context: {
-          'aws:SourceAccount': ACCOUNT, 'aws:RequestTag/eks-cluster-arn': clusterArn(cluster),
-          'aws:RequestTag/kubernetes-namespace': 'internal-tools', 'aws:RequestTag/kubernetes-service-account': 'backstage',
+          'aws:SourceAccount': ACCOUNT,
+          'aws:RequestTag/eks-cluster-arn': clusterArn(cluster),
+          'aws:RequestTag/kubernetes-namespace': 'internal-tools',
+          'aws:RequestTag/kubernetes-service-account': 'backstage',
         },
       }, { resourcePolicy: trust });
 
@@ -348,7 +359,10 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       const firehose = role(tpls, 'firehose-writer').Properties.AssumeRolePolicyDocument;
       const roleArn = 'arn:aws:iam::111122223333:role/pod-id-telemetry';
       const pods = (arn: string) => evaluate({
-        principal: 'pods.eks.amazonaws.com', action: 'sts:AssumeRole', resource: roleArn, resourceAccount: ACCOUNT,
+        principal: 'pods.eks.amazonaws.com',
+        action: 'sts:AssumeRole',
+        resource: roleArn,
+        resourceAccount: ACCOUNT,
         context: { 'aws:SourceAccount': ACCOUNT, 'aws:RequestTag/eks-cluster-arn': arn, 'aws:RequestTag/kubernetes-namespace': 'observability', 'aws:RequestTag/kubernetes-service-account': 'telemetry-shipper' },
       }, { resourcePolicy: association.Properties.AssumeRolePolicyDocument });
       // THEN Pod Identity on the canary and on the ten at DUAL_TRUST; not on a cluster outside the fleet
@@ -363,7 +377,10 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       // WHEN wave1 is back at IRSA_ONLY, the ten lose the Pod Identity trust
       const back = templates(synthNorthwind({ canary: P.POD_IDENTITY }).assembly);
       const rolled = evaluate({
-        principal: 'pods.eks.amazonaws.com', action: 'sts:AssumeRole', resource: roleArn, resourceAccount: ACCOUNT,
+        principal: 'pods.eks.amazonaws.com',
+        action: 'sts:AssumeRole',
+        resource: roleArn,
+        resourceAccount: ACCOUNT,
         context: { 'aws:SourceAccount': ACCOUNT, 'aws:RequestTag/eks-cluster-arn': clusterArn('batch-euw1'), 'aws:RequestTag/kubernetes-namespace': 'observability', 'aws:RequestTag/kubernetes-service-account': 'telemetry-shipper' },
       }, { resourcePolicy: role(back, 'pod-id-telemetry').Properties.AssumeRolePolicyDocument });
       expect(rolled).toBe('ImplicitlyDenied');

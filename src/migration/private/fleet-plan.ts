@@ -5,11 +5,9 @@ import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
 import { hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
 import { policySize } from '../../private/policy-size';
+import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oneOrList } from '../../private/trust';
 import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
-
-/** IAM's default quota for the length of a role trust policy. */
-export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
 /** One service account's place in the migration: its wave, its phase, the roles it gets. */
 export interface PlannedPlacement {
@@ -135,7 +133,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       continue;
     }
     const phase = inputs.phases.get(wave.name)!.phase;
-    if (!cluster.supportsPodIdentity && phase !== MigrationPhase.IRSA_ONLY) {
+    if (!cluster.supportsPodIdentity && hasPodIdentityTrust(phase)) {
       throw new PlanningError(`wave ${JSON.stringify(wave.name)} is at ${phase}, but it selects ${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)}, whose compute type ${cluster.computeType} does not support Pod Identity. Exclude it in the plan.`);
     }
     const use: Use = { cluster, namespace: sa.namespace, serviceAccount: sa.serviceAccount, phase, wave: wave.name };
@@ -182,7 +180,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       }
       placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: association.arn, targetRoleArn: target.arn });
     } else {
-      if (sa.role.account !== cluster.account && phase !== MigrationPhase.IRSA_ONLY) {
+      if (sa.role.account !== cluster.account && hasPodIdentityTrust(phase)) {
         throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
       }
       const d = using(draft(sa.role, 'dual', true, permissionsFor(plan, sa.role.roleName)));
@@ -195,7 +193,8 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   // a consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares
   for (const c of plan.consolidate ?? []) {
     for (const d of [...drafts.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
-      const merged = consolidatedPermissions(plan, c.roleName, c.namespace, c.serviceAccount, placements.filter((p) => p.associationRoleArn === d.parsed.arn));
+      const uses = placements.filter((p) => p.associationRoleArn === d.parsed.arn);
+      const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses);
       drafts.set(d.parsed.arn, { ...d, permissions: merged });
     }
   }
@@ -373,7 +372,7 @@ export function permissionsFor(plan: MigrationPlan, roleName: string): Migration
  * The permissions of a consolidated role: its own plan entry when declared; otherwise those of the
  * per-cluster roles, which must all be the same (taking one of several would drop permissions).
  */
-function consolidatedPermissions(plan: MigrationPlan, roleName: string, namespace: string, serviceAccount: string, uses: PlannedPlacement[]): MigrationRolePlan {
+function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedPlacement[]): MigrationRolePlan {
   if (plan.roles?.[roleName]) {
     return plan.roles[roleName];
   }
@@ -387,7 +386,7 @@ function consolidatedPermissions(plan: MigrationPlan, roleName: string, namespac
   }
   if (byShape.size > 1) {
     const groups = [...byShape.values()].map((names) => [...new Set(names)].sort().join(', '));
-    throw new PlanningError(`consolidating ${namespace}/${serviceAccount} into role ${JSON.stringify(roleName)}: the per-cluster roles have different permissions (${groups.map((g, i) => `${i + 1}: ${g}`).join('; ')}), and taking one set would drop the others. Declare roles[${JSON.stringify(roleName)}] with the permissions the shared role needs.`);
+    throw new PlanningError(`consolidating ${serviceAccount} into role ${JSON.stringify(roleName)}: the per-cluster roles have different permissions (${groups.map((g, i) => `${i + 1}: ${g}`).join('; ')}), and taking one set would drop the others. Declare roles[${JSON.stringify(roleName)}] with the permissions the shared role needs.`);
   }
   return { statements: first?.statements ?? [], managedPolicyArns: first?.managedPolicyArns ?? [] };
 }
@@ -399,11 +398,6 @@ export function matches(selector: ServiceAccountSelector, sa: IrsaServiceAccount
     && (selector.namespacePrefix === undefined || sa.namespace.startsWith(selector.namespacePrefix))
     && (selector.serviceAccount === undefined || selector.serviceAccount === sa.serviceAccount)
     && (selector.cluster === undefined || selector.cluster === sa.cluster);
-}
-
-/** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
-function oneOrList(values: string[]): string | string[] {
-  return values.length === 1 ? values[0] : values;
 }
 
 /**

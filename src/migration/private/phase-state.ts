@@ -28,7 +28,8 @@ export interface WavePhase {
  * @param state the recorded state
  * @param context every context value of the app (keys outside the prefix are ignored)
  */
-export function resolvePhases(waves: readonly string[], state: MigrationState | undefined, context: { [key: string]: unknown }): Map<string, WavePhase> {
+export function resolvePhases(waves: readonly string[], state: MigrationState | undefined,
+  context: { [key: string]: unknown }): Map<string, WavePhase> {
   const known = new Set(waves);
   const list = waves.join(', ');
   const histories = state?.waves ?? {};
@@ -98,7 +99,8 @@ function recordedPhase(wave: string, history: PhaseRecord[]): MigrationPhase {
  * A step of one phase (or none) passes; a bigger one only with every skipped phase's risk
  * acknowledged by id.
  */
-function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string, howToAcknowledge: (ids: string[]) => string): void {
+function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string,
+  howToAcknowledge: (ids: string[]) => string): void {
   const valid = PHASE_ORDER.map((p) => PHASES[p].skipRisk?.id).filter((id): id is string => id !== undefined);
   const unknown = acknowledged.filter((id) => !valid.includes(id));
   if (unknown.length > 0) {
