@@ -112,8 +112,3 @@ export function phasesSkipped(from: MigrationPhase, to: MigrationPhase): Migrati
   const between = PHASE_ORDER.slice(lo + 1, hi);
   return PHASES[from].order <= PHASES[to].order ? [...between] : [...between].reverse();
 }
-
-/** The later of two phases. */
-export function laterPhase(a: MigrationPhase, b: MigrationPhase): MigrationPhase {
-  return PHASES[a].order >= PHASES[b].order ? a : b;
-}
