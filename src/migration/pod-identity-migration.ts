@@ -212,6 +212,7 @@ export class PodIdentityMigration extends Construct {
       this.checkTrustLengths();
       this.checkRetirements();
       const record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
+      this.checkPlacementNotLost(record);
       this.homeRegion = this.chooseHomeRegion(record);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
       this.placed = this.placeResources(record);
@@ -320,6 +321,17 @@ export class PodIdentityMigration extends Construct {
         throw new PlanningError(`the OIDC provider of cluster ${show(name)} cannot be retired: still used by ${users.join(', ')}. `
           + 'Move every wave on the cluster to POD_IDENTITY_ONLY, retire the IRSA roles kept for it, and migrate the service accounts left on IRSA first.');
       }
+    }
+  }
+
+  /**
+   * A missing placement file is only normal before the first deploy: once the state records a step,
+   * resources are deployed, and placing them anew could move them.
+   */
+  private checkPlacementNotLost(record: PlacementRecord | undefined): void {
+    const started = [...this.phases.values()].filter((p) => p.recorded !== MigrationPhase.IRSA_ONLY || (this.props.state?.waves?.[p.wave]?.length ?? 0) > 1);
+    if (record === undefined && started.length > 0) {
+      throw new PlanningError(`the placement file ${this.props.placementFile} is missing, but the state records steps of ${started.map((p) => p.wave).join(', ')}: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
     }
   }
 

@@ -459,6 +459,17 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
         "PodIdentityMigration at 'Northwind': homeRegion \"eu-west-1\" differs from \"us-east-1\" in the placement file: the role stacks (PodIdentity-Roles-111122223333, PodIdentity-Roles-444455556666, PodIdentity-Roles-999988887777) would move to another region, and CloudFormation cannot move resources. Keep homeRegion \"us-east-1\".");
     });
 
+    test('a lost placement file, once the state records steps, fails instead of placing anew', () => {
+      const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'p-')), 'placement.json');
+      expect(() => new PodIdentityMigration(new App(), 'Northwind', northwindProps({}, { state: demoState(), placementFile: missing }))).toThrow(
+        `PodIdentityMigration at 'Northwind': the placement file ${missing} is missing, but the state records steps of canary, wave1, wave2: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
+      // before the first step it is created
+      const app = new App();
+      new PodIdentityMigration(app, 'Northwind', northwindProps({}, { placementFile: missing }));
+      app.synth();
+      expect(fs.existsSync(missing)).toBe(true);
+    });
+
     test('frozen placement: a resource the file lacks fails synthesis instead of being added', () => {
       const props = northwindProps();
       const inventory = props.inventory;
