@@ -65,7 +65,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['cdk.out/', '.venv/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json'],
+  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json'],
 });
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/test-python/');
@@ -73,6 +73,7 @@ project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/.cdk-lines/');
 
 // unrs-resolver (used by jest 30 and eslint-import-resolver-typescript 4) has optional per-platform
 // binaries that are not all in the registry this project installs from; the lock file then misses

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Runs every test of the project from a clean clone, installing what it needs:
-#   npm ci, the full projen build (compile, jest with coverage, eslint, docgen, rosetta --strict,
-#   package for js and python), then the Python wheel in a fresh venv under pytest (which also runs
-#   cfn-lint over the example's templates). Ends with one line "N passed, N failed" that adds up
-#   jest's and pytest's counts, and exits non-zero on any failure.
+# Runs every test of the project from a clean clone, installing what it needs, on two aws-cdk-lib
+# lines: the floor the package declares (package.json) and the newest the registries serve,
+# resolved now (what a new user's `cdk init` / `pip install` gets).
+#   1. npm ci, the full projen build on the floor (compile, jest with coverage, eslint, docgen,
+#      rosetta --strict, package for js and python);
+#   2. jest again on the newest aws-cdk-lib and cdk8s, installed in .cdk-lines/newest
+#      (scripts/jest-cdk-line.config.js maps them in; the project's node_modules stay as they are);
+#   3. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned.
+# Ends with one line "N passed, N failed" adding up every report, and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,8 +18,10 @@ fi
 rm -rf test-reports dist
 mkdir -p test-reports
 status=0
+floor=$(node -p "require('./package.json').devDependencies['aws-cdk-lib']")
+constructs_floor=$(node -p "require('./package.json').devDependencies['constructs']")
 
-echo "=== projen build (compile, jest, eslint, docgen, rosetta, package js + python)"
+echo "=== [floor: aws-cdk-lib $floor] projen build (compile, jest, eslint, docgen, rosetta, package js + python)"
 npx projen build || status=$?
 
 # Under CI=true projen's build packages js only (its workflow packages other languages in
@@ -25,12 +31,30 @@ if [ "$status" -eq 0 ] && ! ls dist/python/*.whl >/dev/null 2>&1; then
   npx projen package:python || status=$?
 fi
 
-if [ "$status" -eq 0 ]; then
-  echo "=== pytest against the installed wheel"
-  bash scripts/test-python.sh || status=$?
+newest=$(npm view aws-cdk-lib version 2>/dev/null || true)
+newest_cdk8s=$(npm view cdk8s version 2>/dev/null || true)
+if [ -z "$newest" ] || [ -z "$newest_cdk8s" ]; then
+  echo "could not resolve the newest aws-cdk-lib / cdk8s from the registry" >&2
+  status=1
 else
-  echo "projen build failed (exit $status); skipping the Python tests"
+  echo "=== [newest: aws-cdk-lib $newest, cdk8s $newest_cdk8s] jest"
+  line=.cdk-lines/newest
+  rm -rf "$line" && mkdir -p "$line"
+  echo '{ "name": "cdk-line-newest", "private": true }' > "$line/package.json"
+  (cd "$line" && npm install --no-audit --no-fund --silent "aws-cdk-lib@$newest" "cdk8s@$newest_cdk8s" "constructs@^10" cdk8s-plus-28) || status=1
+  CDK_LINE_DIR="$line" CDK_LINE_LABEL=newest npx jest --ci -c scripts/jest-cdk-line.config.js || status=$?
 fi
 
-python3 scripts/summarize-tests.py test-reports/junit.xml test-reports/pytest.xml || status=1
+if ls dist/python/*.whl >/dev/null 2>&1; then
+  echo "=== [newest] pytest against the installed wheel"
+  bash scripts/test-python.sh newest || status=$?
+  echo "=== [floor: aws-cdk-lib $floor] pytest against the installed wheel"
+  bash scripts/test-python.sh floor "aws-cdk-lib==$floor" "constructs==$constructs_floor" || status=$?
+else
+  echo "no wheel was built; skipping the Python tests"
+  status=1
+fi
+
+python3 scripts/summarize-tests.py test-reports/junit.xml test-reports/junit-newest.xml \
+  test-reports/pytest-newest.xml test-reports/pytest-floor.xml || status=1
 exit "$status"

@@ -5,6 +5,7 @@ import { AgentStatus, ComputeType, PodIdentityCluster } from './pod-identity-clu
 import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
 import { constructError, show } from './private/errors';
+import { synthesizedUnder } from './private/synthesized';
 import { isConcrete, isValidAddonVersion } from './private/names';
 
 /** The EKS add-on name of the Pod Identity agent. */
@@ -184,17 +185,21 @@ export class PodIdentityAgentAddon extends Construct {
     return Stack.of(this).toJsonString(values);
   }
 
-  /** Add-ons named eks-pod-identity-agent for the same cluster created by anything else in the app (e.g. `cluster.eksPodIdentityAgent`). */
+  /**
+   * Add-ons named eks-pod-identity-agent for the same cluster created by anything else in the app
+   * (e.g. `cluster.eksPodIdentityAgent` of aws-eks or aws-eks-v2, or a plain `CfnResource`),
+   * recognised by the `AWS::EKS::Addon` they synthesize.
+   */
   private findForeignAgentAddons(): string[] {
     const stack = Stack.of(this);
     const ours = JSON.stringify(stack.resolve(this.cluster.clusterName));
-    const others = this.node.root.node.findAll()
-      .filter((c): c is eks.CfnAddon => c instanceof eks.CfnAddon && c !== this.resource)
-      .filter((c) => c.addonName === AGENT_ADDON_NAME)
-      .filter((c) => Stack.of(c) === stack
-        ? JSON.stringify(stack.resolve(c.clusterName)) === ours
-        : isConcrete(c.clusterName) && c.clusterName === this.cluster.clusterName
-          && Stack.of(c).region === stack.region && Stack.of(c).account === stack.account);
+    const others = synthesizedUnder(this.node.root, 'AWS::EKS::Addon')
+      .filter((a) => a.resource !== this.resource && a.properties.AddonName === AGENT_ADDON_NAME)
+      .filter((a) => Stack.of(a.resource) === stack
+        ? JSON.stringify(a.properties.ClusterName) === ours
+        : typeof a.properties.ClusterName === 'string' && a.properties.ClusterName === this.cluster.clusterName
+          && Stack.of(a.resource).region === stack.region && Stack.of(a.resource).account === stack.account)
+      .map((a) => a.resource);
     return others.map((c) =>
       `PodIdentityAgentAddon at '${this.node.path}': another eks-pod-identity-agent add-on for cluster ${show(this.cluster.clusterName)} exists at '${c.node.path}' (for example from \`cluster.eksPodIdentityAgent\` or aws-eks ServiceAccount with POD_IDENTITY). Keep one: remove this PodIdentityAgentAddon and declare the cluster with agentStatus PRE_INSTALLED, or remove the other add-on.`);
   }

@@ -1,8 +1,7 @@
-import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
-import * as eks from 'aws-cdk-lib/aws-eks';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Annotations, CfnResource, IAspect, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
+import { Synthesized, synthesized, synthesizedUnder } from './private/synthesized';
 
 type Json = any;
 
@@ -18,6 +17,10 @@ type Json = any;
  * - a target role (in the app) whose trust does not admit the association role;
  * - two associations for the same `(cluster, namespace, service account)`.
  *
+ * Resources are recognised by the CloudFormation they synthesize (`AWS::EKS::PodIdentityAssociation`,
+ * the `PodIdentityAssociations` of an `AWS::EKS::Addon`, `AWS::IAM::Role` and the policy types),
+ * whichever module's class made them: aws-eks, aws-eks-v2, aws-iam or a plain `CfnResource`.
+ *
  * Each finding is an error annotation on the association that says how to fix it.
  *
  * @example
@@ -26,107 +29,170 @@ type Json = any;
  */
 export class PodIdentityChecks implements IAspect {
   private readonly seen = new WeakMap<IConstruct, Map<string, string>>();
+  private readonly iamIndex = new WeakMap<IConstruct, Synthesized[]>();
 
   public visit(node: IConstruct): void {
-    if (node instanceof eks.CfnPodIdentityAssociation) {
-      this.checkAssociation(node);
+    const association = synthesized(node, 'AWS::EKS::PodIdentityAssociation');
+    if (association) {
+      const p = association.properties;
+      this.checkAssociation(association.resource, {
+        clusterName: p.ClusterName,
+        namespace: p.Namespace,
+        serviceAccount: p.ServiceAccount,
+        roleArn: p.RoleArn,
+        targetRoleArn: p.TargetRoleArn,
+        disableSessionTags: p.DisableSessionTags,
+        policy: p.Policy,
+      });
+    }
+    // an add-on's service accounts get their associations through the add-on
+    const addon = synthesized(node, 'AWS::EKS::Addon');
+    for (const a of addon?.properties.PodIdentityAssociations ?? []) {
+      const { AddonName: name, ClusterName: clusterName, NamespaceConfig: config } = addon!.properties;
+      const namespace = config?.Namespace ?? ADDON_NAMESPACES[name] ?? `(namespace of add-on ${flat(name)})`;
+      this.checkAssociation(addon!.resource, { clusterName, namespace, serviceAccount: a.ServiceAccount, roleArn: a.RoleArn });
     }
   }
 
-  private checkAssociation(association: eks.CfnPodIdentityAssociation): void {
-    const stack = Stack.of(association);
-    const r = (value: unknown) => stack.resolve(value);
-    const namespace = r(association.namespace);
-    const serviceAccount = r(association.serviceAccount);
-    const what = `association ${flat(namespace)}/${flat(serviceAccount)} on cluster ${flat(r(association.clusterName))}`;
+  private checkAssociation(resource: CfnResource, association: AssociationProps): void {
+    const stack = Stack.of(resource);
+    const { namespace, serviceAccount } = association;
+    const what = `association ${flat(namespace)}/${flat(serviceAccount)} on cluster ${flat(association.clusterName)}`;
     const errors: string[] = [];
 
-    // duplicates
-    const key = JSON.stringify([stack.account, stack.region, r(association.clusterName), namespace, serviceAccount]);
-    let seen = this.seen.get(association.node.root);
+    // duplicates (standalone associations and add-ons' alike)
+    const key = JSON.stringify([stack.account, stack.region, association.clusterName, namespace, serviceAccount]);
+    let seen = this.seen.get(resource.node.root);
     if (!seen) {
       seen = new Map();
-      this.seen.set(association.node.root, seen);
+      this.seen.set(resource.node.root, seen);
     }
     const first = seen.get(key);
-    if (first !== undefined && first !== association.node.path) {
+    if (first !== undefined && first !== resource.node.path) {
       errors.push(`${what} is also defined at '${first}': EKS allows one association per service account (the second fails with ResourceInUseException). Keep one.`);
     } else {
-      seen.set(key, association.node.path);
+      seen.set(key, resource.node.path);
     }
 
-    const tagsOff = r(association.disableSessionTags) === true;
+    const tagsOff = association.disableSessionTags === true;
     if (association.policy !== undefined && !tagsOff) {
       errors.push(`${what} sets a session Policy without DisableSessionTags: true, which EKS rejects. Set DisableSessionTags: true (PodIdentityBinding: sessionTags: false), or drop the Policy.`);
     }
 
-    const role = findRole(association, association.roleArn);
+    const role = this.findRole(resource, association.roleArn);
     if (role) {
-      const trust = Stack.of(role).resolve(role.assumeRolePolicyDocument);
-      const podStatements = statements(trust).filter((s) => s.Effect === 'Allow' && principalValues(s, 'Service').includes(POD_IDENTITY_PRINCIPAL));
+      const path = role.resource.node.path;
+      const podStatements = statements(role.properties.AssumeRolePolicyDocument)
+        .filter((s) => s.Effect === 'Allow' && principalValues(s, 'Service').includes(POD_IDENTITY_PRINCIPAL));
       const assume = podStatements.some((s) => allowsAction(s, 'sts:AssumeRole'));
       const tag = podStatements.some((s) => allowsAction(s, 'sts:TagSession'));
       if (!assume || !tag) {
-        errors.push(`${what} uses role '${role.node.path}', whose trust does not allow ${POD_IDENTITY_PRINCIPAL} to ${!assume && !tag ? 'sts:AssumeRole and sts:TagSession' : !tag ? 'sts:TagSession' : 'sts:AssumeRole'}, so every assume is denied. Trust {"Service":"${POD_IDENTITY_PRINCIPAL}"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`);
+        const missing = !assume && !tag ? 'sts:AssumeRole and sts:TagSession' : !tag ? 'sts:TagSession' : 'sts:AssumeRole';
+        errors.push(`${what} uses role '${path}', whose trust does not allow ${POD_IDENTITY_PRINCIPAL} to ${missing}, so every assume is denied. Trust {"Service":"${POD_IDENTITY_PRINCIPAL}"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`);
       }
       if (tagsOff) {
         if (podStatements.some((s) => conditionKeys(s).some((k) => k.toLowerCase().startsWith('aws:requesttag/')))) {
-          errors.push(`${what} sets DisableSessionTags: true, but the trust of role '${role.node.path}' pins aws:RequestTag conditions, which never match without session tags. Pin the trust to the account only, or keep session tags on.`);
+          errors.push(`${what} sets DisableSessionTags: true, but the trust of role '${path}' pins aws:RequestTag conditions, which never match without session tags. Pin the trust to the account only, or keep session tags on.`);
         }
-        for (const policy of tagScopedPoliciesOfRole(role)) {
-          errors.push(`${what} sets DisableSessionTags: true, but '${policy}' on role '${role.node.path}' uses aws:PrincipalTag conditions, which never match without session tags. Keep session tags on, or use a role without tag-scoped policies.`);
+        for (const policy of this.tagScopedPoliciesOfRole(role)) {
+          errors.push(`${what} sets DisableSessionTags: true, but '${policy}' on role '${path}' uses aws:PrincipalTag conditions, which never match without session tags. Keep session tags on, or use a role without tag-scoped policies.`);
         }
       }
     }
 
     if (association.targetRoleArn !== undefined) {
-      const target = findRole(association, association.targetRoleArn);
+      const target = this.findRole(resource, association.targetRoleArn);
       if (target) {
-        const associationRoleArn = flat(r(association.roleArn));
-        const associationAccount = role ? accountOf(role) : undefined;
-        const trust = Stack.of(target).resolve(target.assumeRolePolicyDocument);
-        const admits = statements(trust).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
-          && admitsRole(s, associationRoleArn, associationAccount, role ? roleArnOf(role) : undefined));
+        const associationAccount = role ? Stack.of(role.resource).account : undefined;
+        const admits = statements(target.properties.AssumeRolePolicyDocument).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
+          && admitsRole(s, flat(association.roleArn), associationAccount, role ? roleArnOf(role) : undefined));
         if (!admits) {
-          errors.push(`${what} chains to target role '${target.node.path}', whose trust does not admit the association role${role ? ` '${role.node.path}'` : ''}, so EKS cannot assume it. Allow sts:AssumeRole and sts:TagSession to the association role in the target trust (CrossAccountPodRole builds both sides).`);
+          errors.push(`${what} chains to target role '${target.resource.node.path}', whose trust does not admit the association role${role ? ` '${role.resource.node.path}'` : ''}, so EKS cannot assume it. Allow sts:AssumeRole and sts:TagSession to the association role in the target trust (CrossAccountPodRole builds both sides).`);
         }
       }
     }
 
     for (const error of errors) {
-      Annotations.of(association).addError(`PodIdentityChecks: ${error}`);
+      Annotations.of(resource).addError(`PodIdentityChecks: ${error}`);
     }
   }
-}
 
-/** The CfnRole in the app that an ARN (token or string) names, if any. */
-function findRole(from: CfnResource, arn: string): iam.CfnRole | undefined {
-  const stack = Stack.of(from);
-  const resolved = stack.resolve(arn);
-  const roles = from.node.root.node.findAll().filter((c): c is iam.CfnRole => c instanceof iam.CfnRole);
-  if (resolved && typeof resolved === 'object' && Array.isArray(resolved['Fn::GetAtt'])) {
-    const [logicalId] = resolved['Fn::GetAtt'];
-    return roles.find((role) => Stack.of(role) === stack && stack.getLogicalId(role) === logicalId);
+  /** The IAM resources of the app, as they synthesize (read once per app). */
+  private iam(from: IConstruct): Synthesized[] {
+    const root = from.node.root;
+    let index = this.iamIndex.get(root);
+    if (!index) {
+      index = synthesizedUnder(root, 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::RolePolicy');
+      this.iamIndex.set(root, index);
+    }
+    return index;
   }
-  const text = flat(resolved);
-  const m = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(text);
-  if (!m) {
-    return undefined;
+
+  /** The role in the app that an ARN (resolved in the association's stack) names, if any. */
+  private findRole(from: CfnResource, arn: Json): Synthesized | undefined {
+    const stack = Stack.of(from);
+    const roles = this.iam(from).filter((r) => r.type === 'AWS::IAM::Role');
+    if (arn && typeof arn === 'object' && Array.isArray(arn['Fn::GetAtt'])) {
+      const [logicalId] = arn['Fn::GetAtt'];
+      return roles.find((role) => Stack.of(role.resource) === stack && stack.getLogicalId(role.resource) === logicalId);
+    }
+    const m = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(flat(arn));
+    if (!m) {
+      return undefined;
+    }
+    return roles.find((role) => role.properties.RoleName === m[2] && Stack.of(role.resource).account === m[1]);
   }
-  return roles.find((role) => {
-    const name = Stack.of(role).resolve(role.roleName);
-    return typeof name === 'string' && name === m[2] && accountOf(role) === m[1];
-  });
+
+  /** The paths of policies attached to the role (inline, AWS::IAM::Policy, ManagedPolicy, RolePolicy) that read aws:PrincipalTag. */
+  private tagScopedPoliciesOfRole(role: Synthesized): string[] {
+    const stack = Stack.of(role.resource);
+    const ref = JSON.stringify({ Ref: stack.getLogicalId(role.resource) });
+    const name = role.properties.RoleName;
+    const found: string[] = [];
+    for (const policy of role.properties.Policies ?? []) {
+      if (readsPrincipalTags(policy.PolicyDocument)) {
+        found.push(`${role.resource.node.path} (inline ${policy.PolicyName})`);
+      }
+    }
+    const managedRefs = ((role.properties.ManagedPolicyArns ?? []) as Json[]).map((a) => JSON.stringify(a));
+    for (const c of this.iam(role.resource).filter((x) => x.type !== 'AWS::IAM::Role' && Stack.of(x.resource) === stack)) {
+      const roles = ((c.properties.Roles ?? (c.properties.RoleName !== undefined ? [c.properties.RoleName] : [])) as Json[]).map((x) => JSON.stringify(x));
+      const attached = roles.includes(ref) || (name !== undefined && roles.includes(JSON.stringify(name)))
+        || (c.type === 'AWS::IAM::ManagedPolicy' && managedRefs.includes(JSON.stringify({ Ref: stack.getLogicalId(c.resource) })));
+      if (attached && readsPrincipalTags(c.properties.PolicyDocument)) {
+        found.push(c.resource.node.path);
+      }
+    }
+    return found;
+  }
 }
 
-function accountOf(role: iam.CfnRole): string {
-  return Stack.of(role).account;
+/** The association fields the checks read, as CloudFormation has them. */
+interface AssociationProps {
+  readonly clusterName: Json;
+  readonly namespace: Json;
+  readonly serviceAccount: Json;
+  readonly roleArn: Json;
+  readonly targetRoleArn?: Json;
+  readonly disableSessionTags?: Json;
+  readonly policy?: Json;
 }
 
-function roleArnOf(role: iam.CfnRole): string | undefined {
-  const stack = Stack.of(role);
-  const name = stack.resolve(role.roleName);
-  return typeof name === 'string' ? `arn:aws:iam::${stack.account}:role/${name}` : undefined;
+/** The namespaces EKS add-ons install their service accounts into, for the duplicate check. */
+const ADDON_NAMESPACES: { [addon: string]: string } = {
+  'vpc-cni': 'kube-system',
+  'aws-ebs-csi-driver': 'kube-system',
+  'aws-efs-csi-driver': 'kube-system',
+  'aws-mountpoint-s3-csi-driver': 'kube-system',
+  'amazon-cloudwatch-observability': 'amazon-cloudwatch',
+};
+
+/** The ARN of a role with a concrete name, in its stack's partition. */
+function roleArnOf(role: Synthesized): string | undefined {
+  const stack = Stack.of(role.resource);
+  const name = role.properties.RoleName;
+  const partition = Token.isUnresolved(stack.partition) ? 'aws' : stack.partition;
+  return typeof name === 'string' ? `arn:${partition}:iam::${stack.account}:role/${name}` : undefined;
 }
 
 /** Whether a trust statement admits the association role: by ARN, or by its account with a matching (or no) aws:PrincipalArn pin. */
@@ -150,35 +216,6 @@ function admitsRole(statement: Json, associationArn: string, account: string | u
     }
   }
   return pins.length === 0 || pins.some((p) => arns.includes(p));
-}
-
-/** The paths of policies attached to the role (inline, AWS::IAM::Policy, AWS::IAM::ManagedPolicy) that read aws:PrincipalTag. */
-function tagScopedPoliciesOfRole(role: iam.CfnRole): string[] {
-  const stack = Stack.of(role);
-  const ref = JSON.stringify({ Ref: stack.getLogicalId(role) });
-  const found: string[] = [];
-  const inline = stack.resolve(role.policies) as Json[] | undefined;
-  for (const policy of inline ?? []) {
-    // L1 props resolve as given: camelCase from the L1 API, PascalCase from raw CloudFormation
-    if (readsPrincipalTags(policy.policyDocument ?? policy.PolicyDocument)) {
-      found.push(`${role.node.path} (inline ${policy.policyName ?? policy.PolicyName})`);
-    }
-  }
-  const managedRefs = ((stack.resolve(role.managedPolicyArns) ?? []) as Json[]).map((a) => JSON.stringify(a));
-  for (const c of role.node.root.node.findAll()) {
-    if (c instanceof iam.CfnPolicy || c instanceof iam.CfnManagedPolicy) {
-      const s = Stack.of(c);
-      if (s !== stack) {
-        continue;
-      }
-      const roles = ((s.resolve(c.roles) ?? []) as Json[]).map((x) => JSON.stringify(x));
-      const attached = roles.includes(ref) || (c instanceof iam.CfnManagedPolicy && managedRefs.includes(JSON.stringify({ Ref: s.getLogicalId(c) })));
-      if (attached && readsPrincipalTags(s.resolve(c.policyDocument))) {
-        found.push(c.node.path);
-      }
-    }
-  }
-  return found;
 }
 
 function readsPrincipalTags(document: Json): boolean {

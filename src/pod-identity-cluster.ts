@@ -3,6 +3,7 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import { IConstruct } from 'constructs';
 import { show } from './private/errors';
+import { synthesized } from './private/synthesized';
 import {
   isConcrete,
   isValidClusterName,
@@ -385,12 +386,15 @@ function readOidcProvider(cluster: ClusterWithOidcProvider, owned: boolean): Oid
   }
 }
 
-/** Whether an aws-eks-v2 cluster defined in the app enables Auto Mode compute. */
+/**
+ * Whether an aws-eks-v2 cluster defined in the app enables Auto Mode compute: read from the
+ * `AWS::EKS::Cluster` it synthesizes (`ComputeConfig.Enabled`), whichever module's class made it.
+ */
 function autoModeEnabled(cluster: eksv2.ICluster): boolean {
   const resource = cluster.node.tryFindChild('Resource');
-  if (!(resource instanceof eks.CfnCluster)) {
+  const cfn = resource ? synthesized(resource, 'AWS::EKS::Cluster') : undefined;
+  if (!cfn) {
     return false; // imported: the caller declares computeType
   }
-  const compute = resource.computeConfig as eks.CfnCluster.ComputeConfigProperty | undefined;
-  return compute !== undefined && !Token.isUnresolved(compute) && compute.enabled === true;
+  return cfn.properties.ComputeConfig?.Enabled === true;
 }

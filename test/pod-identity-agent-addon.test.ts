@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
@@ -133,6 +133,32 @@ describe('PodIdentityAgentAddon', () => {
     // THEN
     expect(() => Template.fromStack(stack)).toThrow(
       'PodIdentityAgentAddon at \'S/Agent\': another eks-pod-identity-agent add-on for cluster "c1" exists at \'S/Theirs/Resource\'');
+  });
+
+  test('aws-eks-v2: cluster.eksPodIdentityAgent plus a PodIdentityAgentAddon fails synthesis, naming both', () => {
+    // GIVEN an aws-eks-v2 cluster with node groups (not Auto Mode) and its own agent add-on
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const c = new eksv2.Cluster(stack, 'C', { version: eksv2.KubernetesVersion.V1_33, defaultCapacityType: eksv2.DefaultCapacityType.NODEGROUP });
+    void c.eksPodIdentityAgent;
+
+    // WHEN
+    new PodIdentityAgentAddon(stack, 'Agent', { cluster: PodIdentityCluster.fromClusterV2(c) });
+
+    // THEN
+    expect(() => Template.fromStack(stack)).toThrow(
+      /PodIdentityAgentAddon at 'S\/Agent': another eks-pod-identity-agent add-on for cluster .* exists at 'S\/C\/EksPodIdentityAgentAddon\/Resource'/);
+  });
+
+  test('an add-on written as a plain CfnResource for the same cluster fails validation too', () => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    new CfnResource(stack, 'Plain', { type: 'AWS::EKS::Addon', properties: { AddonName: 'eks-pod-identity-agent', ClusterName: 'c1' } });
+    new PodIdentityAgentAddon(stack, 'Agent', { cluster: cluster('c1') });
+    expect(() => Template.fromStack(stack)).toThrow("exists at 'S/Plain'");
+    // another cluster's add-on is no conflict
+    const other = new Stack(new App(), 'S', { env: ENV });
+    new CfnResource(other, 'Plain', { type: 'AWS::EKS::Addon', properties: { AddonName: 'eks-pod-identity-agent', ClusterName: 'c2' } });
+    new PodIdentityAgentAddon(other, 'Agent', { cluster: cluster('c1') });
+    expect(() => Template.fromStack(other)).not.toThrow();
   });
 
   test('a stack in another region than the cluster is an error', () => {

@@ -1,6 +1,7 @@
-import { App, Aspects, Stack } from 'aws-cdk-lib';
+import { App, Aspects, CfnResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
+import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
   AgentStatus, CrossAccountPodRole, DualTrustRole, MigrationPhase, NamespaceScopedPolicy,
@@ -135,3 +136,51 @@ describe('PodIdentityChecks (on L1 resources not made with this library)', () =>
     expect(errors(stack)).toEqual([]);
   });
 });
+
+describe('PodIdentityChecks recognises resources by what they synthesize', () => {
+  const TAGSESSION_MISSING = 'whose trust does not allow pods.eks.amazonaws.com to sts:TagSession, so every assume is denied.';
+
+  // aws-eks-v2 has its own L1 classes in newer aws-cdk-lib lines (not in the floor)
+  const V2Association = (eksv2 as any).CfnPodIdentityAssociation;
+  (V2Association ? test : test.skip)('an aws-eks-v2 CfnPodIdentityAssociation whose role lacks sts:TagSession', () => {
+    const stack = new Stack(app(), 'S', { env: ENV });
+    const role = new iam.CfnRole(stack, 'Role', { assumeRolePolicyDocument: trust({ ...POD_TRUST, Action: 'sts:AssumeRole' }) });
+    new V2Association(stack, 'Assoc', { clusterName: 'c1', namespace: 'payments', serviceAccount: 'checkout', roleArn: role.attrArn });
+    expect(errors(stack)).toEqual([`PodIdentityChecks: association payments/checkout on cluster c1 uses role 'S/Role', ${TAGSESSION_MISSING} Trust {"Service":"pods.eks.amazonaws.com"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`]);
+  });
+
+  test('an association and a role written as plain CfnResources', () => {
+    const stack = new Stack(app(), 'S', { env: ENV });
+    new CfnResource(stack, 'Role', { type: 'AWS::IAM::Role', properties: { RoleName: 'plain', AssumeRolePolicyDocument: trust({ ...POD_TRUST, Action: 'sts:AssumeRole' }) } });
+    new CfnResource(stack, 'Assoc', {
+      type: 'AWS::EKS::PodIdentityAssociation',
+      properties: { ClusterName: 'c1', Namespace: 'payments', ServiceAccount: 'checkout', RoleArn: 'arn:aws:iam::111122223333:role/plain' },
+    });
+    expect(errors(stack)).toEqual([`PodIdentityChecks: association payments/checkout on cluster c1 uses role 'S/Role', ${TAGSESSION_MISSING} Trust {"Service":"pods.eks.amazonaws.com"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`]);
+  });
+
+  test('a role with both actions passes, whichever class made it', () => {
+    const stack = new Stack(app(), 'S', { env: ENV });
+    new CfnResource(stack, 'Role', { type: 'AWS::IAM::Role', properties: { RoleName: 'plain', AssumeRolePolicyDocument: trust(POD_TRUST) } });
+    new CfnResource(stack, 'Assoc', {
+      type: 'AWS::EKS::PodIdentityAssociation',
+      properties: { ClusterName: 'c1', Namespace: 'payments', ServiceAccount: 'checkout', RoleArn: 'arn:aws:iam::111122223333:role/plain' },
+    });
+    expect(errors(stack)).toEqual([]);
+  });
+
+  test('an add-on\'s PodIdentityAssociations: checked like associations, and in the duplicate check', () => {
+    // GIVEN vpc-cni's aws-node bound through the add-on, and again by a standalone association
+    const stack = new Stack(app(), 'S', { env: ENV });
+    const role = new iam.CfnRole(stack, 'Role', { roleName: 'cni', assumeRolePolicyDocument: trust({ ...POD_TRUST, Action: 'sts:AssumeRole' }) });
+    new eks.CfnAddon(stack, 'VpcCni', { clusterName: 'c1', addonName: 'vpc-cni', podIdentityAssociations: [{ serviceAccount: 'aws-node', roleArn: role.attrArn }] });
+    association(stack, 'Assoc', { namespace: 'kube-system', serviceAccount: 'aws-node', roleArn: role.attrArn });
+    // THEN
+    expect(errors(stack)).toEqual([
+      `PodIdentityChecks: association kube-system/aws-node on cluster c1 uses role 'S/Role', ${TAGSESSION_MISSING} Trust {"Service":"pods.eks.amazonaws.com"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`,
+      'PodIdentityChecks: association kube-system/aws-node on cluster c1 is also defined at \'S/VpcCni\': EKS allows one association per service account (the second fails with ResourceInUseException). Keep one.',
+      `PodIdentityChecks: association kube-system/aws-node on cluster c1 uses role 'S/Role', ${TAGSESSION_MISSING} Trust {"Service":"pods.eks.amazonaws.com"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`,
+    ]);
+  });
+});
+
