@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { MigrationPhase } from './migration-phase';
 import { PodIdentityCluster } from './pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
-import { constructError, show } from './private/errors';
+import { clusterLabel, constructError } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
 import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oneOrList } from './private/trust';
@@ -269,7 +269,7 @@ export class DualTrustRole extends iam.Role {
     const issuer = cluster.oidcIssuer;
     if (providerArn === undefined || issuer === undefined) {
       throw constructError(this, 'DualTrustRole',
-        `cluster ${show(cluster.clusterName)} has no OIDC provider, so it cannot be trusted through IRSA: pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider.`);
+        `cluster ${clusterLabel(cluster)} has no OIDC provider, so it cannot be trusted through IRSA: pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider.`);
     }
     const principal = this.oidcProviderAccount === undefined || Token.isUnresolved(providerArn)
       ? providerArn

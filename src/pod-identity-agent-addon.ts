@@ -1,12 +1,12 @@
 import { Annotations, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
-import { AgentStatus, ComputeType, PodIdentityCluster } from './pod-identity-cluster';
+import { AgentStatus, ComputeType, nodeGroupsOf, PodIdentityCluster } from './pod-identity-cluster';
 import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
-import { constructError, show } from './private/errors';
-import { synthesizedUnder } from './private/synthesized';
+import { clusterLabel, constructError, show } from './private/errors';
 import { isConcrete, isValidAddonVersion } from './private/names';
+import { synthesizedUnder } from './private/synthesized';
 
 /** The EKS add-on name of the Pod Identity agent. */
 const AGENT_ADDON_NAME = 'eks-pod-identity-agent';
@@ -26,6 +26,24 @@ export enum AddonConflictResolution {
   NONE = 'NONE',
   /** Keep the values on the cluster (valid when updating an add-on). */
   PRESERVE = 'PRESERVE',
+}
+
+/** The first add-on version that serves each compute type that needs a recent one (F11). */
+const MINIMUM_ADDON_VERSION: { [compute: string]: { version: string; what: string } } = {
+  [ComputeType.AUTO_MODE_AND_NODE_GROUPS]: { version: 'v1.3.4', what: 'node groups beside EKS Auto Mode' },
+  [ComputeType.HYBRID_NODES]: { version: 'v1.3.3', what: 'EKS Hybrid Nodes' },
+};
+
+/** Whether add-on version `a` (`v1.3.2-eksbuild.1`) is older than `b` (`v1.3.4`). */
+function olderThan(a: string, b: string): boolean {
+  const parts = (v: string) => v.replace(/^v/, '').split(/[.-]/).slice(0, 3).map((x) => parseInt(x, 10));
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) {
+    if (x[i] !== y[i]) {
+      return x[i] < y[i];
+    }
+  }
+  return false;
 }
 
 /**
@@ -122,14 +140,14 @@ export class PodIdentityAgentAddon extends Construct {
 
     if (cluster.computeType === ComputeType.FARGATE || cluster.computeType === ComputeType.OUTPOSTS) {
       throw constructError(this, 'PodIdentityAgentAddon',
-        `cluster ${show(cluster.clusterName)} is declared computeType ${cluster.computeType}; EKS Pod Identity does not support ${cluster.computeType === ComputeType.FARGATE ? 'Fargate pods (the agent is a DaemonSet on EC2 nodes)' : 'EKS local clusters on Outposts'}. Keep IRSA for this cluster's workloads, or, if it also runs EC2 nodes, declare computeType: ComputeType.EC2.`);
+        `cluster ${clusterLabel(cluster)} is declared computeType ${cluster.computeType}; EKS Pod Identity does not support ${cluster.computeType === ComputeType.FARGATE ? 'Fargate pods (the agent is a DaemonSet on EC2 nodes)' : 'EKS local clusters on Outposts'}. Keep IRSA for this cluster's workloads, or, if it also runs EC2 nodes, declare computeType: ComputeType.EC2.`);
     }
 
     const registry = appRegistry<PodIdentityAgentAddon>(this, REGISTRY);
     const first = registry.get(cluster._key);
     if (first) {
       throw constructError(this, 'PodIdentityAgentAddon',
-        `cluster ${show(cluster.clusterName)} already has a PodIdentityAgentAddon at '${first.node.path}'; an app holds at most one per cluster (EKS allows one add-on of a name per cluster). Use PodIdentityAgentAddon.forCluster(scope, cluster) to reuse it.`);
+        `cluster ${clusterLabel(cluster)} already has a PodIdentityAgentAddon at '${first.node.path}'; an app holds at most one per cluster (EKS allows one add-on of a name per cluster). Use PodIdentityAgentAddon.forCluster(scope, cluster) to reuse it.`);
     }
     registry.set(cluster._key, this);
 
@@ -140,10 +158,24 @@ export class PodIdentityAgentAddon extends Construct {
         `invalid addonVersion ${show(props.addonVersion)}: expected an EKS add-on version such as "v1.3.4-eksbuild.1" (list them with \`aws eks describe-addon-versions --addon-name eks-pod-identity-agent\`).`);
     }
 
+    const minimum = MINIMUM_ADDON_VERSION[cluster.computeType];
+    if (minimum && props.addonVersion !== undefined && isConcrete(props.addonVersion) && olderThan(props.addonVersion, minimum.version)) {
+      throw constructError(this, 'PodIdentityAgentAddon',
+        `addonVersion ${show(props.addonVersion)} is older than ${minimum.version}, the first that serves ${minimum.what} (cluster ${clusterLabel(cluster)} is ${cluster.computeType}). Use ${minimum.version} or later, or leave addonVersion unset for EKS's default.`);
+    }
+
     if (cluster.agentStatus !== AgentStatus.NOT_INSTALLED) {
       this.installed = false;
+      if (cluster.computeType === ComputeType.AUTO_MODE && cluster.clusterConstruct) {
+        // node groups added to the cluster after it was referenced need the add-on after all
+        const construct = cluster.clusterConstruct;
+        this.node.addValidation({
+          validate: () => nodeGroupsOf(construct).map((path) =>
+            `PodIdentityAgentAddon at '${this.node.path}': cluster ${clusterLabel(cluster)} was referenced as Auto Mode only, but it also runs '${path}': pods there need the eks-pod-identity-agent add-on. Reference the cluster (PodIdentityCluster.fromClusterV2) after adding its node groups, or declare computeType AUTO_MODE_AND_NODE_GROUPS.`),
+        });
+      }
       Annotations.of(this).addInfo(
-        `No eks-pod-identity-agent add-on for cluster ${show(cluster.clusterName)}: ${cluster.agentStatus === AgentStatus.AUTO_MODE ? 'EKS Auto Mode has the agent built in' : 'the agent is declared PRE_INSTALLED'}.`);
+        `No eks-pod-identity-agent add-on for cluster ${clusterLabel(cluster)}: ${cluster.agentStatus === AgentStatus.AUTO_MODE ? 'EKS Auto Mode has the agent built in' : 'the agent is declared PRE_INSTALLED'}.`);
       return;
     }
 
@@ -169,7 +201,7 @@ export class PodIdentityAgentAddon extends Construct {
   public get addonArn(): string {
     if (!this.resource) {
       throw constructError(this, 'PodIdentityAgentAddon',
-        `no add-on is created for cluster ${show(this.cluster.clusterName)} (agentStatus ${this.cluster.agentStatus}), so it has no addonArn; check \`installed\` first.`);
+        `no add-on is created for cluster ${clusterLabel(this.cluster)} (agentStatus ${this.cluster.agentStatus}), so it has no addonArn; check \`installed\` first.`);
     }
     return this.resource.attrArn;
   }
@@ -201,6 +233,6 @@ export class PodIdentityAgentAddon extends Construct {
           && Stack.of(a.resource).region === stack.region && Stack.of(a.resource).account === stack.account)
       .map((a) => a.resource);
     return others.map((c) =>
-      `PodIdentityAgentAddon at '${this.node.path}': another eks-pod-identity-agent add-on for cluster ${show(this.cluster.clusterName)} exists at '${c.node.path}' (for example from \`cluster.eksPodIdentityAgent\` or aws-eks ServiceAccount with POD_IDENTITY). Keep one: remove this PodIdentityAgentAddon and declare the cluster with agentStatus PRE_INSTALLED, or remove the other add-on.`);
+      `PodIdentityAgentAddon at '${this.node.path}': another eks-pod-identity-agent add-on for cluster ${clusterLabel(this.cluster)} exists at '${c.node.path}' (for example from \`cluster.eksPodIdentityAgent\` or aws-eks ServiceAccount with POD_IDENTITY). Keep one: remove this PodIdentityAgentAddon and declare the cluster with agentStatus PRE_INSTALLED, or remove the other add-on.`);
   }
 }

@@ -8,7 +8,7 @@ import { PodIdentityAgentAddon } from './pod-identity-agent-addon';
 import { PodIdentityCluster } from './pod-identity-cluster';
 import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
-import { constructError, show } from './private/errors';
+import { clusterLabel, constructError } from './private/errors';
 import { hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, describeServiceAccount, serviceAccountKey } from './private/service-accounts';
 import { tagScopedPoliciesOf } from './private/tag-scoped';
@@ -176,7 +176,7 @@ export class PodIdentityBinding extends Construct {
     checkServiceAccountRef(this, kind, props);
     if (!props.cluster.supportsPodIdentity) {
       throw constructError(this, kind,
-        `cluster ${show(props.cluster.clusterName)} is declared computeType ${props.cluster.computeType}, where EKS Pod Identity is not supported; keep IRSA for ${props.namespace}/${props.serviceAccount} on this cluster.`);
+        `cluster ${clusterLabel(props.cluster)} is declared computeType ${props.cluster.computeType}, where EKS Pod Identity is not supported; keep IRSA for ${props.namespace}/${props.serviceAccount} on this cluster.`);
     }
     checkClusterEnvironment(this, kind, props.cluster, 'the binding');
 
@@ -197,7 +197,7 @@ export class PodIdentityBinding extends Construct {
     const count = (perCluster.get(props.cluster._key) ?? 0) + 1;
     if (count > MAX_ASSOCIATIONS_PER_CLUSTER) {
       throw constructError(this, kind,
-        `cluster ${show(props.cluster.clusterName)} would get association number ${count.toLocaleString('en-US')}, over EKS's fixed limit of ${MAX_ASSOCIATIONS_PER_CLUSTER.toLocaleString('en-US')} per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.`);
+        `cluster ${clusterLabel(props.cluster)} would get association number ${count.toLocaleString('en-US')}, over EKS's fixed limit of ${MAX_ASSOCIATIONS_PER_CLUSTER.toLocaleString('en-US')} per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.`);
     }
     perCluster.set(props.cluster._key, count);
 
@@ -276,7 +276,7 @@ export class PodIdentityBinding extends Construct {
     const where = `PodIdentityBinding at '${this.node.path}'`;
     const errors: string[] = [];
     if (this.cluster.needsAgentAddon && !PodIdentityAgentAddon.forCluster(this, this.cluster)) {
-      errors.push(`${where}: cluster ${show(this.cluster.clusterName)} has no Pod Identity agent: add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.`);
+      errors.push(`${where}: cluster ${clusterLabel(this.cluster)} has no Pod Identity agent: add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.`);
     }
     if (!this.sessionTags) {
       for (const policy of tagScopedPoliciesOf(this, this.role)) {

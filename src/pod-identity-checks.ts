@@ -156,7 +156,8 @@ export class PodIdentityChecks implements IAspect {
     }
     const managedRefs = ((role.properties.ManagedPolicyArns ?? []) as Json[]).map((a) => JSON.stringify(a));
     for (const c of this.iam(role.resource).filter((x) => x.type !== 'AWS::IAM::Role' && Stack.of(x.resource) === stack)) {
-      const roles = ((c.properties.Roles ?? (c.properties.RoleName !== undefined ? [c.properties.RoleName] : [])) as Json[]).map((x) => JSON.stringify(x));
+      const named = c.properties.RoleName !== undefined ? [c.properties.RoleName] : [];
+      const roles = ((c.properties.Roles ?? named) as Json[]).map((x) => JSON.stringify(x));
       const attached = roles.includes(ref) || (name !== undefined && roles.includes(JSON.stringify(name)))
         || (c.type === 'AWS::IAM::ManagedPolicy' && managedRefs.includes(JSON.stringify({ Ref: stack.getLogicalId(c.resource) })));
       if (attached && readsPrincipalTags(c.properties.PolicyDocument)) {

@@ -3,7 +3,6 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import { IConstruct } from 'constructs';
 import { show } from './private/errors';
-import { synthesized } from './private/synthesized';
 import {
   isConcrete,
   isValidClusterName,
@@ -12,6 +11,7 @@ import {
   parseClusterArn,
   parseOidcProviderArn,
 } from './private/names';
+import { synthesized } from './private/synthesized';
 
 /**
  * Where the cluster's pods run, as far as EKS Pod Identity is concerned.
@@ -29,6 +29,22 @@ export enum ComputeType {
    * EKS Auto Mode: the Pod Identity agent is built into the nodes; no add-on is installed.
    */
   AUTO_MODE = 'AUTO_MODE',
+
+  /**
+   * EKS Auto Mode and managed or self-managed node groups: the Auto Mode nodes have the agent built
+   * in, the node groups need the `eks-pod-identity-agent` add-on (v1.3.4 or later), which is
+   * installed.
+   */
+  AUTO_MODE_AND_NODE_GROUPS = 'AUTO_MODE_AND_NODE_GROUPS',
+
+  /**
+   * EKS Hybrid Nodes (machines on premises or at the edge joined to the cluster), possibly beside
+   * EC2 nodes: supported, with the `eks-pod-identity-agent` add-on v1.3.3 or later, which runs a
+   * DaemonSet of its own on the hybrid nodes.
+   *
+   * @see https://docs.aws.amazon.com/eks/latest/userguide/hybrid-nodes-add-ons.html
+   */
+  HYBRID_NODES = 'HYBRID_NODES',
 
   /**
    * Fargate only. EKS Pod Identity does not support Fargate pods: keep IRSA for them.
@@ -211,13 +227,15 @@ export class PodIdentityCluster {
    * Reference a cluster of `aws-cdk-lib/aws-eks-v2` (`eksv2.Cluster` or
    * `eksv2.Cluster.fromClusterAttributes`).
    *
-   * An `eksv2.Cluster` with Auto Mode compute (its default) is recognised as `ComputeType.AUTO_MODE`,
-   * so no agent add-on is created for it.
+   * The compute type is read from what the cluster synthesizes: Auto Mode compute (the default of
+   * `eksv2.Cluster`) is `ComputeType.AUTO_MODE`, so no agent add-on is created for it; Auto Mode
+   * with node groups or Auto Scaling groups (added before this call) is
+   * `AUTO_MODE_AND_NODE_GROUPS`, which gets the add-on; remote node networks (Hybrid Nodes) are
+   * `HYBRID_NODES`. An imported cluster is `EC2` unless `computeType` says otherwise.
    */
   public static fromClusterV2(cluster: eksv2.ICluster, options: ClusterReferenceOptions = {}): PodIdentityCluster {
-    const defaultCompute = autoModeEnabled(cluster) ? ComputeType.AUTO_MODE : ComputeType.EC2;
-    return PodIdentityCluster.fromClusterConstruct('fromClusterV2', cluster, defaultCompute, options,
-      () => readOidcProvider(cluster, cluster instanceof eksv2.Cluster));
+    return PodIdentityCluster.fromClusterConstruct('fromClusterV2', cluster, computeOfV2(cluster), options,
+      () => readOidcProvider(cluster, ownedV2(cluster)));
   }
 
   private static fromClusterConstruct(
@@ -289,6 +307,9 @@ export class PodIdentityCluster {
   private constructor(description: string, props: ClusterReferenceProps) {
     const computeType = props.computeType ?? ComputeType.EC2;
     let agentStatus = props.agentStatus;
+    if (computeType === ComputeType.AUTO_MODE_AND_NODE_GROUPS && agentStatus === AgentStatus.AUTO_MODE) {
+      throw new Error(`${description}: agentStatus AUTO_MODE contradicts computeType AUTO_MODE_AND_NODE_GROUPS: the agent is built into Auto Mode nodes only, and pods on the node groups need the eks-pod-identity-agent add-on. Omit agentStatus (the add-on is installed) or set AgentStatus.PRE_INSTALLED.`);
+    }
     if (computeType === ComputeType.AUTO_MODE) {
       if (agentStatus !== undefined && agentStatus !== AgentStatus.AUTO_MODE) {
         throw new Error(`${description}: agentStatus ${agentStatus} contradicts computeType AUTO_MODE: EKS Auto Mode has the Pod Identity agent built in. Omit agentStatus or set AgentStatus.AUTO_MODE.`);
@@ -386,15 +407,40 @@ function readOidcProvider(cluster: ClusterWithOidcProvider, owned: boolean): Oid
   }
 }
 
-/**
- * Whether an aws-eks-v2 cluster defined in the app enables Auto Mode compute: read from the
- * `AWS::EKS::Cluster` it synthesizes (`ComputeConfig.Enabled`), whichever module's class made it.
- */
-function autoModeEnabled(cluster: eksv2.ICluster): boolean {
+/** The `AWS::EKS::Cluster` an aws-eks-v2 cluster defined in the app synthesizes (none when imported). */
+function clusterResourceOf(cluster: IConstruct) {
   const resource = cluster.node.tryFindChild('Resource');
-  const cfn = resource ? synthesized(resource, 'AWS::EKS::Cluster') : undefined;
+  return resource ? synthesized(resource, 'AWS::EKS::Cluster') : undefined;
+}
+
+function ownedV2(cluster: IConstruct): boolean {
+  return clusterResourceOf(cluster) !== undefined;
+}
+
+/**
+ * The compute type of an aws-eks-v2 cluster, from what it synthesizes: `ComputeConfig.Enabled`
+ * (Auto Mode), node groups and Auto Scaling groups under it, `RemoteNetworkConfig` (Hybrid Nodes).
+ */
+function computeOfV2(cluster: IConstruct): ComputeType {
+  const cfn = clusterResourceOf(cluster);
   if (!cfn) {
-    return false; // imported: the caller declares computeType
+    return ComputeType.EC2; // imported: the caller declares computeType
   }
-  return cfn.properties.ComputeConfig?.Enabled === true;
+  const autoMode = cfn.properties.ComputeConfig?.Enabled === true;
+  const hybrid = (cfn.properties.RemoteNetworkConfig?.RemoteNodeNetworks ?? []).length > 0;
+  if (autoMode) {
+    return hybrid || nodeGroupsOf(cluster).length > 0 ? ComputeType.AUTO_MODE_AND_NODE_GROUPS : ComputeType.AUTO_MODE;
+  }
+  return hybrid ? ComputeType.HYBRID_NODES : ComputeType.EC2;
+}
+
+/**
+ * The node groups and Auto Scaling groups defined under a cluster construct (paths).
+ *
+ * @internal
+ */
+export function nodeGroupsOf(cluster: IConstruct): string[] {
+  return cluster.node.findAll()
+    .filter((c) => synthesized(c, 'AWS::EKS::Nodegroup', 'AWS::AutoScaling::AutoScalingGroup') !== undefined)
+    .map((c) => c.node.path);
 }

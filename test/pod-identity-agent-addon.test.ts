@@ -84,6 +84,47 @@ describe('PodIdentityAgentAddon', () => {
     Template.fromStack(stack).resourceCountIs('AWS::EKS::Addon', 0);
   });
 
+  test('an aws-eks-v2 Auto Mode cluster with a node group gets one add-on (its node groups need it)', () => {
+    // GIVEN the default (Auto Mode) cluster and a managed node group
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const c = new eksv2.Cluster(stack, 'C', { version: eksv2.KubernetesVersion.V1_33 });
+    c.addNodegroupCapacity('Gpu', { minSize: 1 });
+    // WHEN
+    const ref = PodIdentityCluster.fromClusterV2(c);
+    new PodIdentityAgentAddon(stack, 'Agent', { cluster: ref });
+    // THEN
+    expect(ref.computeType).toBe(ComputeType.AUTO_MODE_AND_NODE_GROUPS);
+    Template.fromStack(stack).resourceCountIs('AWS::EKS::Addon', 1);
+  });
+
+  test('a node group added after the Auto Mode cluster was referenced fails validation', () => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const c = new eksv2.Cluster(stack, 'C', { version: eksv2.KubernetesVersion.V1_33 });
+    new PodIdentityAgentAddon(stack, 'Agent', { cluster: PodIdentityCluster.fromClusterV2(c) });
+    c.addNodegroupCapacity('Late', { minSize: 1 });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /PodIdentityAgentAddon at 'S\/Agent': cluster at 'S\/C' was referenced as Auto Mode only, but it also runs 'S\/C\/NodegroupLate\/Resource': pods there need the eks-pod-identity-agent add-on\. Reference the cluster \(PodIdentityCluster\.fromClusterV2\) after adding its node groups, or declare computeType AUTO_MODE_AND_NODE_GROUPS\./);
+  });
+
+  test.each([
+    [ComputeType.AUTO_MODE_AND_NODE_GROUPS, 'v1.3.3-eksbuild.1', 'v1.3.4', 'node groups beside EKS Auto Mode'],
+    [ComputeType.HYBRID_NODES, 'v1.3.2-eksbuild.2', 'v1.3.3', 'EKS Hybrid Nodes'],
+  ])('%s: an add-on older than the first that serves it is an error', (computeType, old, minimum, what) => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    expect(() => new PodIdentityAgentAddon(stack, 'Agent', { cluster: cluster('c1', { computeType }), addonVersion: old })).toThrow(
+      `PodIdentityAgentAddon at 'S/Agent': addonVersion "${old}" is older than ${minimum}, the first that serves ${what} (cluster "c1" is ${computeType}). Use ${minimum} or later, or leave addonVersion unset for EKS's default.`);
+    // the first version that serves it, and EKS's default, are fine
+    new PodIdentityAgentAddon(new Stack(new App(), 'S', { env: ENV }), 'Agent', { cluster: cluster('c1', { computeType }), addonVersion: `${minimum}-eksbuild.1` });
+    const ok = new Stack(new App(), 'S', { env: ENV });
+    new PodIdentityAgentAddon(ok, 'Agent', { cluster: cluster('c1', { computeType }) });
+    Template.fromStack(ok).resourceCountIs('AWS::EKS::Addon', 1);
+  });
+
+  test('Auto Mode with node groups contradicts agentStatus AUTO_MODE', () => {
+    expect(() => cluster('c1', { computeType: ComputeType.AUTO_MODE_AND_NODE_GROUPS, agentStatus: AgentStatus.AUTO_MODE })).toThrow(
+      /agentStatus AUTO_MODE contradicts computeType AUTO_MODE_AND_NODE_GROUPS: the agent is built into Auto Mode nodes only, and pods on the node groups need the eks-pod-identity-agent add-on\./);
+  });
+
   test('a Fargate-only cluster is an error', () => {
     const stack = new Stack(new App(), 'S', { env: ENV });
     expect(() => new PodIdentityAgentAddon(stack, 'Agent', { cluster: cluster('c1', { computeType: ComputeType.FARGATE }) })).toThrow(

@@ -18,8 +18,8 @@ import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityBinding } from '../pod-identity-binding';
 import { PodIdentityCluster } from '../pod-identity-cluster';
-import { constructError, show } from '../private/errors';
-import { hasAssociation } from '../private/phases';
+import { clusterLabel, constructError, show } from '../private/errors';
+import { hasAssociation, hasPodIdentityTrust } from '../private/phases';
 
 /** The context key that refuses to extend the placement file (for pipelines and CI). */
 const FROZEN_PLACEMENT = 'cdk-eks-pod-identity:frozen-placement';
@@ -281,7 +281,7 @@ export class PodIdentityMigration extends Construct {
     }
     for (const cluster of this.props.clusters) {
       if (cluster.account === undefined || cluster.region === undefined) {
-        throw fail(`cluster ${show(cluster.clusterName)} needs a concrete clusterArn: its account and region place its stacks.`);
+        throw fail(`cluster ${clusterLabel(cluster)} needs a concrete clusterArn: its account and region place its stacks.`);
       }
     }
     const names = new Set<string>();
@@ -329,7 +329,8 @@ export class PodIdentityMigration extends Construct {
    * resources are deployed, and placing them anew could move them.
    */
   private checkPlacementNotLost(record: PlacementRecord | undefined): void {
-    const started = [...this.phases.values()].filter((p) => p.recorded !== MigrationPhase.IRSA_ONLY || (this.props.state?.waves?.[p.wave]?.length ?? 0) > 1);
+    const stepped = (wave: string) => (this.props.state?.waves?.[wave]?.length ?? 0) > 1;
+    const started = [...this.phases.values()].filter((p) => hasPodIdentityTrust(p.recorded) || stepped(p.wave));
     if (record === undefined && started.length > 0) {
       throw new PlanningError(`the placement file ${this.props.placementFile} is missing, but the state records steps of ${started.map((p) => p.wave).join(', ')}: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
     }
@@ -524,7 +525,9 @@ export class PodIdentityMigration extends Construct {
     const a = Stage.of(stack)!;
     const b = Stage.of(on)!;
     if (a === b) {
-      stack.addDependency(on, reason);
+      // addStackDependency where the aws-cdk-lib line has it (addDependency is deprecated there)
+      const add: (target: Stack, why?: string) => void = (stack as any).addStackDependency ?? stack.addDependency;
+      add.call(stack, on, reason);
       return;
     }
     const order = [FOUNDATION, ROLES, CLUSTERS, ...this.props.plan.waves.map((w) => w.name)];

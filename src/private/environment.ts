@@ -1,6 +1,6 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { constructError, show } from './errors';
+import { clusterLabel, constructError } from './errors';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 
 /**
@@ -16,6 +16,6 @@ export function checkClusterEnvironment(scope: IConstruct, kind: string, cluster
     .filter((p): p is string => p !== undefined);
   if (problems.length > 0) {
     throw constructError(scope, kind,
-      `cluster ${show(cluster.clusterName)} is in ${problems.join(', and ')}: put ${what} in a stack whose env is the cluster's account and region.`);
+      `cluster ${clusterLabel(cluster)} is in ${problems.join(', and ')}: put ${what} in a stack whose env is the cluster's account and region.`);
   }
 }

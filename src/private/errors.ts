@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -9,7 +10,18 @@ export function constructError(scope: IConstruct, kind: string, message: string)
   return new Error(`${kind} at '${scope.node.path}': ${message}`);
 }
 
-/** Renders a value for an error message. */
+/** Renders a value for an error message; a value known only at deploy time is said to be one, never shown as a token. */
 export function show(value: unknown): string {
+  if (Token.isUnresolved(value)) {
+    return '(a value known only at deploy time)';
+  }
   return JSON.stringify(value);
+}
+
+/** A cluster for an error message: its name, or the construct it was referenced from when the name is a token. */
+export function clusterLabel(cluster: { readonly clusterName: string; readonly clusterConstruct?: IConstruct }): string {
+  if (!Token.isUnresolved(cluster.clusterName)) {
+    return JSON.stringify(cluster.clusterName);
+  }
+  return cluster.clusterConstruct ? `at '${cluster.clusterConstruct.node.path}'` : show(cluster.clusterName);
 }
