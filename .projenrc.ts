@@ -37,6 +37,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'fast-check@4.10.2',
   ],
 
+  // pre-1.0 until the first release: experimental in jsii (and so in the Python classifiers), 0.x versions
+  stability: 'experimental',
+  majorVersion: 0,
+
   // versioning by conventional commits; projen's release workflow publishes with publib
   release: true,
   releaseToNpm: true,
@@ -74,6 +78,12 @@ project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.cdk-lines/');
+// what the README's two commands leave in the work tree never ships (scripts/check-packages.py checks)
+project.addPackageIgnore('/cdk.out/');
+project.addPackageIgnore('/.venv/');
+project.addPackageIgnore('/.venv-*/');
+project.addPackageIgnore('.pytest_cache/');
+project.addPackageIgnore('__pycache__/');
 
 // unrs-resolver (used by jest 30 and eslint-import-resolver-typescript 4) has optional per-platform
 // binaries that are not all in the registry this project installs from; the lock file then misses

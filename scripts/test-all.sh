@@ -31,6 +31,11 @@ if [ "$status" -eq 0 ] && ! ls dist/python/*.whl >/dev/null 2>&1; then
   npx projen package:python || status=$?
 fi
 
+if ls dist/js/*.tgz dist/python/*.whl >/dev/null 2>&1; then
+  echo "=== the packages hold only the library"
+  python3 scripts/check-packages.py || status=1
+fi
+
 newest=$(npm view aws-cdk-lib version 2>/dev/null || true)
 newest_cdk8s=$(npm view cdk8s version 2>/dev/null || true)
 if [ -z "$newest" ] || [ -z "$newest_cdk8s" ]; then

@@ -1,0 +1,54 @@
+"""Lists what the npm tarball and the Python wheel ship, and fails unless it is only the library.
+
+The wheel embeds the npm tarball (jsii's `_jsii/*.tgz`), which is checked the same way. Allowed in
+the tarball: package.json, README.md, LICENSE, API.md, .jsii, lib/ (the compiled library and its
+declarations) and the JSON schemas under lib/. Anything else (cdk.out, tests, examples, benchmarks,
+scripts, reports, venvs) fails with the list of offending files.
+"""
+import glob
+import io
+import re
+import sys
+import tarfile
+import zipfile
+
+ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|lib/.+\.(js|d\.ts|json))$")
+ALLOWED_WHEEL = re.compile(r"^(cdk_eks_pod_identity/(__init__\.py|py\.typed|_jsii/__init__\.py|_jsii/cdk-eks-pod-identity@[^/]+\.jsii\.tgz)"
+                           r"|cdk_eks_pod_identity-[^/]+\.dist-info/.+)$")
+
+
+def check_tarball(name, data):
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        names = sorted(m.name for m in tar.getmembers() if m.isfile())
+    bad = [n for n in names if not ALLOWED_TARBALL.match(n)]
+    print(f"{name}: {len(names)} files ({sum(1 for n in names if n.startswith('package/lib/'))} under lib/)")
+    for n in bad:
+        print(f"  NOT LIBRARY: {n}")
+    return bad
+
+
+def main():
+    tarballs = glob.glob("dist/js/*.tgz")
+    wheels = glob.glob("dist/python/*.whl")
+    if not tarballs or not wheels:
+        print("no packages under dist/: run the build first", file=sys.stderr)
+        return 1
+    bad = []
+    for path in tarballs:
+        bad += check_tarball(path, open(path, "rb").read())
+    for path in wheels:
+        with zipfile.ZipFile(path) as wheel:
+            names = sorted(wheel.namelist())
+            print(f"{path}: {len(names)} files")
+            for n in names:
+                if not ALLOWED_WHEEL.match(n):
+                    print(f"  NOT LIBRARY: {n}")
+                    bad.append(n)
+                if n.endswith(".jsii.tgz"):
+                    bad += check_tarball(f"{path}!{n}", wheel.read(n))
+    print(f"packages: {'only the library' if not bad else f'{len(bad)} files that are not the library'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
