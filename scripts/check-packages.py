@@ -47,7 +47,17 @@ def main():
                 if n.endswith(".jsii.tgz"):
                     bad += check_tarball(f"{path}!{n}", wheel.read(n))
     print(f"packages: {'only the library' if not bad else f'{len(bad)} files that are not the library'}")
-    return 1 if bad else 0
+    # before 1.0 the package says it is experimental, in npm's jsii stability and the wheel's classifiers
+    stale = []
+    for path in wheels:
+        with zipfile.ZipFile(path) as wheel:
+            metadata = next(wheel.read(n).decode() for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        version = re.search(r"^Version: (.+)$", metadata, re.M).group(1)
+        if version.startswith("0.") and "Development Status :: 5 - Production/Stable" in metadata:
+            stale.append(f"{path}: version {version} is classified Production/Stable")
+    for s in stale:
+        print(f"  NOT PRE-1.0: {s}")
+    return 1 if bad or stale else 0
 
 
 if __name__ == "__main__":
