@@ -1,8 +1,8 @@
 """Lists what the npm tarball and the Python wheel ship, and fails unless it is only the library.
 
 The wheel embeds the npm tarball (jsii's `_jsii/*.tgz`), which is checked the same way. Allowed in
-the tarball: package.json, README.md, LICENSE, API.md, .jsii, lib/ (the compiled library and its
-declarations) and the JSON schemas under lib/. Anything else (cdk.out, tests, examples, benchmarks,
+the tarball: package.json, README.md, LICENSE, API.md, .jsii and its rosetta tablet
+(.jsii.tabl.json), lib/ (the compiled library and its declarations). Anything else (cdk.out, tests, examples, benchmarks,
 scripts, reports, venvs) fails with the list of offending files.
 """
 import glob
@@ -12,7 +12,7 @@ import sys
 import tarfile
 import zipfile
 
-ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|lib/.+\.(js|d\.ts|json))$")
+ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|\.jsii\.tabl\.json|lib/.+\.(js|d\.ts|json))$")
 ALLOWED_WHEEL = re.compile(r"^(cdk_eks_pod_identity/(__init__\.py|py\.typed|_jsii/__init__\.py|_jsii/cdk-eks-pod-identity@[^/]+\.jsii\.tgz)"
                            r"|cdk_eks_pod_identity-[^/]+\.dist-info/.+)$")
 

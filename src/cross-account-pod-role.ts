@@ -172,7 +172,9 @@ export class CrossAccountPodRole extends Construct {
     const clusterStack = Stack.of(this);
     const account = props.cluster.account ?? (Token.isUnresolved(clusterStack.account) ? undefined : clusterStack.account);
     const region = props.cluster.region ?? (Token.isUnresolved(clusterStack.region) ? undefined : clusterStack.region);
-    const partition = (Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition) ?? 'aws';
+    // the cluster's partition; the stack's (AWS::Partition) when the cluster ARN is a token
+    const fromArn = Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition;
+    const partition = fromArn ?? clusterStack.partition;
     if (account === undefined) {
       throw constructError(this, kind, 'the cluster\'s account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster\'s account.');
     }
@@ -267,7 +269,7 @@ export class CrossAccountPodRole extends Construct {
           `targetIrsaTrusts: cluster ${JSON.stringify(trust.cluster.clusterName)} needs a concrete oidcIssuer: the target trust names its OIDC provider in the target account (arn:<partition>:iam::${targetStack.account}:oidc-provider/<issuer>).`);
       }
       if (hasIrsaTrust(this.phase)) {
-        const partition = parseClusterArn(trust.cluster.clusterArn)?.partition ?? 'aws';
+        const partition = parseClusterArn(trust.cluster.clusterArn)?.partition ?? targetStack.partition;
         irsa.add(`arn:${partition}:iam::${targetStack.account}:oidc-provider/${issuer}`, issuer, irsaSubject(trust));
       }
     }

@@ -1,4 +1,4 @@
-import { Annotations, CfnResource, IAspect, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { Synthesized, synthesized, synthesizedUnder } from './private/synthesized';
@@ -188,19 +188,19 @@ const ADDON_NAMESPACES: { [addon: string]: string } = {
   'amazon-cloudwatch-observability': 'amazon-cloudwatch',
 };
 
-/** The ARN of a role with a concrete name, in its stack's partition. */
+/** The ARN of a role with a concrete name (its partition left out: ARNs compare without it). */
 function roleArnOf(role: Synthesized): string | undefined {
   const stack = Stack.of(role.resource);
   const name = role.properties.RoleName;
-  const partition = Token.isUnresolved(stack.partition) ? 'aws' : stack.partition;
-  return typeof name === 'string' ? `arn:${partition}:iam::${stack.account}:role/${name}` : undefined;
+  return typeof name === 'string' ? `arn::iam::${stack.account}:role/${name}` : undefined;
 }
 
 /** Whether a trust statement admits the association role: by ARN, or by its account with a matching (or no) aws:PrincipalArn pin. */
 function admitsRole(statement: Json, associationArn: string, account: string | undefined, namedArn: string | undefined): boolean {
-  const arns = [associationArn, namedArn].filter((a): a is string => a !== undefined);
+  // an account id belongs to one partition: ARNs compare without theirs (a stack's partition may be a token)
+  const arns = [associationArn, namedArn].filter((a): a is string => a !== undefined).map(withoutPartition);
   const principals = principalValues(statement, 'AWS');
-  const byArn = principals.some((p) => arns.includes(p));
+  const byArn = principals.some((p) => arns.includes(withoutPartition(p)));
   const byAccount = principals.some((p) => p === '*' || (account !== undefined && (p === account || new RegExp(`^arn:[^:]+:iam::${account}:root$`).test(p))));
   if (byArn) {
     return true;
@@ -216,7 +216,11 @@ function admitsRole(statement: Json, associationArn: string, account: string | u
       }
     }
   }
-  return pins.length === 0 || pins.some((p) => arns.includes(p));
+  return pins.length === 0 || pins.some((p) => arns.includes(withoutPartition(p)));
+}
+
+function withoutPartition(arn: string): string {
+  return arn.replace(/^arn:[^:]+:/, 'arn::');
 }
 
 function readsPrincipalTags(document: Json): boolean {

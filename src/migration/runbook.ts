@@ -205,7 +205,7 @@ export function renderRunbook(report: WaveReport): string {
       const expected = hasAssociation(to ?? report.phase) ? (p.targetRoleArn ?? p.associationRoleArn) : p.sa.roleArn;
       const wl = p.sa.workloads[0];
       const exec = wl ? `${wl.kind.toLowerCase()}/${wl.name}` : `<pod of ${p.sa.serviceAccount}>`;
-      w(`# ${c.name} ${p.sa.namespace}/${p.sa.serviceAccount}: expect ${expected.replace(':role/', ':assumed-role/').replace(/arn:aws:iam:/, 'arn:aws:sts:')}/...`);
+      w(`# ${c.name} ${p.sa.namespace}/${p.sa.serviceAccount}: expect ${assumedRoleArn(expected)}/...`);
       w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- env | grep -E '^AWS_(CONTAINER_CREDENTIALS_FULL_URI|CONTAINER_AUTHORIZATION_TOKEN_FILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)='`);
       w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- aws sts get-caller-identity --query Arn --output text`);
     }
@@ -289,4 +289,9 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
 
 function roleName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
+/** The assumed-role ARN prefix of a role: same partition and account, STS, no path. */
+function assumedRoleArn(roleArn: string): string {
+  return roleArn.replace(/^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:$1:sts::$2:assumed-role/$3');
 }
