@@ -24,7 +24,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   cdkVersion: CDK_FLOOR,
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
-  peerDeps: ['cdk8s@^2.70.0', 'cdk8s-plus-28@^2.5.6'],
+  // cdk8s only: the manifests are plain ApiObjects. cdk8s-plus-28 was a peer dependency no code
+  // imported; its ServiceAccount defaults automountServiceAccountToken to false, which would flip
+  // what the inventory recorded, so the library does not use it (README, Requirements).
+  peerDeps: ['cdk8s@^2.70.0'],
   devDeps: [
     'cdk-nag@2.38.2',
     // AGPL-3.0: used by the tests only, never bundled or depended on at runtime.

@@ -22,7 +22,6 @@ module.exports = {
     '^aws-cdk-lib/(.*)$': path.join(modules, 'aws-cdk-lib', '$1'),
     '^constructs$': path.join(modules, 'constructs'),
     '^cdk8s$': path.join(modules, 'cdk8s'),
-    '^cdk8s-plus-28$': path.join(modules, 'cdk8s-plus-28'),
   },
   transform: {
     '^.+\\.[t]sx?$': ['ts-jest', { tsconfig: 'tsconfig.dev.json', diagnostics: false }],

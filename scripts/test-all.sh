@@ -46,7 +46,7 @@ else
   line=.cdk-lines/newest
   rm -rf "$line" && mkdir -p "$line"
   echo '{ "name": "cdk-line-newest", "private": true }' > "$line/package.json"
-  (cd "$line" && npm install --no-audit --no-fund --silent "aws-cdk-lib@$newest" "cdk8s@$newest_cdk8s" "constructs@^10" cdk8s-plus-28) || status=1
+  (cd "$line" && npm install --no-audit --no-fund --silent "aws-cdk-lib@$newest" "cdk8s@$newest_cdk8s" "constructs@^10") || status=1
   CDK_LINE_DIR="$line" CDK_LINE_LABEL=newest npx jest --ci -c scripts/jest-cdk-line.config.js || status=$?
 fi
 
