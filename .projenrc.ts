@@ -101,6 +101,13 @@ const rosetta = project.addTask('rosetta:extract', {
 });
 project.postCompileTask.spawn(rosetta);
 
+// The JSON Schemas of the fleet files, written from src/migration/private/file-schemas.ts (a test
+// fails when schemas/ differs from it).
+project.addTask('schemas', {
+  description: 'Write schemas/*.schema.json from the schemas MigrationFiles checks with',
+  exec: 'ts-node --project tsconfig.dev.json scripts/write-schemas.ts',
+});
+
 // The main demo (README command 1).
 project.addTask('demo', {
   description: 'Synthesize the Northwind migration (11 clusters, 3 waves at mixed phases) and print the plan',

@@ -1,6 +1,7 @@
 import { MigrationState, PhaseRecord } from './migration-state';
+import { MigrationPhase } from '../migration-phase';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
-import { isPhase, PHASE_ORDER } from '../private/phases';
+import { CLUSTERS_SCHEMA, PLAN_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
 
 /**
  * Selects service accounts for a wave (or for exclusion). Every field given must match.
@@ -210,42 +211,20 @@ export interface MigrationPlan {
 }
 
 /**
- * A cluster as listed in a fleet file (`clusters.json`).
- */
-interface FleetClusterJson {
-  readonly name: string;
-  readonly clusterArn: string;
-  readonly oidcIssuer?: string;
-  readonly oidcProviderArn?: string;
-  readonly computeType?: string;
-  readonly podIdentityAgent?: string;
-}
-
-/**
- * Readers for the plan and fleet files.
+ * Readers for the fleet files: `clusters.json`, `plan.json` and `state.json`. Each is checked
+ * against its JSON Schema (shipped in the package as `schemas/<file>.schema.json`): unknown keys,
+ * missing required keys and wrong types fail with the file, the JSON path and the expected shape.
  */
 export class MigrationFiles {
   /**
-   * Parse a migration plan (JSON text).
+   * Parse a migration plan (JSON text): `{ waves, exclude?, roles?, consolidate?, crossAccount? }`
+   * with the keys of `MigrationPlan`.
    *
    * @param json the plan
    * @param source a name for error messages
    */
   public static planFromJson(json: string, source: string = 'plan'): MigrationPlan {
-    let plan: any;
-    try {
-      plan = JSON.parse(json);
-    } catch (e) {
-      throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
-    }
-    if (!plan || !Array.isArray(plan.waves)) {
-      throw new Error(`MigrationFiles: ${source}: a plan needs "waves": [{ "name": ..., "select": [...] }].`);
-    }
-    plan.waves.forEach((w: any, i: number) => {
-      if (typeof w?.name !== 'string' || !Array.isArray(w.select)) {
-        throw new Error(`MigrationFiles: ${source}: waves[${i}] needs a "name" and a "select" list; got ${JSON.stringify(w)}.`);
-      }
-    });
+    const plan = parse(json, source, PLAN_SCHEMA);
     return {
       waves: plan.waves,
       exclude: plan.exclude,
@@ -263,77 +242,70 @@ export class MigrationFiles {
    * @param source a name for error messages
    */
   public static stateFromJson(json: string, source: string = 'state'): MigrationState {
-    let state: any;
-    try {
-      state = JSON.parse(json);
-    } catch (e) {
-      throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
-    }
-    const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
-    if (!isMap(state) || (state.waves !== undefined && !isMap(state.waves))) {
-      throw new Error(`MigrationFiles: ${source}: expected { "waves": { "<wave>": ["IRSA_ONLY", "DUAL_TRUST", ...] } }.`);
-    }
-    const unknownKeys = Object.keys(state).filter((k) => k !== 'waves' && k !== '$schema' && k !== 'description');
-    if (unknownKeys.length > 0) {
-      throw new Error(`MigrationFiles: ${source}: unknown key ${JSON.stringify(unknownKeys[0])}; a state file has "waves" (and optionally "description").`);
-    }
+    const state = parse(json, source, STATE_SCHEMA);
     const waves: { [wave: string]: PhaseRecord[] } = {};
-    for (const [wave, history] of Object.entries<any>(state.waves ?? {})) {
-      if (!Array.isArray(history)) {
-        throw new Error(`MigrationFiles: ${source}: waves.${wave} must be a list of phases, oldest first; got ${JSON.stringify(history)}.`);
-      }
-      waves[wave] = history.map((entry: any, i: number) => {
-        const where = `${source}: waves.${wave}[${i}]`;
-        const record = typeof entry === 'string' ? { phase: entry } : entry;
-        if (!isMap(record) || !isPhase(record.phase)) {
-          throw new Error(`MigrationFiles: ${where}: expected a phase (${PHASE_ORDER.join(', ')}) or { "phase", "acknowledge", "note" }; got ${JSON.stringify(entry)}.`);
-        }
-        const extra = Object.keys(record).filter((k) => !['phase', 'acknowledge', 'note'].includes(k));
-        if (extra.length > 0) {
-          throw new Error(`MigrationFiles: ${where}: unknown key ${JSON.stringify(extra[0])}; an entry has "phase", "acknowledge" and "note".`);
-        }
-        if (record.acknowledge !== undefined && (!Array.isArray(record.acknowledge) || !record.acknowledge.every((a: unknown) => typeof a === 'string'))) {
-          throw new Error(`MigrationFiles: ${where}: "acknowledge" must be a list of risk ids; got ${JSON.stringify(record.acknowledge)}.`);
-        }
-        return { phase: record.phase, acknowledge: record.acknowledge, note: record.note };
-      });
+    for (const [wave, history] of Object.entries<any[]>(state.waves ?? {})) {
+      waves[wave] = history.map((entry) => (typeof entry === 'string'
+        ? { phase: entry as MigrationPhase }
+        : { phase: entry.phase, acknowledge: entry.acknowledge, note: entry.note }));
     }
     return { waves };
   }
 
   /**
-   * Parse a fleet file: a JSON list of `{ name, clusterArn, oidcIssuer, computeType, podIdentityAgent }`.
+   * Parse a fleet file: a JSON list of clusters with the attributes of
+   * `PodIdentityCluster.fromClusterAttributes`: `name` (or `clusterName`), `clusterArn`,
+   * `oidcIssuer`/`oidcProviderArn`, `computeType`, `agentStatus` (or `podIdentityAgent`), and
+   * optionally `region` and `account` (checked against the ARN) and `kind` (free text).
    *
    * @param json the fleet
    * @param source a name for error messages
    */
   public static clustersFromJson(json: string, source: string = 'clusters'): PodIdentityCluster[] {
-    let list: FleetClusterJson[];
-    try {
-      list = JSON.parse(json);
-    } catch (e) {
-      throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
-    }
-    if (!Array.isArray(list)) {
-      throw new Error(`MigrationFiles: ${source}: expected a list of clusters.`);
-    }
+    const list: any[] = parse(json, source, CLUSTERS_SCHEMA);
     return list.map((c, i) => {
-      const computeType = c.computeType === undefined ? undefined : (ComputeType as any)[c.computeType];
-      const agentStatus = c.podIdentityAgent === undefined ? undefined : (AgentStatus as any)[c.podIdentityAgent];
-      if (c.computeType !== undefined && computeType === undefined) {
-        throw new Error(`MigrationFiles: ${source}[${i}] (${c.name}): unknown computeType ${JSON.stringify(c.computeType)}; expected one of ${Object.keys(ComputeType).join(', ')}.`);
+      const where = `MigrationFiles: ${source}: $[${i}]`;
+      const name = c.name ?? c.clusterName;
+      if (name === undefined) {
+        throw new Error(`${where}: missing "name" (or "clusterName"); expected the cluster name.`);
       }
-      if (c.podIdentityAgent !== undefined && agentStatus === undefined) {
-        throw new Error(`MigrationFiles: ${source}[${i}] (${c.name}): unknown podIdentityAgent ${JSON.stringify(c.podIdentityAgent)}; expected one of ${Object.keys(AgentStatus).join(', ')}.`);
+      for (const [a, b] of [['name', 'clusterName'], ['agentStatus', 'podIdentityAgent']]) {
+        if (c[a] !== undefined && c[b] !== undefined && c[a] !== c[b]) {
+          throw new Error(`${where}: "${a}" ${JSON.stringify(c[a])} and "${b}" ${JSON.stringify(c[b])} disagree; they are the same attribute, give one.`);
+        }
       }
+      const arn = /^arn:[^:]+:eks:([^:]+):(\d{12}):cluster\/(.+)$/.exec(c.clusterArn)!;
+      for (const [key, value] of [['region', arn[1]], ['account', arn[2]], ['name', arn[3]]]) {
+        const given = key === 'name' ? name : c[key];
+        if (given !== undefined && given !== value) {
+          throw new Error(`${where}.${key}: ${JSON.stringify(given)} differs from the clusterArn's ${JSON.stringify(value)} (${c.clusterArn}).`);
+        }
+      }
+      const status = c.agentStatus ?? c.podIdentityAgent;
       return PodIdentityCluster.fromClusterAttributes({
-        clusterName: c.name,
+        clusterName: name,
         clusterArn: c.clusterArn,
         oidcIssuer: c.oidcIssuer,
         oidcProviderArn: c.oidcProviderArn,
-        computeType,
-        agentStatus,
+        computeType: c.computeType === undefined ? undefined : (ComputeType as any)[c.computeType],
+        agentStatus: status === undefined ? undefined : (AgentStatus as any)[status],
       });
     });
   }
+}
+
+/** JSON text, checked against its schema; errors name the file, the JSON path and the expected shape. */
+function parse(json: string, source: string, schema: { [key: string]: any }): any {
+  let value: any;
+  try {
+    value = JSON.parse(json);
+  } catch (e) {
+    throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
+  }
+  const problems = schemaProblems(value, schema);
+  if (problems.length > 0) {
+    const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
+    throw new Error(`MigrationFiles: ${source}: ${problems.slice(0, 5).join('; ')}${more}. The format: ${schema.$id} in the package, and the README.`);
+  }
+  return value;
 }
