@@ -87,6 +87,7 @@ project.addPackageIgnore('/.venv/');
 project.addPackageIgnore('/.venv-*/');
 project.addPackageIgnore('.pytest_cache/');
 project.addPackageIgnore('__pycache__/');
+project.addPackageIgnore('/CONTRIBUTING.md');
 
 // unrs-resolver (used by jest 30 and eslint-import-resolver-typescript 4) has optional per-platform
 // binaries that are not all in the registry this project installs from; the lock file then misses
