@@ -416,6 +416,7 @@ export class PodIdentityMigration extends Construct {
 
   /** Every role as one `AWS::IAM::Role`: trust, inline permissions and chain, managed policies; retained. */
   private buildRoles(): void {
+    const byStack = new Map<Stack, PlannedRole[]>();
     const { roles } = this.placed.record;
     for (const [account, shards] of Object.entries(roles)) {
       // recorded stacks stay in the app, even when they hold nothing now: a deploy then removes what they held
@@ -433,12 +434,19 @@ export class PodIdentityMigration extends Construct {
       });
       // IAM replacement or deletion breaks running pods; adopted roles outlive the app
       resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      byStack.set(stack, [...(byStack.get(stack) ?? []), role]);
       if (role.adopted) {
         const mapping = this.importMappings.get(stack) ?? {};
         mapping[stack.getLogicalId(resource)] = { RoleName: role.parsed.roleName };
         this.importMappings.set(stack, mapping);
         role.waves.forEach((w) => this.importStacksOf.set(w, (this.importStacksOf.get(w) ?? new Set<Stack>()).add(stack)));
       }
+    }
+    // one line per stack (the plan index lists every role near its limit)
+    for (const [stack, list] of byStack) {
+      const fullest = [...list].sort((a, b) => b.trustLength / b.trustMax - a.trustLength / a.trustMax)[0];
+      Annotations.of(stack).addInfo(`${list.length} roles (${list.filter((r) => r.adopted).length} adopted); fullest trust policy: ${fullest.parsed.roleName}, `
+        + `${fullest.trustLength.toLocaleString('en-US')} of ${fullest.trustMax.toLocaleString('en-US')} characters. Every role: runbooks/index.md.`);
     }
   }
 

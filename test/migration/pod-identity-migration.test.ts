@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { demoState, northwindProps, placementCopy, stateOf, synthNorthwind, templates } from './northwind';
 import { MigrationPhase, PodIdentityMigration } from '../../src';
 import { evaluate } from '../util/iam-simulator';
@@ -87,6 +87,15 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     for (const t of Object.values(tpls)) {
       expect(Object.keys(t.Resources ?? {}).length).toBeLessThan(500);
     }
+  });
+
+  test('one info line per role stack, none per role', () => {
+    const { migration } = synthNorthwind();
+    const stack = migration.stacks.find((s) => s.stackName === 'PodIdentity-Roles-999988887777')!;
+    const infos = Annotations.fromStack(stack).findInfo('*', Match.anyValue()).map((m) => m.entry.data);
+    expect(infos).toEqual(['2 roles (1 adopted); fullest trust policy: firehose-writer, 3,987 of 4,096 characters. Every role: runbooks/index.md.']);
+    const all = migration.stacks.flatMap((s) => Annotations.fromStack(s).findInfo('*', Match.anyValue()));
+    expect(all.filter((m) => m.id.startsWith('/Northwind/Roles/'))).toHaveLength(3);
   });
 
   test('a wave\'s record depends on its role and association stacks: deploying <migration>/<wave>/* deploys them first', () => {
