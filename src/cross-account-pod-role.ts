@@ -6,7 +6,7 @@ import { MigrationPhase } from './migration-phase';
 import { PodIdentityBinding } from './pod-identity-binding';
 import { PodIdentityCluster } from './pod-identity-cluster';
 import { SESSION_TAGS } from './private/constants';
-import { constructError } from './private/errors';
+import { clusterLabel, constructError } from './private/errors';
 import { parseClusterArn } from './private/names';
 import { hasAssociation, hasIrsaTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
@@ -266,7 +266,7 @@ export class CrossAccountPodRole extends Construct {
       const issuer = trust.cluster.oidcIssuer;
       if (issuer === undefined || Token.isUnresolved(issuer)) {
         throw constructError(this, 'CrossAccountPodRole',
-          `targetIrsaTrusts: cluster ${JSON.stringify(trust.cluster.clusterName)} needs a concrete oidcIssuer: the target trust names its OIDC provider in the target account (arn:<partition>:iam::${targetStack.account}:oidc-provider/<issuer>).`);
+          `targetIrsaTrusts: cluster ${clusterLabel(trust.cluster)} needs a concrete oidcIssuer: the target trust names its OIDC provider in the target account (arn:<partition>:iam::${Token.isUnresolved(targetStack.account) ? '<target account>' : targetStack.account}:oidc-provider/<issuer>).`);
       }
       if (hasIrsaTrust(this.phase)) {
         const partition = parseClusterArn(trust.cluster.clusterArn)?.partition ?? targetStack.partition;
