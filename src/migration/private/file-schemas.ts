@@ -87,7 +87,6 @@ export const PLAN_SCHEMA: Schema = {
           name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9-]*$', description: 'letters, digits and -' },
           select: { type: 'array', items: selector },
           risk: text('shown in the plan index'),
-          note: text('free text'),
         },
       },
     },

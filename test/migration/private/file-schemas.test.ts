@@ -54,7 +54,7 @@ describe('MigrationFiles.clustersFromJson', () => {
 describe('MigrationFiles.planFromJson and stateFromJson', () => {
   test('a wave with a phase: phases live in the state file', () => {
     expect(() => MigrationFiles.planFromJson(JSON.stringify({ waves: [{ name: 'w1', select: [], phase: 'DUAL_TRUST' }] }), 'plan.json')).toThrow(
-      /^MigrationFiles: plan\.json: \$\.waves\[0\]\.phase: unknown key; expected \{ name, select, risk\?, note\? \}\. /);
+      /^MigrationFiles: plan\.json: \$\.waves\[0\]\.phase: unknown key; expected \{ name, select, risk\? \}\. /);
   });
 
   test('a typo in a selector or a role plan', () => {
