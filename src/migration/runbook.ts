@@ -1,7 +1,7 @@
 import { IrsaServiceAccount } from './irsa-inventory';
 import { ServiceAccountChart } from './service-account-chart';
 import { MigrationPhase } from '../migration-phase';
-import { hasAssociation, hasIrsaAnnotation, hasIrsaTrust, nextPhase, previousPhase } from '../private/phases';
+import { TRANSITIONS } from './private/wave-scripts';
 
 /** What the runbook of a wave is rendered from. */
 export interface WaveReport {
@@ -28,211 +28,150 @@ export interface WaveReport {
 export interface ClusterReport {
   readonly name: string;
   readonly region: string;
-  readonly placements: { readonly sa: IrsaServiceAccount; readonly associationRoleArn: string; readonly targetRoleArn?: string }[];
+  readonly account: string;
+  readonly arn: string;
+  readonly computeType: string;
+  readonly placements: PlacementReport[];
   readonly helmManaged: IrsaServiceAccount[];
 }
 
-const NEXT: { [phase: string]: string } = {
-  IRSA_ONLY: 'the roles also trust pods.eks.amazonaws.com (sts:AssumeRole + sts:TagSession, pinned to the wave\'s service accounts). No pod changes.',
-  DUAL_TRUST: 'the Pod Identity associations are created. Every pod of these service accounts created from now on gets Pod Identity credentials (F3); running pods keep IRSA until restarted.',
-  POD_IDENTITY: 'the IRSA annotation is removed from the ServiceAccounts (manifests). The OIDC trust stays for pods not yet recreated.',
-  ANNOTATION_REMOVED: 'the OIDC (IRSA) statements are removed from the roles\' trust: Pod Identity only.',
-  POD_IDENTITY_ONLY: 'nothing: the wave is done. Retire per-cluster roles and OIDC providers no role trusts any more.',
-};
-
-
-/** How to get new pods for a workload of each kind (F3: only pods created after the association change). */
-const RESTART: { [kind: string]: (ctx: string, ns: string, name: string) => string } = {
-  Deployment: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart deployment/${name} && kubectl --context ${ctx} -n ${ns} rollout status deployment/${name}`,
-  StatefulSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart statefulset/${name} && kubectl --context ${ctx} -n ${ns} rollout status statefulset/${name}`,
-  DaemonSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} rollout restart daemonset/${name} && kubectl --context ${ctx} -n ${ns} rollout status daemonset/${name}`,
-  CronJob: (ctx, ns, name) => `# CronJob ${ns}/${name}: its next run creates new pods; to check now: kubectl --context ${ctx} -n ${ns} create job --from=cronjob/${name} ${name}-pod-identity-check`,
-  Job: (_ctx, ns, name) => `# Job ${ns}/${name}: its running pods keep their credentials; the next run creates new pods`,
-  ReplicaSet: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} delete pods -l <selector of replicaset/${name}>   # recreated by the ReplicaSet`,
-  Pod: (ctx, ns, name) => `kubectl --context ${ctx} -n ${ns} delete pod ${name}   # a bare pod: recreate it from its manifest`,
-};
-
-/** Record `phase` as the wave's next state entry, review, deploy the wave (its records and what they depend on). */
-function stepCommands(report: WaveReport, phase: MigrationPhase): string[] {
-  return [
-    `# 1. in the state file, append "${phase}" to waves.${report.wave}; open the change for review`,
-    '# 2. once merged (cdk diff shows only this wave\'s trust or associations):',
-    `npx cdk deploy '${report.stackPattern}'`,
-  ];
+/** One service account of a wave, with what its checks expect. */
+export interface PlacementReport {
+  readonly sa: IrsaServiceAccount;
+  readonly associationRoleArn: string;
+  readonly targetRoleArn?: string;
+  /**
+   * `ends`: the IRSA role's OIDC statement for this service account goes at POD_IDENTITY_ONLY;
+   * `kept`: the IRSA role is kept as it is until retired (consolidation, chains).
+   */
+  readonly irsaTrust: 'ends' | 'kept';
+  /** `phased`: pods.eks is trusted from DUAL_TRUST; `always`: a new role, trusted from the start. */
+  readonly podTrust: 'phased' | 'always';
+  /** The OIDC provider the IRSA role's trust names (in the role's account). */
+  readonly oidcProviderArn: string;
+  readonly issuer: string;
 }
 
-/** The Markdown runbook of a wave. */
+/** What the deploy of each forward step changes, and what apply.sh does around it. */
+const STEP: { [to: string]: { deploy: string; kube: string; back: string } } = {
+  DUAL_TRUST: {
+    deploy: 'the roles also trust pods.eks.amazonaws.com, pinned to the wave\'s service accounts',
+    kube: 'nothing: no pod changes',
+    back: 'deploys IRSA_ONLY (after checking no association exists)',
+  },
+  POD_IDENTITY: {
+    deploy: 'the Pod Identity associations are created',
+    kube: 'preflight (agent, node role, proxies); polls until each association is visible; proves injection with a server-side dry run; restarts every workload (rollout status, OnDelete pods one by one, CronJobs on request); verifies',
+    back: 'deploys DUAL_TRUST, waits until the associations are gone, restarts the workloads onto IRSA',
+  },
+  ANNOTATION_REMOVED: {
+    deploy: 'nothing in AWS (the phase record)',
+    kube: '`kubectl annotate serviceaccount ... eks.amazonaws.com/role-arn-` on every ServiceAccount (Helm-managed ones: also change the release values)',
+    back: 'puts the annotations back (`kubectl annotate --overwrite`)',
+  },
+  POD_IDENTITY_ONLY: {
+    deploy: 'the OIDC (IRSA) statements of the wave\'s service accounts leave the roles\' trust',
+    kube: 'first proves that no pod was created before its association or still has `AWS_WEB_IDENTITY_TOKEN_FILE` in a container or init container (F5)',
+    back: 'deploys ANNOTATION_REMOVED (the OIDC statements come back)',
+  },
+};
+
+/** The Markdown runbook of a wave: the workflow and the scripts; the data is in the scripts' folder. */
 export function renderRunbook(report: WaveReport): string {
   const lines: string[] = [];
-  const to = nextPhase(report.phase);
-  const back = previousPhase(report.phase);
   const w = (s = '') => lines.push(s);
+  const dir = `cdk.out/runbooks/${report.wave}`;
+  const count = report.clusters.reduce((n, c) => n + c.placements.length, 0);
+  const current = TRANSITIONS.find((t) => t.from === report.phase);
   w(`# Runbook: ${report.wave}${report.risk ? ` (risk: ${report.risk})` : ''}`);
   w();
-  w(`- Current phase: **${report.phase}**${report.overriddenBy ? ` (from context \`${report.overriddenBy}\`; the state records ${report.recorded}: record it)` : ' (recorded in the state file)'}`);
-  w(`- Next phase: **${to ?? '(done)'}**`);
-  w(`- Deploy the wave with \`npx cdk deploy '${report.stackPattern}'\`: its phase records, after the stacks they depend on: ${report.stacks.map((s) => `\`${s}\``).join(', ')}`);
-  w(`- Emergency override (one phase, not recorded): \`-c ${report.contextKey}=<PHASE>\``);
+  w(`- Phase in this cloud assembly: **${report.phase}**${report.overriddenBy ? ` (from context \`${report.overriddenBy}\`; the state file records ${report.recorded}: record it)` : ' (recorded in the state file)'}.`);
+  w(`- ${count} service accounts on ${report.clusters.length} clusters: ${report.clusters.map((c) => `${c.name} (${c.placements.length})`).join(', ')}. Each is a line of \`${report.wave}/targets.tsv\`; the plan index lists them.`);
+  w(`- \`cdk deploy '${report.stackPattern}'\` deploys the wave's phase records after the stacks they depend on: ${report.stacks.map((s) => `\`${s}\``).join(', ')}.`);
   w();
-  w('## Service accounts');
+  w('## A step, forward or back');
   w();
-  w('| Cluster | Namespace/ServiceAccount | IRSA role today | Association role | Target role | Workloads |');
-  w('|---|---|---|---|---|---|');
-  for (const c of report.clusters) {
-    for (const p of c.placements) {
-      w(`| ${c.name} | ${p.sa.namespace}/${p.sa.serviceAccount} | ${p.sa.roleArn} | ${p.associationRoleArn} | ${p.targetRoleArn ?? '-'} | ${p.sa.workloads.map((x) => `${x.kind}/${x.name}`).join(', ') || '(none recorded)'} |`);
-    }
+  w(`1. Record the phase: append it to \`waves.${report.wave}\` in the state file and open the change for review; \`npx cdk diff '${report.stackPattern}'\` shows only this wave's trust or associations and its record.`);
+  w('2. Once merged: `npx cdk synth`. The scripts read this cloud assembly and deploy it as it is (`cdk deploy --app cdk.out`), without synthesizing again, so nothing under `cdk.out/runbooks` changes while you work. The scripts are the same in every phase; only `' + report.wave + '/phase` differs.');
+  w('3. From the project folder, run the step\'s `preflight.sh`, then `apply.sh` (it runs the preflight checks again before it changes anything), then `verify.sh` whenever you want proof (after a soak, before the next step).');
+  w('4. To go back: record the previous phase, `npx cdk synth`, run the same folder\'s `rollback.sh`.');
+  w();
+  w('Every check prints one line, `PASS` or `FAIL`, with the cluster, the namespace/service account, what was expected and what was seen. `TODO` lines are work only you can do. A script exits 1 when a check failed, 2 on a wrong option. `--help` lists the options: `--contexts FILE` (kubeconfig context per cluster; default: the cluster ARN, as `aws eks update-kubeconfig` names it), `--profiles FILE` (AWS CLI profile per account), `--timeout`, `--skip-deploy` (a pipeline deploys), `--trigger-cronjobs`, `--sts`, `--cloudtrail MINUTES`.');
+  w();
+  w('| Step | Scripts | The deploy | apply.sh around it | rollback.sh |');
+  w('|---|---|---|---|---|');
+  for (const t of TRANSITIONS) {
+    const s = STEP[t.to];
+    const mark = t === current ? ' **(next)**' : '';
+    w(`| ${t.from} → ${t.to}${mark} | \`${dir}/${t.dir}/\` | ${s.deploy} | ${s.kube} | ${s.back} |`);
   }
+  w();
+  if (current) {
+    w(`Next step from here: ${current.from} → ${current.to}. Record ${current.to}, synth, then:`);
+    w();
+    w('```bash');
+    for (const step of ['preflight', 'apply', 'verify']) {
+      w(`${dir}/${current.dir}/${step}.sh --contexts contexts.tsv`);
+    }
+    w('```');
+  } else {
+    w('The wave is at the last phase. Its OIDC providers can go once nothing else uses them (see the plan index).');
+  }
+  w();
+  w('## What the checks prove');
+  w();
+  w('- **preflight**: the cloud assembly holds the wave at the step\'s phase; the credentials reach each cluster\'s account. Before associations: the agent DaemonSet ready on every node (desired = ready), each managed node group\'s role allows `eks-auth:AssumeRoleForPodIdentity` (IAM policy simulation), Security Groups for Pods in `standard` mode, no container sends the agent\'s address to a proxy (`value`, `valueFrom` and `envFrom` resolved, containers and init containers); `CANNOT-CHECK` lines name what it cannot see (SDK minimums, the EKS Auth endpoint of private clusters). Before the OIDC trust goes: every pod created after its association, none with `AWS_WEB_IDENTITY_TOKEN_FILE`. Before an association goes: the annotation is there for the restarted pods.');
+  w('- **verify**: for each service account, from the APIs (never from inside the application\'s pods): the association and its roles, the annotation, the OIDC and pods.eks statements of the trust, and the variables of every container and init container of every running pod. `--sts` adds a throwaway aws-cli pod per service account whose `sts get-caller-identity` must be the expected assumed role; `--cloudtrail` looks for `AssumeRoleForPodIdentity` events per cluster.');
+  w();
+  w('## When a script fails');
+  w();
+  w('- In preflight, or in apply before its `DO ... deploy` line: nothing was changed. Fix what the `FAIL` line names and run it again.');
+  w('- The deploy failed: CloudFormation rolled the stacks back; the wave is where it was. Read the stack events.');
+  w('- After the deploy (an association not visible in time, injection, a rollout): apply stops before restarting anything else. Running pods keep their credentials. Fix and run apply.sh again (it is idempotent), or go back with rollback.sh.');
+  w('- verify fails on pods: restart them (apply.sh does it again) or wait for the next CronJob run; do not take the next step until verify passes.');
   w();
   if (report.adoptedRoles.length > 0) {
     w('## Adopting the existing roles (once, before the first deploy of this wave)');
     w();
-    w('These roles exist today. Import them while the wave is recorded at `IRSA_ONLY` (their trust as today) instead of creating them: a create would fail on the existing name. `cdk import` imports only the mapped roles that the stack does not hold yet; the deploy that follows adds the rest. Run it again whenever a new cluster brings new roles.');
-    w();
-    for (const arn of report.adoptedRoles) {
-      w(`- ${arn}`);
-    }
+    w(`${report.adoptedRoles.length} roles exist today (listed in the plan index). Import them while the wave is at \`IRSA_ONLY\` (their trust as today): a create would fail on the existing name. \`cdk import\` imports only the mapped roles the stack does not hold yet; run it again whenever a new cluster brings new roles. From then on CloudFormation owns their trust and inline policies; the roles carry \`DeletionPolicy: Retain\`.`);
     w();
     w('```bash');
     for (const stack of report.importStacks) {
       w(`npx cdk import --resource-mapping cdk.out/import/${stack.name}.json ${stack.id}`);
     }
     w(`npx cdk diff '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
-    w(`npx cdk deploy '${report.stackPattern}'`);
     w('```');
     w();
-    w('From then on CloudFormation owns their trust, inline policies and managed policy attachments: permissions the plan does not declare are removed by that deploy. The roles carry `DeletionPolicy: Retain`, so removing them from the app never deletes them.');
-    w();
   }
-  w(`## Next step: ${report.phase} → ${to ?? '(done)'}`);
-  w();
-  w(`What the deploy changes: ${NEXT[report.phase]}`);
-  w();
-  if (to) {
-    if (hasIrsaTrust(report.phase) && !hasIrsaTrust(to)) {
-      w('### Before you deploy: no pod may still use IRSA (F5)');
-      w();
-      w('Pods created before the association keep refreshing IRSA credentials until they are recreated. Every pod of the wave must show the Pod Identity variables and none the IRSA ones:');
-      w();
-      w('```bash');
-      for (const c of report.clusters) {
-        for (const p of c.placements) {
-          w(`kubectl --context ${c.name} -n ${p.sa.namespace} get pods -o json | jq -r '.items[] | select(.spec.serviceAccountName=="${p.sa.serviceAccount}") | select([.spec.containers[].env[]?.name] | index("AWS_WEB_IDENTITY_TOKEN_FILE")) | .metadata.name'   # must print nothing`);
-        }
-      }
-      w('```');
-      w();
-    }
-    w('### Record, review, deploy');
-    w();
-    w('```bash');
-    stepCommands(report, to).forEach((line) => w(line));
-    w('```');
-    w();
-    if (hasAssociation(to) && !hasAssociation(report.phase)) {
-      w('### Wait for the associations, then restart');
-      w();
-      w('Associations are eventually consistent (F9): wait before recreating pods.');
-      w();
-      w('```bash');
-      for (const c of report.clusters) {
-        w(`aws eks list-pod-identity-associations --region ${c.region} --cluster-name ${c.name} --query 'associations[].[namespace,serviceAccount]' --output text`);
-      }
-      w('sleep 30');
-      for (const c of report.clusters) {
-        w(`# ${c.name}`);
-        const seen = new Set<string>();
-        for (const p of c.placements) {
-          for (const wl of p.sa.workloads) {
-            const key = `${wl.kind}/${p.sa.namespace}/${wl.name}`;
-            if (!seen.has(key)) {
-              seen.add(key);
-              w(RESTART[wl.kind](c.name, p.sa.namespace, wl.name));
-            }
-          }
-        }
-        w('# bare pods of these service accounts (not owned by a controller): delete and recreate them');
-      }
-      w('```');
-      w();
-    }
-    if (hasIrsaAnnotation(to) !== hasIrsaAnnotation(report.phase) || (hasAssociation(to) && !hasAssociation(report.phase))) {
-      const annotation = hasIrsaAnnotation(to) ? 'kept' : 'removed';
-      w(`### ServiceAccount manifests (annotation ${annotation})`);
-      w();
-      w('Render them with the next phase recorded (`cdk synth`) and apply:');
-      w();
-      w('```bash');
-      for (const c of report.clusters) {
-        w(`kubectl --context ${c.name} apply -f cdk.out/k8s/${c.name}/${report.wave}.yaml`);
-      }
-      w('```');
-      w();
-    }
-  }
-  const helm = report.clusters.flatMap((c) => c.helmManaged.map((sa) => ({ c, sa })));
+  const helm = [...new Set(report.clusters.flatMap((c) => c.helmManaged.map((sa) => `${sa.helmRelease} (${sa.namespace})`)))].sort();
   if (helm.length > 0) {
     w('## Helm-managed ServiceAccounts');
     w();
-    w('These are not in the manifests: a `helm upgrade` would revert them. Change the annotation in the release values (e.g. `serviceAccount.annotations`), or patch now and mirror it in the values:');
-    w();
-    w('```bash');
-    for (const { c, sa } of helm) {
-      w(`# release ${sa.helmRelease} (${sa.namespace})`);
-      w(`kubectl --context ${c.name} -n ${sa.namespace} patch serviceaccount ${sa.serviceAccount} --type merge -p '${ServiceAccountChart.helmPatch(sa, to ?? report.phase)}'`);
-    }
-    w('```');
+    w(`apply.sh annotates them like the others and prints a \`TODO\` for each: change the annotation in the release values too, or the next \`helm upgrade\` reverts it. Releases: ${helm.join(', ')}.`);
     w();
   }
-  const proxied = report.clusters.flatMap((c) => c.placements.flatMap((p) => p.sa.workloads
-    .filter((x) => x.noProxyMissing.length > 0)
-    .map((x) => ({ c, p, x }))));
-  if (proxied.length > 0) {
-    w('## Proxy findings (F12)');
-    w();
-    w('These workloads set HTTP(S)_PROXY without the Pod Identity agent in NO_PROXY: their credential requests would go to the proxy and the SDK would fall back to the node role. Fix NO_PROXY before the association exists:');
-    w();
-    for (const { c, p, x } of proxied) {
-      w(`- ${c.name} ${x.kind} ${p.sa.namespace}/${x.name}: missing ${x.noProxyMissing.join(', ')}. Set \`NO_PROXY=${ServiceAccountChart.noProxyValue(x.noProxy)}\``);
-    }
-    w();
-  }
-  w('## Checks');
-  w();
-  w('```bash');
+  // one line per workload, with the clusters it runs on
+  const proxied = new Map<string, { fix: string; clusters: string[] }>();
   for (const c of report.clusters) {
     for (const p of c.placements) {
-      const expected = hasAssociation(to ?? report.phase) ? (p.targetRoleArn ?? p.associationRoleArn) : p.sa.roleArn;
-      const wl = p.sa.workloads[0];
-      const exec = wl ? `${wl.kind.toLowerCase()}/${wl.name}` : `<pod of ${p.sa.serviceAccount}>`;
-      w(`# ${c.name} ${p.sa.namespace}/${p.sa.serviceAccount}: expect ${assumedRoleArn(expected)}/...`);
-      w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- env | grep -E '^AWS_(CONTAINER_CREDENTIALS_FULL_URI|CONTAINER_AUTHORIZATION_TOKEN_FILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE)='`);
-      w(`kubectl --context ${c.name} -n ${p.sa.namespace} exec ${exec} -- aws sts get-caller-identity --query Arn --output text`);
-    }
-  }
-  w('# CloudTrail: the agent calls EKS Auth AssumeRoleForPodIdentity, with the session tags (F13)');
-  w('aws cloudtrail lookup-events --lookup-attributes AttributeKey=EventName,AttributeValue=AssumeRoleForPodIdentity --max-results 20');
-  w('```');
-  w();
-  w('## Rollback');
-  w();
-  if (back) {
-    w('```bash');
-    stepCommands(report, back).forEach((line) => w(line));
-    if (hasAssociation(report.phase) && !hasAssociation(back)) {
-      w('# the associations are gone: recreate the pods so they get the IRSA variables again (the annotation and the OIDC trust are still there)');
-    }
-    if (hasIrsaAnnotation(back) && !hasIrsaAnnotation(report.phase)) {
-      w('# then re-apply the manifests of the previous phase (annotation back)');
-      for (const c of report.clusters) {
-        w(`kubectl --context ${c.name} apply -f cdk.out/k8s/${c.name}/${report.wave}.yaml`);
+      for (const x of p.sa.workloads.filter((wl) => wl.noProxyMissing.length > 0)) {
+        const key = `${x.kind} ${p.sa.namespace}/${x.name}`;
+        const entry = proxied.get(key) ?? { fix: ServiceAccountChart.noProxyValue(x.noProxy), clusters: [] };
+        entry.clusters.push(c.name);
+        proxied.set(key, entry);
       }
     }
-    w('```');
-  } else {
-    w('Nothing to roll back: this is today\'s state.');
   }
-  w();
+  if (proxied.size > 0) {
+    w('## Proxy findings of the inventory (F12)');
+    w();
+    w('Fix these before POD_IDENTITY (preflight.sh checks them, and any other, live):');
+    w();
+    for (const [key, { fix, clusters }] of [...proxied].sort(([a], [b]) => a.localeCompare(b))) {
+      w(`- ${key} on ${clusters.length === report.clusters.length ? `all ${clusters.length} clusters` : clusters.join(', ')}: set \`NO_PROXY=${fix}\``);
+    }
+    w();
+  }
   return lines.join('\n');
 }
 
@@ -289,9 +228,4 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
 
 function roleName(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
-}
-
-/** The assumed-role ARN prefix of a role: same partition and account, STS, no path. */
-function assumedRoleArn(roleArn: string): string {
-  return roleArn.replace(/^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:$1:sts::$2:assumed-role/$3');
 }

@@ -4,11 +4,13 @@ import { App as Cdk8sApp, Yaml } from 'cdk8s';
 import { FleetPlan } from './fleet-plan';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
 import { ServiceAccountChart } from '../service-account-chart';
+import { scriptLibrary, waveScriptFiles } from './wave-scripts';
 
 /**
  * Writes what the operator applies and follows into the cloud assembly: ServiceAccount manifests
- * per cluster and wave (`k8s/`), a runbook per wave and the plan index (`runbooks/`), and the
- * `cdk import` mapping of each stack with adopted roles (`import/`).
+ * per cluster and wave (`k8s/`, for GitOps repositories; none where nothing is rendered), a runbook
+ * per wave with its scripts, and the plan index (`runbooks/`), and the `cdk import` mapping of each
+ * stack with adopted roles (`import/`).
  */
 export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
   imports: { stackName: string; mapping: { [logicalId: string]: { RoleName: string } } }[]): void {
@@ -19,15 +21,26 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
         serviceAccounts: cluster.placements.map((p) => p.sa),
         phase: report.phase,
       });
-      const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(file, chart.rendered.length > 0 ? Yaml.stringify(...chart.toJson()) : '# no ServiceAccount of this wave is rendered here (Helm-managed ones are patched through their release; see the runbook)\n');
+      if (chart.rendered.length > 0) {
+        const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, Yaml.stringify(...chart.toJson()));
+      }
     }
   }
   const runbooks = path.join(outdir, 'runbooks');
   fs.mkdirSync(runbooks, { recursive: true });
+  fs.writeFileSync(path.join(runbooks, 'lib.sh'), scriptLibrary());
   for (const report of reports) {
     fs.writeFileSync(path.join(runbooks, `${report.wave}.md`), renderRunbook(report));
+    for (const file of waveScriptFiles(report)) {
+      const target = path.join(runbooks, file.path);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.writeFileSync(target, file.text, { mode: file.executable ? 0o755 : 0o644 });
+      if (file.executable) {
+        fs.chmodSync(target, 0o755);
+      }
+    }
   }
   fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, fleet.excluded, fleet.unassigned, 'markdown', trust));
   const dir = path.join(outdir, 'import');

@@ -24,6 +24,11 @@ export interface PlannedPlacement {
 /** A role of the migration, with everything its resource needs. */
 export interface PlannedRole {
   readonly parsed: ParsedRoleArn;
+  /**
+   * How it is used: `dual` (IRSA today, Pod Identity too), `created` (a new Pod Identity role),
+   * `irsa-only` (an IRSA role kept until retired), `target` (the target of a chain).
+   */
+  readonly kind: 'dual' | 'created' | 'irsa-only' | 'target';
   /** It exists today: imported (`cdk import`), never created. */
   readonly adopted: boolean;
   readonly description?: string;
@@ -234,6 +239,7 @@ function finish(d: RoleDraft, maxByAccount: { [account: string]: number }): Plan
   const trust = { Statement: statements, Version: '2012-10-17' };
   return {
     parsed: d.parsed,
+    kind: d.kind,
     adopted: d.adopted,
     description: d.description,
     trust,

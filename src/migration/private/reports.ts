@@ -24,10 +24,23 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
     const placements = fleet.placements.filter((p) => p.wave === wave.name);
     const clusters: ClusterReport[] = [...new Set(placements.map((p) => p.cluster.clusterName))].sort().map((name) => {
       const mine = placements.filter((p) => p.cluster.clusterName === name);
+      const cluster = fleet.clusters.get(name)!;
       return {
         name,
-        region: fleet.clusters.get(name)!.region!,
-        placements: mine.map((p) => ({ sa: p.sa, associationRoleArn: p.associationRoleArn, targetRoleArn: p.targetRoleArn })),
+        region: cluster.region!,
+        account: cluster.account!,
+        arn: cluster.clusterArn,
+        computeType: cluster.computeType,
+        placements: mine.map((p) => ({
+          sa: p.sa,
+          associationRoleArn: p.associationRoleArn,
+          targetRoleArn: p.targetRoleArn,
+          irsaTrust: fleet.roles.get(p.sa.role.arn)?.kind === 'irsa-only' ? 'kept' as const : 'ends' as const,
+          podTrust: fleet.roles.get(p.associationRoleArn)?.kind === 'created' ? 'always' as const : 'phased' as const,
+          // IRSA into a role of another account names the provider registered in the role's account
+          oidcProviderArn: (cluster.oidcProviderArn ?? '').replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${p.sa.role.account}$2`),
+          issuer: cluster.oidcIssuer ?? '',
+        })),
         helmManaged: mine.map((p) => p.sa).filter((sa) => sa.helmRelease !== undefined),
       };
     });
