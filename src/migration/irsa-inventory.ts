@@ -47,6 +47,14 @@ export interface InventoryWorkload {
    * @default - none
    */
   readonly noProxy?: string;
+  /**
+   * Proxy settings the workload takes from ConfigMaps or Secrets (`valueFrom`, `envFrom`), whose
+   * values the inventory cannot see: e.g. `HTTPS_PROXY (valueFrom)`, `envFrom configMap proxy`.
+   * The runbook's preflight resolves them on the live cluster (F12).
+   *
+   * @default - none
+   */
+  readonly unresolvedProxySettings?: string[];
 }
 
 /**
@@ -186,16 +194,32 @@ export class IrsaInventory {
         return;
       }
       const containers: any[] = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
-      const env = (c: any, name: string) => (c.env ?? []).find((e: any) => String(e.name).toUpperCase() === name)?.value as string | undefined;
-      const proxied = containers.find((c) => env(c, 'HTTP_PROXY') !== undefined || env(c, 'HTTPS_PROXY') !== undefined);
+      const entryOf = (c: any, name: string) => (c.env ?? []).find((e: any) => String(e.name).toUpperCase() === name);
+      const env = (c: any, name: string) => entryOf(c, name)?.value as string | undefined;
+      const setsProxy = (c: any) => ['HTTP_PROXY', 'HTTPS_PROXY'].some((n) => entryOf(c, n) !== undefined);
+      const proxied = containers.find(setsProxy);
       const noProxy = proxied ? env(proxied, 'NO_PROXY') : undefined;
       const listed = (noProxy ?? '').split(',').map((s) => s.trim());
+      const unresolved: string[] = [];
+      for (const c of containers) {
+        for (const n of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']) {
+          if (entryOf(c, n)?.valueFrom !== undefined) {
+            unresolved.push(`${n} (valueFrom)`);
+          }
+        }
+        for (const from of c.envFrom ?? []) {
+          unresolved.push(from.configMapRef ? `envFrom configMap ${from.configMapRef.name}` : `envFrom secret ${from.secretRef?.name}`);
+        }
+      }
+      // a NO_PROXY from a reference may hold the agent: only the live check can tell
+      const noProxyKnown = !proxied || entryOf(proxied, 'NO_PROXY')?.valueFrom === undefined;
       entry.workloads.push({
         kind: item.kind,
         name: item.metadata.name,
         usesProxy: proxied !== undefined,
         noProxy,
-        noProxyMissing: proxied ? AGENT_ADDRESSES.filter((a) => !listed.includes(a)) : [],
+        noProxyMissing: proxied && noProxyKnown ? AGENT_ADDRESSES.filter((a) => !listed.includes(a)) : [],
+        unresolvedProxySettings: unresolved.length > 0 ? [...new Set(unresolved)] : undefined,
       });
     });
   }

@@ -150,6 +150,7 @@ export function renderRunbook(report: WaveReport): string {
     w(`apply.sh annotates them like the others and prints a \`TODO\` for each: change the annotation in the release values too, or the next \`helm upgrade\` reverts it. Releases: ${helm.join(', ')}.`);
     w();
   }
+  const onClusters = (names: string[]) => (names.length === report.clusters.length ? `all ${names.length} clusters` : names.join(', '));
   // one line per workload, with the clusters it runs on
   const proxied = new Map<string, { fix: string; clusters: string[] }>();
   for (const c of report.clusters) {
@@ -162,13 +163,25 @@ export function renderRunbook(report: WaveReport): string {
       }
     }
   }
-  if (proxied.size > 0) {
+  const unresolved = new Map<string, string[]>();
+  for (const c of report.clusters) {
+    for (const p of c.placements) {
+      for (const x of p.sa.workloads.filter((wl) => (wl.unresolvedProxySettings ?? []).length > 0)) {
+        const key = `${x.kind} ${p.sa.namespace}/${x.name} (${x.unresolvedProxySettings!.join(', ')})`;
+        unresolved.set(key, [...(unresolved.get(key) ?? []), c.name]);
+      }
+    }
+  }
+  if (proxied.size > 0 || unresolved.size > 0) {
     w('## Proxy findings of the inventory (F12)');
     w();
     w('Fix these before POD_IDENTITY (preflight.sh checks them, and any other, live):');
     w();
     for (const [key, { fix, clusters }] of [...proxied].sort(([a], [b]) => a.localeCompare(b))) {
-      w(`- ${key} on ${clusters.length === report.clusters.length ? `all ${clusters.length} clusters` : clusters.join(', ')}: set \`NO_PROXY=${fix}\``);
+      w(`- ${key} on ${onClusters(clusters)}: set \`NO_PROXY=${fix}\``);
+    }
+    for (const [key, clusters] of [...unresolved].sort(([a], [b]) => a.localeCompare(b))) {
+      w(`- ${key} on ${onClusters(clusters)}: proxy settings from ConfigMaps or Secrets; preflight.sh resolves them`);
     }
     w();
   }

@@ -263,10 +263,23 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     const manifest = fs.readFileSync(path.join(outdir, 'k8s', 'platform-prod-use1-blue', 'wave1.yaml'), 'utf8');
     expect(manifest).toContain('name: backstage');
     expect(manifest).not.toContain('eks.amazonaws.com/role-arn');
-    // the canary cluster's telemetry-shipper (Helm-managed) is patched through the canary's runbook, with the canary's phase
+    // the canary cluster's telemetry-shipper (Helm-managed) is annotated by the canary's scripts, with a TODO for its release
     const canary = fs.readFileSync(path.join(outdir, 'runbooks', 'canary.md'), 'utf8');
-    expect(canary).toContain('kubectl --context platform-prod-use1-blue -n observability patch serviceaccount telemetry-shipper --type merge -p \'{"metadata":{"annotations":{"eks.amazonaws.com/role-arn":"arn:aws:iam::999988887777:role/firehose-writer"}}}\'');
-    expect(fs.readFileSync(path.join(outdir, 'runbooks', 'wave1.md'), 'utf8')).not.toContain('--context platform-prod-use1-blue -n observability');
+    expect(canary).toContain('Releases: telemetry (observability).');
+    expect(fs.readFileSync(path.join(outdir, 'runbooks', 'canary', 'targets.tsv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))).toEqual([[
+      'platform-prod-use1-blue', 'observability', 'telemetry-shipper', 'arn:aws:iam::999988887777:role/firehose-writer',
+      'arn:aws:iam::111122223333:role/pod-id-telemetry', 'arn:aws:iam::999988887777:role/firehose-writer-pod-identity', 'kept',
+      'arn:aws:iam::999988887777:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75',
+      'oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75', 'always', 'telemetry',
+      'arn:aws:sts::999988887777:assumed-role/firehose-writer-pod-identity/', 'arn:aws:sts::999988887777:assumed-role/firehose-writer/',
+    ].join('\t')]);
+    // a manifest is written only where a ServiceAccount is rendered: none is a comment only (kubectl apply would fail on it)
+    const manifests = fs.readdirSync(path.join(outdir, 'k8s')).flatMap((c) => fs.readdirSync(path.join(outdir, 'k8s', c)).map((f) => path.join(outdir, 'k8s', c, f)));
+    expect(manifests.length).toBeGreaterThan(0);
+    for (const file of manifests) {
+      expect(fs.readFileSync(file, 'utf8')).toMatch(/^kind: ServiceAccount$/m);
+    }
+    expect(fs.existsSync(path.join(outdir, 'k8s', 'platform-prod-use1-blue', 'canary.yaml'))).toBe(false);
     const wave3 = fs.readFileSync(path.join(outdir, 'k8s', 'platform-prod-use1-blue', 'wave3.yaml'), 'utf8');
     expect(wave3).toContain('eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/payments-checkout');
     expect(wave3).toContain('eks.amazonaws.com/token-expiration: "86400"');
@@ -278,9 +291,11 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     expect(index).toContain('## Trust policies near their limit (75% or more)\n\n- arn:aws:iam::999988887777:role/firehose-writer: 3,987 of 4,096 characters\n');
     expect(index).toContain('- platform-prod-use1-blue kube-system/aws-node: managed add-on (vpc-cni) role: migrate through the add-on, not here');
     const runbook = fs.readFileSync(path.join(outdir, 'runbooks', 'wave1.md'), 'utf8');
-    expect(runbook).toContain('- Current phase: **ANNOTATION_REMOVED** (recorded in the state file)');
-    expect(runbook).toContain('# 1. in the state file, append "POD_IDENTITY_ONLY" to waves.wave1; open the change for review\n');
-    expect(runbook).toContain("npx cdk deploy 'Northwind/wave1/*'\n");
+    expect(runbook).toContain('- Phase in this cloud assembly: **ANNOTATION_REMOVED** (recorded in the state file).');
+    expect(runbook).toContain('| ANNOTATION_REMOVED → POD_IDENTITY_ONLY **(next)** | `cdk.out/runbooks/wave1/ANNOTATION_REMOVED-to-POD_IDENTITY_ONLY/` |');
+    expect(runbook).toContain('cdk.out/runbooks/wave1/ANNOTATION_REMOVED-to-POD_IDENTITY_ONLY/preflight.sh --contexts contexts.tsv\n');
+    expect(fs.readFileSync(path.join(outdir, 'runbooks', 'wave1', 'phase'), 'utf8')).toEqual('ANNOTATION_REMOVED\n');
+    expect(fs.readFileSync(path.join(outdir, 'runbooks', 'wave1', 'wave.tsv'), 'utf8')).toContain('stacks\tNorthwind/wave1/*\n');
     expect(runbook).not.toMatch(/cdk (deploy|diff|import) -c/);
   });
 
@@ -290,7 +305,8 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       expect(migration.phaseOf('wave3')).toEqual(P.DUAL_TRUST);
       expect(PodIdentityMigration.contextKey('wave3')).toEqual('pod-identity-migration:wave3');
       const runbook = fs.readFileSync(path.join(outdir, 'runbooks', 'wave3.md'), 'utf8');
-      expect(runbook).toContain('- Current phase: **DUAL_TRUST** (from context `pod-identity-migration:wave3`; the state records IRSA_ONLY: record it)');
+      expect(runbook).toContain('- Phase in this cloud assembly: **DUAL_TRUST** (from context `pod-identity-migration:wave3`; the state file records IRSA_ONLY: record it).');
+      expect(fs.readFileSync(path.join(outdir, 'runbooks', 'wave3', 'phase'), 'utf8')).toEqual('DUAL_TRUST\n');
       expect(migration.node.metadata.map((m) => m.data)).toContainEqual(
         'wave wave3 is synthesized at DUAL_TRUST from context pod-identity-migration:wave3, but the state records IRSA_ONLY: record the step in the state file, so that the next plain deploy does not undo it. [ack: cdk-eks-pod-identity:phaseOverride]');
     });
