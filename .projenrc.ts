@@ -58,7 +58,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/'],
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/.tools/'],
     },
   },
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -72,7 +72,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json'],
+  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json', '/.tools/'],
 });
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/test-python/');
@@ -81,6 +81,7 @@ project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/bench/');
 project.addPackageIgnore('/.cdk-lines/');
+project.addPackageIgnore('/.tools/');
 // what the README's two commands leave in the work tree never ships (scripts/check-packages.py checks)
 project.addPackageIgnore('/cdk.out/');
 project.addPackageIgnore('/.venv/');

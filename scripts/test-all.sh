@@ -2,6 +2,7 @@
 # Runs every test of the project from a clean clone, installing what it needs, on two aws-cdk-lib
 # lines: the floor the package declares (package.json) and the newest the registries serve,
 # resolved now (what a new user's `cdk init` / `pip install` gets).
+#   0. shellcheck, jq, kubectl and the AWS CLI for the runbook tests (scripts/install-tools.sh);
 #   1. npm ci, the full projen build on the floor (compile, jest with coverage, eslint, docgen,
 #      rosetta --strict, package for js and python);
 #   2. jest again on the newest aws-cdk-lib and cdk8s, installed in .cdk-lines/newest
@@ -14,6 +15,9 @@ cd "$(dirname "$0")/.."
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund || exit 1
 fi
+
+echo "=== tools the runbook tests run: shellcheck, jq, kubectl (Debian), the AWS CLI (PyPI)"
+bash scripts/install-tools.sh || exit 1
 
 rm -rf test-reports dist
 mkdir -p test-reports

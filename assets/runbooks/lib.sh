@@ -161,16 +161,21 @@ pi_cluster() {
   IFS=$'\t' read -r _ C_REGION C_ACCOUNT C_ARN C_COMPUTE <<<"$line"
 }
 
-# whether phase $1 has property $2 (irsaTrust, podIdentityTrust, association, annotation)
+# whether phase $1 has property $2 (irsaTrust, podIdentityTrust, association, annotation), from phases.tsv
 pi_has() {
-  local col
-  case "$2" in
-    irsaTrust) col=2 ;;
-    podIdentityTrust) col=3 ;;
-    association) col=4 ;;
-    annotation) col=5 ;;
-  esac
-  [ "$(awk -F '\t' -v k="$1" -v c="$col" '$1 == k { print $c; exit }' "$PI_DIR/phases.tsv")" = yes ]
+  local p irsa pod assoc annotation
+  while IFS=$'\t' read -r p irsa pod assoc annotation; do
+    if [ "$p" = "$1" ]; then
+      case "$2" in
+        irsaTrust) [ "$irsa" = yes ] ;;
+        podIdentityTrust) [ "$pod" = yes ] ;;
+        association) [ "$assoc" = yes ] ;;
+        annotation) [ "$annotation" = yes ] ;;
+      esac
+      return
+    fi
+  done <<<"$PI_PHASES"
+  return 1
 }
 
 # Loops: each line of targets.tsv (or clusters.tsv) calls "$@" with its columns as variables.
@@ -925,6 +930,7 @@ pi_main() {
   PI_SCRIPT="$PI_STEP.sh"
   PI_ASSEMBLY="$(cd "$PI_DIR/../.." && pwd)"
   PI_WAVE="$(pi_lookup "$PI_DIR/wave.tsv" wave)"
+  PI_PHASES="$(grep -v '^#' "$PI_DIR/phases.tsv")"
   pi_parse_args "$@"
   pi_info "$PI_WAVE $PI_FROM -> $PI_TO: $PI_STEP"
   case "$PI_STEP" in

@@ -14,6 +14,8 @@ export const ACCOUNT = '111122223333';
 export const FIXTURES = path.join(__dirname, 'fixtures');
 const BIN = path.join(__dirname, 'bin');
 const STUB = path.join(__dirname, 'stub.py');
+/** The interpreter itself, not a version manager's shim (every stand-in call starts it). */
+const PYTHON = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
 
 export const fixture = (name: string): any => JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
 
@@ -142,9 +144,9 @@ export function runScript(outdir: string, transition: string, step: string, worl
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'world-'));
   const file = path.join(dir, 'world.json');
   fs.writeFileSync(file, JSON.stringify(world));
-  const env = { ...process.env, STUB_WORLD: file, PATH: `${BIN}:${process.env.PATH}` };
+  const env = { ...process.env, STUB_WORLD: file, STUB_PYTHON: PYTHON, PATH: `${BIN}:${process.env.PATH}` };
   if (reinject) {
-    spawnSync('python3', [STUB, 'reinject'], { env });
+    spawnSync(PYTHON, [STUB, 'reinject'], { env });
   }
   const script = path.join(outdir, 'runbooks', 'shop', transition, `${step}.sh`);
   const r = spawnSync('bash', [script, '--interval', '0', '--timeout', '2', '--cdk', path.join(BIN, 'cdk'), ...args], { env, encoding: 'utf8' });
