@@ -123,7 +123,8 @@ export function worldAt(phase: MigrationPhase, outdir: string): any {
 /** Replaces the object of the same kind, namespace and name in a cluster of the world. */
 export function put(world: any, cluster: string, object: any): void {
   const objects: any[] = world.clusters[cluster].objects;
-  const i = objects.findIndex((o) => o.kind === object.kind && o.metadata.name === object.metadata.name && o.metadata.namespace === object.metadata.namespace);
+  const same = (o: any) => o.kind === object.kind && o.metadata.name === object.metadata.name && o.metadata.namespace === object.metadata.namespace;
+  const i = objects.findIndex(same);
   if (i >= 0) objects[i] = object; else objects.push(object);
 }
 
@@ -140,7 +141,8 @@ export interface Run {
  * Writes the world, sets the pods' variables as the webhook would, runs one script of the wave
  * (`<transition>/<step>.sh`) with the stand-ins first on PATH, and reads what happened.
  */
-export function runScript(outdir: string, transition: string, step: string, world: any, args: string[] = [], reinject = true): Run {
+export function runScript(outdir: string, transition: string, step: string, world: any,
+  args: string[] = [], reinject = true): Run {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'world-'));
   const file = path.join(dir, 'world.json');
   fs.writeFileSync(file, JSON.stringify(world));

@@ -6,10 +6,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ACCOUNT, ALL_CALLS, associationsOf, fixture, put, Run, runScript, synthShop, trustsOf, worldAt } from './harness';
 import { MigrationPhase as P } from '../../src';
 import { TRANSITIONS } from '../../src/migration/private/wave-scripts';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
-import { ACCOUNT, ALL_CALLS, associationsOf, fixture, put, Run, runScript, synthShop, trustsOf, worldAt } from './harness';
 
 const TOOLS = path.join(__dirname, '..', '..', '.tools');
 const placementDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-place-'));
@@ -222,7 +222,7 @@ describe('the scripts of a wave, run against recorded fixtures', () => {
     for (const phase of PHASE_ORDER) {
       expect(tree(phase)).toEqual(first);
       expect(fs.readFileSync(path.join(assembly[phase], 'runbooks', 'shop', 'phase'), 'utf8')).toEqual(`${phase}\n`);
-      expect(fs.statSync(path.join(assembly[phase], 'runbooks', 'shop', 'DUAL_TRUST-to-POD_IDENTITY', 'apply.sh')).mode & 0o111).toBe(0o111);
+      expect((fs.statSync(path.join(assembly[phase], 'runbooks', 'shop', 'DUAL_TRUST-to-POD_IDENTITY', 'apply.sh')).mode % 0o1000).toString(8)).toEqual('755');
     }
   });
 
@@ -266,7 +266,8 @@ describe('the real clients accept every call', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
     const config = path.join(dir, 'config');
     fs.writeFileSync(config, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config',
+      apiVersion: 'v1',
+      kind: 'Config',
       clusters: [{ name: 'refused', cluster: { server: 'https://127.0.0.1:9' } }],
       users: [{ name: 'operator', user: { token: 'x' } }],
       contexts: contexts.map((name) => ({ name, context: { cluster: 'refused', user: 'operator' } })),
