@@ -79,9 +79,25 @@ def test_runbooks_and_plan_index(outdirs):
     assert "| canary | POD_IDENTITY | platform-prod-use1-blue | observability/telemetry-shipper |" in index
     assert "| wave1 | DUAL_TRUST | platform-prod-use1-blue | kube-system/cluster-autoscaler |" in index
     wave1 = open(os.path.join(outdirs[0], "runbooks", "wave1.md")).read()
-    assert "# 1. in the state file, append \"POD_IDENTITY\" to waves.wave1; open the change for review" in wave1
-    assert "npx cdk deploy 'Northwind/wave1/*'" in wave1
+    assert "| DUAL_TRUST → POD_IDENTITY **(next)** | `cdk.out/runbooks/wave1/DUAL_TRUST-to-POD_IDENTITY/` |" in wave1
+    assert "cdk.out/runbooks/wave1/DUAL_TRUST-to-POD_IDENTITY/apply.sh --contexts contexts.tsv" in wave1
     assert "NO_PROXY=localhost,127.0.0.1,.svc,.cluster.local,169.254.169.254,169.254.170.23,[fd00:ec2::23]" in wave1
+    assert len(wave1.splitlines()) < 120
+    # the wave's scripts, executable, and the library they source, written by the Python app too
+    for step in ("preflight", "apply", "verify", "rollback"):
+        script = os.path.join(outdirs[1], "runbooks", "wave1", "DUAL_TRUST-to-POD_IDENTITY", step + ".sh")
+        assert os.access(script, os.X_OK), script
+    assert os.path.isfile(os.path.join(outdirs[1], "runbooks", "lib.sh"))
+
+
+def test_scripts_deploy_the_wave_from_the_assembly_with_the_cdk_cli(outdirs):
+    """apply.sh runs `cdk deploy --app <assembly> '<migration>/<wave>/*'`: the real CDK CLI selects the same
+    stacks from the synthesized assembly as from the app, without synthesizing again."""
+    from_app = sorted(line.split(" ")[0] for line in cdk_ls("Northwind/wave1/*").stdout.splitlines() if line.startswith("Northwind/"))
+    result = subprocess.run(["npx", "cdk", "ls", "--app", outdirs[0], "Northwind/wave1/*"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from_assembly = sorted(line.split(" ")[0] for line in result.stdout.splitlines() if line.startswith("Northwind/"))
+    assert from_assembly == from_app
 
 
 def cdk_ls(*args):

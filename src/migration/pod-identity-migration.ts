@@ -166,8 +166,12 @@ export interface PodIdentityMigrationProps {
  * shard of each: nothing moves between stacks when clusters, regions, service accounts or phases
  * change. The phase of each wave is recorded state (`state`), stepped one phase at a time. At
  * synthesis the cloud assembly also receives the ServiceAccount manifests
- * (`k8s/<cluster>/<wave>.yaml`), a runbook per wave (`runbooks/<wave>.md`), the fleet plan
+ * (`k8s/<cluster>/<wave>.yaml`), a runbook per wave (`runbooks/<wave>.md`) with its executable
+ * scripts (`runbooks/<wave>/<FROM>-to-<TO>/{preflight,apply,verify,rollback}.sh`, which loop over the
+ * wave's data files and deploy this cloud assembly without synthesizing again), the fleet plan
  * (`runbooks/index.md`) and import mappings (`import/<stack>.json`).
+ *
+ * @see https://github.com/cdk-eks-pod-identity/cdk-eks-pod-identity#running-a-step-the-runbook-scripts
  */
 export class PodIdentityMigration extends Construct {
   /** The context key that overrides the phase of `wave` for one synthesis. */

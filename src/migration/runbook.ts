@@ -217,7 +217,7 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
     lines.push('# Fleet plan', '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
     rows.forEach((row) => lines.push(`| ${row.join(' | ')} |`));
     lines.push('', '## Runbooks', '');
-    reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters`));
+    reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters; scripts in \`${r.wave}/\``));
     lines.push('', '## Trust policies near their limit (75% or more)', '');
     const near = nearLimit(trust);
     near.forEach((t) => lines.push(`- ${t.arn}: ${t.length.toLocaleString('en-US')} of ${t.max.toLocaleString('en-US')} characters`));
