@@ -7,7 +7,7 @@ import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { clusterLabel, constructError } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
-import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oneOrList } from './private/trust';
+import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oidcProviderInAccount, oneOrList } from './private/trust';
 import { ServiceAccountRef } from './service-account-ref';
 
 /**
@@ -270,7 +270,7 @@ export class DualTrustRole extends iam.Role {
     }
     const principal = this.oidcProviderAccount === undefined || Token.isUnresolved(providerArn)
       ? providerArn
-      : providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${this.oidcProviderAccount}$2`);
+      : oidcProviderInAccount(providerArn, this.oidcProviderAccount);
     return { providerArn: principal, issuer };
   }
 

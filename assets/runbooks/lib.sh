@@ -307,15 +307,11 @@ pi_check_trust() {
        | select([.Condition.StringEquals[$k], .Condition.StringLike[$k]] | flatten | index($s))] | length' <<<"$trust")"
     want=no
     if pi_has "$phase" irsaTrust || [ "$T_IRSA_TRUST" = kept ]; then want=yes; fi
-    if [ "$want" = yes ] && [ "$n" -gt 0 ]; then
-      pi_pass "$T_WHO trust: $(pi_role_name "$T_IRSA_ROLE") trusts the cluster's OIDC provider for this service account"
-    elif [ "$want" = yes ]; then
-      pi_fail "$T_WHO trust: expected $(pi_role_name "$T_IRSA_ROLE") to trust $T_OIDC_PROVIDER for system:serviceaccount:$T_NS:$T_SA; saw no such statement"
-    elif [ "$n" -gt 0 ]; then
-      pi_fail "$T_WHO trust: expected no OIDC statement for this service account in $phase; saw $n in $(pi_role_name "$T_IRSA_ROLE")"
-    else
-      pi_pass "$T_WHO trust: no OIDC statement for this service account in $(pi_role_name "$T_IRSA_ROLE")"
-    fi
+    pi_expect_statements "$want" "$n" \
+      "$(pi_role_name "$T_IRSA_ROLE") trusts the cluster's OIDC provider for this service account" \
+      "expected $(pi_role_name "$T_IRSA_ROLE") to trust $T_OIDC_PROVIDER for system:serviceaccount:$T_NS:$T_SA; saw no such statement" \
+      "expected no OIDC statement for this service account in $phase; saw $n in $(pi_role_name "$T_IRSA_ROLE")" \
+      "no OIDC statement for this service account in $(pi_role_name "$T_IRSA_ROLE")"
   fi
   if ! trust="$(pi_trust "$T_ASSOC_ROLE" 2>&1)"; then
     pi_fail "$T_WHO trust: cannot read the trust of $T_ASSOC_ROLE: $(printf '%s' "$trust" | tr '\n' ' ')"
@@ -330,14 +326,24 @@ pi_check_trust() {
               ((has("aws:RequestTag/eks-cluster-arn") | not) or ([.["aws:RequestTag/eks-cluster-arn"]] | flatten | index($c))))] | length' <<<"$trust")"
   want=no
   if pi_has "$phase" podIdentityTrust || [ "$T_POD_TRUST" = always ]; then want=yes; fi
-  if [ "$want" = yes ] && [ "$n" -gt 0 ]; then
-    pi_pass "$T_WHO trust: $(pi_role_name "$T_ASSOC_ROLE") trusts pods.eks.amazonaws.com for this service account"
-  elif [ "$want" = yes ]; then
-    pi_fail "$T_WHO trust: expected $(pi_role_name "$T_ASSOC_ROLE") to trust pods.eks.amazonaws.com for $T_NS/$T_SA on $C_ARN; saw no such statement"
-  elif [ "$n" -gt 0 ]; then
-    pi_fail "$T_WHO trust: expected no pods.eks.amazonaws.com statement for this service account in $phase; saw $n"
+  pi_expect_statements "$want" "$n" \
+    "$(pi_role_name "$T_ASSOC_ROLE") trusts pods.eks.amazonaws.com for this service account" \
+    "expected $(pi_role_name "$T_ASSOC_ROLE") to trust pods.eks.amazonaws.com for $T_NS/$T_SA on $C_ARN; saw no such statement" \
+    "expected no pods.eks.amazonaws.com statement for this service account in $phase; saw $n" \
+    "no pods.eks.amazonaws.com statement for this service account, as $phase expects"
+}
+
+# one trust line: pi_expect_statements <want yes|no> <statements found> <pass: present> <fail: missing>
+#   <fail: present> <pass: absent>
+pi_expect_statements() {
+  if [ "$1" = yes ] && [ "$2" -gt 0 ]; then
+    pi_pass "$T_WHO trust: $3"
+  elif [ "$1" = yes ]; then
+    pi_fail "$T_WHO trust: $4"
+  elif [ "$2" -gt 0 ]; then
+    pi_fail "$T_WHO trust: $5"
   else
-    pi_pass "$T_WHO trust: no pods.eks.amazonaws.com statement for this service account, as $phase expects"
+    pi_pass "$T_WHO trust: $6"
   fi
 }
 
@@ -592,7 +598,7 @@ pi_proxy_findings() {
 }
 
 pi_check_proxies() {
-  local pods findings='' f kind name spec
+  local pods findings='' f c ns sa kind name spec lower
   if pods="$(pi_pods)"; then
     for name in $(jq -r '.[].metadata.name' <<<"$pods"); do
       spec="$(jq -c --arg n "$name" '.[] | select(.metadata.name == $n) | .spec' <<<"$pods")"
@@ -602,7 +608,6 @@ pi_check_proxies() {
   fi
   while IFS=$'\t' read -r c ns sa kind name <&4; do
     if [ "$c" != "$T_CLUSTER" ] || [ "$ns" != "$T_NS" ] || [ "$sa" != "$T_SA" ] || [ "$kind" = Pod ]; then continue; fi
-    local lower
     lower="$(tr '[:upper:]' '[:lower:]' <<<"$kind")"
     if ! spec="$(pi_k "$T_CLUSTER" -n "$T_NS" get "$lower" "$name" -o json 2>/dev/null)"; then
       pi_info "$T_WHO proxy: $lower/$name of the inventory is gone"
@@ -882,8 +887,10 @@ pi_annotate() {
 
 # One step of the phase table, from -> to, forward or back.
 pi_step() {
-  local from="$1" to="$2" mode=irsa
+  local from="$1" to="$2" mode=irsa change=none
   if pi_has "$to" association; then mode=pod; fi
+  if pi_has "$to" association && ! pi_has "$from" association; then change=present; fi
+  if pi_has "$from" association && ! pi_has "$to" association; then change=absent; fi
   pi_preflight "$from" "$to"
   if [ "$PI_FAILS" -gt 0 ]; then
     pi_line "STOP: $PI_FAILS preflight checks failed; nothing was changed"
@@ -897,16 +904,14 @@ pi_step() {
   if [ "$PI_FAILS" -gt 0 ]; then
     return 0
   fi
-  if pi_has "$to" association && ! pi_has "$from" association; then
-    pi_each_target pi_wait_association present
-  elif pi_has "$from" association && ! pi_has "$to" association; then
-    pi_each_target pi_wait_association absent
+  if [ "$change" != none ]; then
+    pi_each_target pi_wait_association "$change"
   fi
   if [ "$PI_FAILS" -gt 0 ]; then
     pi_line "STOP: the associations are not as $to expects; no pod was restarted"
     return 0
   fi
-  if { pi_has "$to" association && ! pi_has "$from" association; } || { pi_has "$from" association && ! pi_has "$to" association; }; then
+  if [ "$change" != none ]; then
     # F9: associations are eventually consistent; prove the webhook injects before restarting anything
     pi_each_target pi_check_injection "$mode"
     if [ "$PI_FAILS" -gt 0 ]; then

@@ -22,7 +22,6 @@ export interface WaveReport {
   readonly importStacks: { readonly id: string; readonly name: string }[];
   readonly clusters: ClusterReport[];
   readonly adoptedRoles: string[];
-  readonly newRoles: string[];
 }
 
 export interface ClusterReport {

@@ -6,6 +6,14 @@ import { policySize, PolicySize } from './policy-size';
 /** IAM's default quota for the length of a role trust policy. */
 export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
+/**
+ * The ARN of an OIDC provider as registered in `account`: IRSA into a role of another account
+ * names the cluster's provider registered in the role's account.
+ */
+export function oidcProviderInAccount(providerArn: string, account: string): string {
+  return providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${account}$2`);
+}
+
 /** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
 export function oneOrList(values: string[]): string | string[] {
   return values.length === 1 ? values[0] : [...values];

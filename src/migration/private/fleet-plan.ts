@@ -5,7 +5,7 @@ import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
 import { hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
 import { policySize } from '../../private/policy-size';
-import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oneOrList } from '../../private/trust';
+import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } from '../../private/trust';
 import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
 
@@ -265,8 +265,7 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
     if (Token.isUnresolved(issuer) || Token.isUnresolved(providerArn)) {
       throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has an OIDC issuer known only at deploy time; the migration plans trust policies at synthesis: reference the cluster with PodIdentityCluster.fromClusterAttributes and its oidcIssuer.`);
     }
-    // IRSA into a role of another account names the cluster's OIDC provider registered in the role's account
-    const principal = providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${d.parsed.account}$2`);
+    const principal = oidcProviderInAccount(providerArn, d.parsed.account);
     const entry = byIssuer.get(issuer) ?? { providerArn: principal, subjects: new Set<string>() };
     entry.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
     byIssuer.set(issuer, entry);

@@ -1,5 +1,6 @@
 import { FleetPlan } from './fleet-plan';
 import { WavePhase, CONTEXT_PREFIX } from './phase-state';
+import { oidcProviderInAccount } from '../../private/trust';
 import { MigrationPlan } from '../plan';
 import { ClusterReport, WaveReport } from '../runbook';
 
@@ -37,8 +38,7 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
           targetRoleArn: p.targetRoleArn,
           irsaTrust: fleet.roles.get(p.sa.role.arn)?.kind === 'irsa-only' ? 'kept' as const : 'ends' as const,
           podTrust: fleet.roles.get(p.associationRoleArn)?.kind === 'created' ? 'always' as const : 'phased' as const,
-          // IRSA into a role of another account names the provider registered in the role's account
-          oidcProviderArn: (cluster.oidcProviderArn ?? '').replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${p.sa.role.account}$2`),
+          oidcProviderArn: oidcProviderInAccount(cluster.oidcProviderArn ?? '', p.sa.role.account),
           issuer: cluster.oidcIssuer ?? '',
         })),
         helmManaged: mine.map((p) => p.sa).filter((sa) => sa.helmRelease !== undefined),
@@ -57,7 +57,6 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
       importStacks: inputs.importStacks(wave.name),
       clusters,
       adoptedRoles: roles.filter(([, r]) => r.adopted).map(([arn]) => arn),
-      newRoles: roles.filter(([, r]) => !r.adopted).map(([arn]) => arn),
     };
   });
 }
