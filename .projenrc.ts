@@ -72,7 +72,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json', '/.tools/'],
+  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json', '/.tools/', '/.bench/'],
 });
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/test-python/');
@@ -80,6 +80,7 @@ project.addPackageIgnore('/rosetta/');
 project.addPackageIgnore('/scripts/');
 project.addPackageIgnore('/.ci/');
 project.addPackageIgnore('/bench/');
+project.addPackageIgnore('/.bench/');
 project.addPackageIgnore('/.cdk-lines/');
 project.addPackageIgnore('/.tools/');
 // what the README's two commands leave in the work tree never ships (scripts/check-packages.py checks)
@@ -115,6 +116,15 @@ project.addTask('demo', {
   description: 'Synthesize the Northwind migration (11 clusters, 3 waves at mixed phases) and print the plan',
   exec: 'ts-node --project tsconfig.dev.json examples/northwind/main.ts',
 });
+
+// The fleet-scale synthesis benchmark (bench/run.ts): the library against a raw-L1 floor producing
+// the same CloudFormation, whole node processes on compiled JavaScript (lib/ and .bench/).
+const bench = project.addTask('bench', {
+  description: 'Benchmark fleet-scale synthesis against a raw-L1 floor (options after --: --runs N, --fleets F50,D50, --scaling 5,50,100, --smoke)',
+});
+bench.spawn(project.compileTask);
+bench.exec('tsc -p bench/tsconfig.json');
+bench.exec('node .bench/run.js', { receiveArgs: true });
 
 // Every test: the full projen build (compile, jest with coverage, eslint, docgen, rosetta, package
 // js + python), then the Python wheel in a fresh venv under pytest, then one summary line.

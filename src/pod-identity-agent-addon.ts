@@ -1,4 +1,4 @@
-import { Annotations, Stack } from 'aws-cdk-lib';
+import { Annotations, Stack, Stage } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
 import { AgentStatus, ComputeType, nodeGroupsOf, PodIdentityCluster } from './pod-identity-cluster';
@@ -6,13 +6,36 @@ import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
 import { clusterLabel, constructError, show } from './private/errors';
 import { isConcrete, isValidAddonVersion } from './private/names';
-import { synthesizedUnder } from './private/synthesized';
+import { Synthesized, synthesizedUnder } from './private/synthesized';
 
 /** The EKS add-on name of the Pod Identity agent. */
 const AGENT_ADDON_NAME = 'eks-pod-identity-agent';
 
 /** Registry of the agent add-ons of an app, keyed by cluster. */
 const REGISTRY = 'cdk-eks-pod-identity.PodIdentityAgentAddon';
+
+/**
+ * Per Stage (or App) holding agent add-ons: every `eks-pod-identity-agent` add-on of the app, as it
+ * synthesizes, found by one walk of the app per validation pass (not one per add-on).
+ */
+const AGENT_ADDONS_OF_APP = new WeakMap<IConstruct, Synthesized[]>();
+
+/**
+ * Makes the validation pass of `stage` start by indexing the agent add-ons of the whole app:
+ * CDK validates a Stage's tree root first, so the add-ons' own validations read a fresh index.
+ */
+function indexAgentAddonsOnValidation(stage: IConstruct): void {
+  if (AGENT_ADDONS_OF_APP.has(stage)) {
+    return;
+  }
+  AGENT_ADDONS_OF_APP.set(stage, []);
+  stage.node.addValidation({
+    validate: () => {
+      AGENT_ADDONS_OF_APP.set(stage, synthesizedUnder(stage.node.root, 'AWS::EKS::Addon').filter((a) => a.properties.AddonName === AGENT_ADDON_NAME));
+      return [];
+    },
+  });
+}
 
 /**
  * How EKS resolves conflicts between the add-on's configuration and what is already on the cluster.
@@ -189,6 +212,7 @@ export class PodIdentityAgentAddon extends Construct {
       configurationValues: this.renderConfigurationValues(props.configurationValues),
     });
 
+    indexAgentAddonsOnValidation(this.validationRoot);
     this.node.addValidation({ validate: () => this.findForeignAgentAddons() });
   }
 
@@ -222,11 +246,16 @@ export class PodIdentityAgentAddon extends Construct {
    * (e.g. `cluster.eksPodIdentityAgent` of aws-eks or aws-eks-v2, or a plain `CfnResource`),
    * recognised by the `AWS::EKS::Addon` they synthesize.
    */
+  /** The root of the tree CDK validates this add-on in: its Stage (or App). */
+  private get validationRoot(): IConstruct {
+    return Stage.of(this) ?? this.node.root;
+  }
+
   private findForeignAgentAddons(): string[] {
     const stack = Stack.of(this);
     const ours = JSON.stringify(stack.resolve(this.cluster.clusterName));
-    const others = synthesizedUnder(this.node.root, 'AWS::EKS::Addon')
-      .filter((a) => a.resource !== this.resource && a.properties.AddonName === AGENT_ADDON_NAME)
+    const others = AGENT_ADDONS_OF_APP.get(this.validationRoot)!
+      .filter((a) => a.resource !== this.resource)
       .filter((a) => Stack.of(a.resource) === stack
         ? JSON.stringify(a.properties.ClusterName) === ours
         : typeof a.properties.ClusterName === 'string' && a.properties.ClusterName === this.cluster.clusterName

@@ -1,4 +1,4 @@
-import { App, CfnResource, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Stage } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
@@ -188,6 +188,20 @@ describe('PodIdentityAgentAddon', () => {
     // THEN
     expect(() => Template.fromStack(stack)).toThrow(
       /PodIdentityAgentAddon at 'S\/Agent': another eks-pod-identity-agent add-on for cluster .* exists at 'S\/C\/EksPodIdentityAgentAddon\/Resource'/);
+  });
+
+  test('an add-on in another Stage of the app is found', () => {
+    // GIVEN: the add-on in a nested Stage, another one for the same cluster in a stack of the App
+    const app = new App();
+    const stage = new Stage(app, 'Foundation');
+    const stack = new Stack(stage, 'S', { env: ENV });
+    new PodIdentityAgentAddon(stack, 'Agent', { cluster: cluster('c1') });
+    const outside = new Stack(app, 'Outside', { env: ENV });
+    new CfnResource(outside, 'Plain', { type: 'AWS::EKS::Addon', properties: { AddonName: 'eks-pod-identity-agent', ClusterName: 'c1' } });
+
+    // THEN
+    expect(() => app.synth()).toThrow("PodIdentityAgentAddon at 'Foundation/S/Agent': another eks-pod-identity-agent add-on for cluster \"c1\" exists at 'Outside/Plain'");
+
   });
 
   test('an add-on written as a plain CfnResource for the same cluster fails validation too', () => {

@@ -193,6 +193,8 @@ export class PodIdentityMigration extends Construct {
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
+  /** role ARN -> the role as the associations reference it. */
+  private readonly importedRoles = new Map<string, iam.IRole>();
   /** wave -> the role stacks holding its adopted roles. */
   private readonly importStacksOf = new Map<string, Set<Stack>>();
 
@@ -455,28 +457,46 @@ export class PodIdentityMigration extends Construct {
   }
 
   private buildAssociations(): void {
-    const { associations, roles } = this.placed.record;
+    const { associations } = this.placed.record;
     for (const [clusterArn, shards] of Object.entries(associations)) {
       new Set(Object.values(shards)).forEach((shard) => this.stackAt(this.layout.cluster(clusterArn, shard)));
     }
     for (const p of this.fleet.placements.filter((x) => hasAssociation(x.phase))) {
       const stack = this.stackAt(this.layout.cluster(p.cluster.clusterArn, associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]));
       const scope = (stack.node.tryFindChild(p.sa.namespace) as Construct | undefined) ?? new Construct(stack, p.sa.namespace);
-      // roles by ARN, immutable: the role stacks hold their trust and permissions in every phase
-      const binding = new PodIdentityBinding(scope, p.sa.serviceAccount, {
+      new PodIdentityBinding(scope, p.sa.serviceAccount, {
         cluster: p.cluster,
         namespace: p.sa.namespace,
         serviceAccount: p.sa.serviceAccount,
-        role: iam.Role.fromRoleArn(scope, `${p.sa.serviceAccount}-Role`, p.associationRoleArn, { mutable: false }),
-        targetRole: p.targetRoleArn ? iam.Role.fromRoleArn(scope, `${p.sa.serviceAccount}-Target`, p.targetRoleArn, { mutable: false }) : undefined,
+        role: this.roleByArn(p.associationRoleArn),
+        targetRole: p.targetRoleArn ? this.roleByArn(p.targetRoleArn) : undefined,
       });
-      binding.node.addMetadata('cdk-eks-pod-identity:wave', p.wave);
       for (const arn of [p.associationRoleArn, p.targetRoleArn].filter((a): a is string => a !== undefined)) {
-        const role = this.fleet.roles.get(arn)!;
         // F4: the role, its trust and its policies before the association
-        this.dependOn(stack, this.stackAt(this.layout.roles(role.parsed.account, roles[role.parsed.account][arn])), `the trust of ${arn} comes before its associations`);
+        this.dependOn(stack, this.roleStackOf(arn), `the trust of ${arn} comes before its associations`);
       }
     }
+  }
+
+  /** The stack that holds the role `arn`. */
+  private roleStackOf(arn: string): Stack {
+    const role = this.fleet.roles.get(arn)!;
+    return this.stackAt(this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]));
+  }
+
+  /**
+   * The role `arn` as an immutable `IRole` for the associations: one per role (not per
+   * association), beside the role in its stack. It creates nothing; the role stacks hold the
+   * trust and permissions in every phase.
+   */
+  private roleByArn(arn: string): iam.IRole {
+    let role = this.importedRoles.get(arn);
+    if (!role) {
+      const scope = this.roleStackOf(arn).node.findChild(this.fleet.roles.get(arn)!.parsed.roleName);
+      role = iam.Role.fromRoleArn(scope, 'ForAssociations', arn, { mutable: false });
+      this.importedRoles.set(arn, role);
+    }
+    return role;
   }
 
   /**

@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App as Cdk8sApp, Yaml } from 'cdk8s';
+import { App as Cdk8sApp } from 'cdk8s';
 import { FleetPlan } from './fleet-plan';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
 import { ServiceAccountChart } from '../service-account-chart';
 import { scriptLibrary, waveScriptFiles } from './wave-scripts';
+import { manifestsYaml } from './yaml';
 
 /**
  * Writes what the operator applies and follows into the cloud assembly: ServiceAccount manifests
@@ -14,17 +15,17 @@ import { scriptLibrary, waveScriptFiles } from './wave-scripts';
  */
 export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
   imports: { stackName: string; mapping: { [logicalId: string]: { RoleName: string } } }[]): void {
-  const k8sApp = new Cdk8sApp();
   for (const report of reports) {
     for (const cluster of report.clusters) {
-      const chart = new ServiceAccountChart(k8sApp, `${cluster.name}-${report.wave}`, {
+      // an App per chart: Chart.toJson() resolves the whole App its chart is in
+      const chart = new ServiceAccountChart(new Cdk8sApp(), `${cluster.name}-${report.wave}`, {
         serviceAccounts: cluster.placements.map((p) => p.sa),
         phase: report.phase,
       });
       if (chart.rendered.length > 0) {
         const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, Yaml.stringify(...chart.toJson()));
+        fs.writeFileSync(file, manifestsYaml(chart.toJson()));
       }
     }
   }

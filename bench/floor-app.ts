@@ -1,0 +1,74 @@
+/**
+ * The floor app: the same stacks and resources as the library's, written directly as L1
+ * resources (`CfnRole`, `CfnPodIdentityAssociation`, `CfnAddon`, `CfnParameter`,
+ * `CfnWaitConditionHandle`) from the spec `floorSpec()` wrote: no planning, no checks, no
+ * manifests or runbooks. What CDK itself costs for these templates.
+ *
+ *   node .bench/floor-app.js <spec.json> <outdir>
+ *
+ * Prints one JSON line on exit: the process's peak resident memory (getrusage, as /usr/bin/time).
+ */
+import * as fs from 'fs';
+import { App, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { FloorSpec } from './floor-spec';
+
+const [specFile, outdir] = process.argv.slice(2);
+process.on('exit', () => console.log(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })));
+
+const spec: FloorSpec = JSON.parse(fs.readFileSync(specFile, 'utf8'));
+const app = new App({ outdir, analyticsReporting: false });
+
+/** The construct at `ids` below `scope`, made of plain Constructs where missing. */
+function scopeAt(scope: Construct, ids: string[]): Construct {
+  let here = scope;
+  for (const id of ids) {
+    here = (here.node.tryFindChild(id) as Construct | undefined) ?? new Construct(here, id);
+  }
+  return here;
+}
+
+function resource(scope: Construct, id: string, type: string, props: any): CfnResource {
+  switch (type) {
+    case 'AWS::IAM::Role': return new iam.CfnRole(scope, id, props);
+    case 'AWS::EKS::PodIdentityAssociation': return new eks.CfnPodIdentityAssociation(scope, id, props);
+    case 'AWS::EKS::Addon': return new eks.CfnAddon(scope, id, props);
+    case 'AWS::SSM::Parameter': return new ssm.CfnParameter(scope, id, props);
+    case 'AWS::CloudFormation::WaitConditionHandle': return new CfnWaitConditionHandle(scope, id);
+    default: throw new Error(`floor: no L1 for ${type}`);
+  }
+}
+
+const stacks = new Map<string, Stack>();
+for (const s of spec.stacks) {
+  const stack = new Stack(scopeAt(app, s.path.slice(0, -1)), s.path[s.path.length - 1], {
+    stackName: s.stackName,
+    env: { account: s.account, region: s.region },
+  });
+  stacks.set(s.path.join('/'), stack);
+  const byPath = new Map<string, CfnResource>();
+  for (const r of s.resources) {
+    const cfn = resource(scopeAt(stack, r.path.slice(0, -1)), r.path[r.path.length - 1], r.type, r.props);
+    if (r.deletionPolicy) {
+      cfn.cfnOptions.deletionPolicy = r.deletionPolicy as CfnDeletionPolicy;
+    }
+    if (r.updateReplacePolicy) {
+      cfn.cfnOptions.updateReplacePolicy = r.updateReplacePolicy as CfnDeletionPolicy;
+    }
+    byPath.set(r.path.join('/'), cfn);
+  }
+  for (const r of s.resources) {
+    for (const d of r.dependsOn) {
+      byPath.get(r.path.join('/'))!.addDependency(byPath.get(d)!);
+    }
+  }
+}
+for (const s of spec.stacks) {
+  for (const d of s.dependsOn) {
+    stacks.get(s.path.join('/'))!.addDependency(stacks.get(d)!);
+  }
+}
+app.synth();

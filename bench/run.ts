@@ -1,0 +1,233 @@
+/**
+ * Fleet-scale synthesis benchmark: the library against a raw-L1 floor producing the same
+ * CloudFormation, in the same run.
+ *
+ *   npx projen bench                      # fleets F50 and D50, the scaling series F5 ... F100, 5 runs
+ *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100
+ *   npx projen bench -- --smoke           # F5 and D6, 1 run: that it works (CI)
+ *
+ * For each fleet: the fleet folder is generated; a first synthesis at IRSA_ONLY creates the
+ * placement file (as on a real first deploy); the state is set to the fleet's phases; the
+ * library synthesizes once more, and its cloud assembly becomes the floor's input. The floor's
+ * assembly must equal it (stacks, names, environments, dependencies, every template); otherwise
+ * the bench fails. Then library and floor run alternately, `runs` times each, each a whole
+ * `node` process on compiled JavaScript into a fresh output folder, timed from spawn to exit
+ * (wall) with its peak resident memory (getrusage at exit, as /usr/bin/time -v reports it).
+ * Printed: medians, the ratios library/floor, the scaling table, and the largest stack (resources,
+ * bytes). Nothing is asserted on times; the bench exits non-zero only when the floor's output
+ * differs, a synthesis fails, or a stack exceeds CloudFormation's limits (500 resources, 1 MB).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { compareAssemblies, floorSpec } from './floor-spec';
+import { FleetSpec, fleetName, parseFleetName, trustQuota, writeFleet, writeState } from './fleets';
+
+const HERE = __dirname;
+const MAX_RESOURCES = 500;
+const MAX_TEMPLATE_BYTES = 1024 * 1024;
+
+interface Options {
+  runs: number;
+  fleets: FleetSpec[];
+  scaling: number[];
+  keep: boolean;
+}
+
+function options(argv: string[]): Options {
+  const o: Options = { runs: 5, fleets: [parseFleetName('F50'), parseFleetName('D50')], scaling: [5, 10, 25, 50, 75, 100], keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) {
+        throw new Error(`bench: ${a} needs a value`);
+      }
+      return v;
+    };
+    if (a === '--runs') {
+      o.runs = Number(value());
+    } else if (a === '--fleets') {
+      o.fleets = value().split(',').filter((x) => x).map(parseFleetName);
+    } else if (a === '--scaling') {
+      o.scaling = value().split(',').filter((x) => x).map(Number);
+    } else if (a === '--smoke') {
+      o.runs = 1;
+      o.fleets = [parseFleetName('F5'), parseFleetName('D6')];
+      o.scaling = [2, 4];
+    } else if (a === '--keep') {
+      o.keep = true;
+    } else {
+      throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
+    }
+  }
+  if (!Number.isInteger(o.runs) || o.runs < 1 || o.scaling.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error('bench: --runs and --scaling take whole numbers from 1');
+  }
+  return o;
+}
+
+interface Sample { wallMs: number; rssKb: number }
+
+/** One whole `node` process: wall time from spawn to exit, peak RSS as the process reported it. */
+function runNode(script: string, args: string[]): Sample {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [path.join(HERE, script), ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) {
+    throw new Error(`bench: ${script} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`.slice(0, 4000));
+  }
+  const last = r.stdout.trim().split('\n').pop()!;
+  return { wallMs, rssKb: JSON.parse(last).maxRssKb };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+interface Result {
+  fleet: FleetSpec;
+  library: Sample;
+  floor: Sample;
+  stacks: number;
+  associations: number;
+  roles: number;
+  largestResources: number;
+  largestBytes: number;
+}
+
+/** Stacks, resource counts and the largest template of a cloud assembly; fails past CloudFormation's limits. */
+function assemblyFigures(dir: string) {
+  let stacks = 0;
+  let associations = 0;
+  let roles = 0;
+  let largestResources = 0;
+  let largestBytes = 0;
+  const over: string[] = [];
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.template.json'))) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    const resources = Object.values<any>(JSON.parse(text).Resources ?? {});
+    stacks += 1;
+    associations += resources.filter((r) => r.Type === 'AWS::EKS::PodIdentityAssociation').length;
+    roles += resources.filter((r) => r.Type === 'AWS::IAM::Role').length;
+    const bytes = Buffer.byteLength(text);
+    largestResources = Math.max(largestResources, resources.length);
+    largestBytes = Math.max(largestBytes, bytes);
+    if (resources.length > MAX_RESOURCES || bytes > MAX_TEMPLATE_BYTES) {
+      over.push(`${file}: ${resources.length} resources, ${bytes} bytes`);
+    }
+  }
+  if (over.length > 0) {
+    throw new Error(`bench: stacks over CloudFormation's limits (${MAX_RESOURCES} resources, ${MAX_TEMPLATE_BYTES} bytes): ${over.join('; ')}`);
+  }
+  return { stacks, associations, roles, largestResources, largestBytes };
+}
+
+function measure(fleet: FleetSpec, runs: number, work: string): Result {
+  const name = fleetName(fleet);
+  const dir = path.join(work, name);
+  const folder = path.join(dir, 'fleet');
+  const reference = path.join(dir, 'library.out');
+  const out = path.join(dir, 'run.out');
+  const specFile = path.join(dir, 'floor-spec.json');
+  writeFleet(folder, fleet);
+  // the first synthesis creates the placement file; F's shared roles could never have trusted every
+  // cluster's issuer at IRSA_ONLY, so that one synthesis declares a quota the check cannot reach
+  runNode('library-app.js', [folder, path.join(dir, 'first.out'), '1000000']);
+  writeState(folder, fleet, false);
+  const quota = String(trustQuota(fleet));
+  runNode('library-app.js', [folder, reference, quota]);
+  fs.writeFileSync(specFile, JSON.stringify(floorSpec(reference)));
+  runNode('floor-app.js', [specFile, out]);
+  const diffs = compareAssemblies(reference, out);
+  if (diffs.length > 0) {
+    throw new Error(`bench: ${name}: the floor's CloudFormation differs from the library's:\n  ${diffs.join('\n  ')}`);
+  }
+  const figures = assemblyFigures(reference);
+  const library: Sample[] = [];
+  const floor: Sample[] = [];
+  for (let i = 0; i < runs; i++) {
+    // alternating, each into a fresh folder (removing it is not timed)
+    fs.rmSync(out, { recursive: true, force: true });
+    library.push(runNode('library-app.js', [folder, out, quota]));
+    fs.rmSync(out, { recursive: true, force: true });
+    floor.push(runNode('floor-app.js', [specFile, out]));
+  }
+  const result = {
+    fleet,
+    library: { wallMs: median(library.map((s) => s.wallMs)), rssKb: median(library.map((s) => s.rssKb)) },
+    floor: { wallMs: median(floor.map((s) => s.wallMs)), rssKb: median(floor.map((s) => s.rssKb)) },
+    ...figures,
+  };
+  process.stderr.write(`  ${name}: library ${fmtS(result.library.wallMs)} ${fmtMb(result.library.rssKb)}, floor ${fmtS(result.floor.wallMs)} ${fmtMb(result.floor.rssKb)}\n`);
+  return result;
+}
+
+const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const fmtMb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+const ratio = (a: number, b: number) => (a / b).toFixed(2);
+
+function row(cells: string[], widths: number[]): string {
+  return '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [row(head, widths), row(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => row(r, widths))].join('\n');
+}
+
+function main(): void {
+  const o = options(process.argv.slice(2));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pi-bench-'));
+  const cache = new Map<string, Result>();
+  const get = (fleet: FleetSpec) => {
+    const name = fleetName(fleet);
+    if (!cache.has(name)) {
+      cache.set(name, measure(fleet, o.runs, work));
+    }
+    return cache.get(name)!;
+  };
+  try {
+    process.stderr.write(`node ${process.version}, ${os.cpus().length} CPUs; ${o.runs} runs each, library and floor alternating\n`);
+    const fleets = o.fleets.map(get);
+    const scaling = o.scaling.map((n) => get({ kind: 'F', clusters: n }));
+    console.log(`\nLibrary against the raw-L1 floor (same CloudFormation, checked), median of ${o.runs} whole-process runs:\n`);
+    console.log(table(
+      ['fleet', 'clusters', 'roles', 'associations', 'stacks', 'largest stack', 'library wall', 'floor wall', 'wall ratio', 'library peak', 'floor peak', 'memory ratio'],
+      fleets.map((r) => [fleetName(r.fleet), String(r.fleet.clusters), String(r.roles), String(r.associations), String(r.stacks),
+        `${r.largestResources} res, ${(r.largestBytes / 1024).toFixed(0)} KB`,
+        fmtS(r.library.wallMs), fmtS(r.floor.wallMs), ratio(r.library.wallMs, r.floor.wallMs),
+        fmtMb(r.library.rssKb), fmtMb(r.floor.rssKb), ratio(r.library.rssKb, r.floor.rssKb)]),
+    ));
+    if (scaling.length > 0) {
+      const base = scaling[0];
+      console.log(`\nScaling, fleet F shape (200 service accounts per cluster); x first: the wall time against ${base.fleet.clusters} clusters, and per association:\n`);
+      console.log(table(
+        ['clusters', 'associations', 'library wall', 'floor wall', 'wall ratio', 'memory ratio', 'x first', 'x first per association'],
+        scaling.map((r) => [String(r.fleet.clusters), String(r.associations), fmtS(r.library.wallMs), fmtS(r.floor.wallMs),
+          ratio(r.library.wallMs, r.floor.wallMs), ratio(r.library.rssKb, r.floor.rssKb), ratio(r.library.wallMs, base.library.wallMs),
+          ratio(r.library.wallMs / r.associations, base.library.wallMs / base.associations)]),
+      ));
+      const at = (n: number) => scaling.find((r) => r.fleet.clusters === n);
+      const [small, big] = [at(50), at(100)];
+      if (small && big) {
+        console.log(`\n100 clusters / 50 clusters, library wall: ${ratio(big.library.wallMs, small.library.wallMs)} (floor: ${ratio(big.floor.wallMs, small.floor.wallMs)})`);
+      }
+    }
+  } finally {
+    if (o.keep) {
+      process.stderr.write(`kept ${work}\n`);
+    } else {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
