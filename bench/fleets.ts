@@ -105,20 +105,19 @@ export function writeFleet(dir: string, spec: FleetSpec): void {
     },
   };
   fs.writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
-  writeState(dir, spec, true);
+  writeState(dir, spec);
+  // an empty placement file: the first synthesis places the fleet as it is now (F's roles, shared by
+  // every cluster, could never have trusted all their issuers at IRSA_ONLY, so no earlier synthesis did)
+  fs.writeFileSync(path.join(dir, 'placement.json'), JSON.stringify({ version: 1, stackPrefix: 'PodIdentity', homeRegion: 'us-east-1', roles: {}, associations: {} }));
 }
 
-/**
- * The state file: every wave at the fleet's phase, or (`first`) at IRSA_ONLY, the state of the
- * first synthesis, which creates the placement file.
- */
-export function writeState(dir: string, spec: FleetSpec, first: boolean): void {
+/** The state file: every wave stepped to the fleet's phase. */
+function writeState(dir: string, spec: FleetSpec): void {
   const waves = Array.from({ length: WAVES }, (_, w) => `wave${w + 1}`);
   const steps = spec.kind === 'F'
     ? ['IRSA_ONLY', 'DUAL_TRUST', 'POD_IDENTITY', 'ANNOTATION_REMOVED', 'POD_IDENTITY_ONLY']
     : ['IRSA_ONLY', 'DUAL_TRUST', 'POD_IDENTITY'];
-  const history = first ? steps.slice(0, 1) : steps;
-  const state = { waves: Object.fromEntries(waves.map((w) => [w, history])) };
+  const state = { waves: Object.fromEntries(waves.map((w) => [w, steps])) };
   fs.writeFileSync(path.join(dir, 'state.json'), JSON.stringify(state, null, 2));
 }
 

@@ -6,9 +6,8 @@
  *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100
  *   npx projen bench -- --smoke           # F5 and D6, 1 run: that it works (CI)
  *
- * For each fleet: the fleet folder is generated; a first synthesis at IRSA_ONLY creates the
- * placement file (as on a real first deploy); the state is set to the fleet's phases; the
- * library synthesizes once more, and its cloud assembly becomes the floor's input. The floor's
+ * For each fleet: the fleet folder is generated with an empty placement file; a first synthesis
+ * fills it (as before a real first deploy); the library synthesizes once more, and its cloud assembly becomes the floor's input. The floor's
  * assembly must equal it (stacks, names, environments, dependencies, every template); otherwise
  * the bench fails. Then library and floor run alternately, `runs` times each, each a whole
  * `node` process on compiled JavaScript into a fresh output folder, timed from spawn to exit
@@ -22,7 +21,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { compareAssemblies, floorSpec } from './floor-spec';
-import { FleetSpec, fleetName, parseFleetName, trustQuota, writeFleet, writeState } from './fleets';
+import { FleetSpec, fleetName, parseFleetName, trustQuota, writeFleet } from './fleets';
 
 const HERE = __dirname;
 const MAX_RESOURCES = 500;
@@ -133,11 +132,9 @@ function measure(fleet: FleetSpec, runs: number, work: string): Result {
   const out = path.join(dir, 'run.out');
   const specFile = path.join(dir, 'floor-spec.json');
   writeFleet(folder, fleet);
-  // the first synthesis creates the placement file; F's shared roles could never have trusted every
-  // cluster's issuer at IRSA_ONLY, so that one synthesis declares a quota the check cannot reach
-  runNode('library-app.js', [folder, path.join(dir, 'first.out'), '1000000']);
-  writeState(folder, fleet, false);
+  // the first synthesis fills the placement file, as the first deploy would; the runs then read it
   const quota = String(trustQuota(fleet));
+  runNode('library-app.js', [folder, path.join(dir, 'first.out'), quota]);
   runNode('library-app.js', [folder, reference, quota]);
   fs.writeFileSync(specFile, JSON.stringify(floorSpec(reference)));
   runNode('floor-app.js', [specFile, out]);

@@ -7,17 +7,19 @@ import { Construct, IConstruct } from 'constructs';
 import { IrsaInventory } from './irsa-inventory';
 import { MigrationState } from './migration-state';
 import { MigrationPlan } from './plan';
+import { MigrationPhase } from '../migration-phase';
+import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
+import { PodIdentityBinding } from '../pod-identity-binding';
+import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
 import { waveReports } from './private/reports';
+import { roleInput, roleProps } from './private/role-resource';
 import { CLUSTERS, FOUNDATION, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
+import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
 import { renderIndex } from './runbook';
-import { MigrationPhase } from '../migration-phase';
-import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
-import { PodIdentityBinding } from '../pod-identity-binding';
-import { PodIdentityCluster } from '../pod-identity-cluster';
 import { clusterLabel, constructError, show } from '../private/errors';
 import { hasAssociation, hasPodIdentityTrust } from '../private/phases';
 
@@ -222,6 +224,7 @@ export class PodIdentityMigration extends Construct {
       this.homeRegion = this.chooseHomeRegion(record);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
       this.placed = this.placeResources(record);
+      this.checkRoleStackSizes();
     } catch (e) {
       if (e instanceof PlanningError) {
         throw constructError(this, 'PodIdentityMigration', e.message);
@@ -342,6 +345,26 @@ export class PodIdentityMigration extends Construct {
     }
   }
 
+  /** Each role stack's template, as the roles are now, within CloudFormation's limit. */
+  private checkRoleStackSizes(): void {
+    const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
+    for (const [arn, role] of this.fleet.roles) {
+      const name = this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]).stackName;
+      const entry = stacks.get(name) ?? { bytes: TEMPLATE_OVERHEAD_BYTES, roles: [] };
+      const bytes = roleTemplateBytes(roleInput(role, role.trust));
+      entry.bytes += bytes;
+      entry.roles.push({ arn, bytes });
+      stacks.set(name, entry);
+    }
+    for (const [name, { bytes, roles }] of stacks) {
+      if (bytes > MAX_TEMPLATE_BYTES) {
+        const largest = roles.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((r) => `${r.arn} (${r.bytes.toLocaleString('en-US')} bytes)`);
+        throw new PlanningError(`stack ${name} would have a template of about ${bytes.toLocaleString('en-US')} bytes, over CloudFormation's 1 MB (checked at ${MAX_TEMPLATE_BYTES.toLocaleString('en-US')}): the trust of its ${roles.length} roles grew since they were placed (largest: ${largest.join(', ')}). `
+          + 'Placed roles never move (CloudFormation would delete and recreate them). Options: move waves on to POD_IDENTITY_ONLY, which drops the OIDC statements; serve fewer clusters per role; or retire roles of this stack.');
+      }
+    }
+  }
+
   private chooseHomeRegion(record: PlacementRecord | undefined): string {
     if (this.props.homeRegion !== undefined) {
       return this.props.homeRegion;
@@ -366,9 +389,13 @@ export class PodIdentityMigration extends Construct {
     for (const p of this.fleet.placements) {
       associations.set(p.cluster.clusterArn, [...(associations.get(p.cluster.clusterArn) ?? []), `${p.sa.namespace}/${p.sa.serviceAccount}`]);
     }
-    const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations },
+    // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
+    // their size at their widest trust, within a budget that leaves room for their trust to grow
+    const roleBytes = new Map([...this.fleet.roles].map(([arn, role]) => [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax)]));
+    const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations, roleBytes },
       this.props.maxResourcesPerStack ?? 450,
-      (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName);
+      (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName,
+      ROLE_STACK_BYTE_BUDGET);
     if (this.node.tryGetContext(FROZEN_PLACEMENT) === 'true' || this.node.tryGetContext(FROZEN_PLACEMENT) === true) {
       if (record === undefined || placed.added.length > 0) {
         throw new PlanningError(`the placement file ${this.props.placementFile} ${record === undefined ? 'is missing' : `lacks ${placed.added.length} resources (${placed.added.slice(0, 5).join(', ')}${placed.added.length > 5 ? ', ...' : ''})`}, and context ${FROZEN_PLACEMENT} forbids adding them here. Synthesize without it, review and commit the file.`);
@@ -430,14 +457,7 @@ export class PodIdentityMigration extends Construct {
     }
     for (const [arn, role] of this.fleet.roles) {
       const stack = this.stackAt(this.layout.roles(role.parsed.account, roles[role.parsed.account][arn]));
-      const resource = new iam.CfnRole(new Construct(stack, role.parsed.roleName), 'Resource', {
-        roleName: role.parsed.roleName,
-        path: role.parsed.path,
-        description: role.description,
-        assumeRolePolicyDocument: role.trust,
-        policies: inlinePolicies(role),
-        managedPolicyArns: role.managedPolicyArns.length > 0 ? [...role.managedPolicyArns] : undefined,
-      });
+      const resource = new iam.CfnRole(new Construct(stack, role.parsed.roleName), 'Resource', roleProps(roleInput(role, role.trust)));
       // IAM replacement or deletion breaks running pods; adopted roles outlive the app
       resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
       byStack.set(stack, [...(byStack.get(stack) ?? []), role]);
@@ -624,23 +644,6 @@ export class PodIdentityMigration extends Construct {
       importStacks: (wave) => [...(this.importStacksOf.get(wave) ?? [])].map((s) => ({ id: s.node.path, name: s.stackName })),
     });
   }
-}
-
-/** The inline policies of a role: the plan's permissions and the chain to its targets. */
-function inlinePolicies(role: PlannedRole): iam.CfnRole.PolicyProperty[] | undefined {
-  const policies: iam.CfnRole.PolicyProperty[] = [];
-  if (role.statements.length > 0) {
-    policies.push({ policyName: 'permissions', policyDocument: iam.PolicyDocument.fromJson({ Version: '2012-10-17', Statement: role.statements }) });
-  }
-  if (role.chainsTo.length > 0) {
-    policies.push({
-      policyName: 'chain',
-      policyDocument: new iam.PolicyDocument({
-        statements: [new iam.PolicyStatement({ sid: 'ChainToTargetRole', actions: ['sts:AssumeRole', 'sts:TagSession'], resources: role.chainsTo })],
-      }),
-    });
-  }
-  return policies.length > 0 ? policies : undefined;
 }
 
 /** Writes the placement file, manifests, runbooks and import mappings, once per synthesis. */

@@ -37,6 +37,11 @@ export interface PlannedRole {
   /** Its length as IAM counts it, and the limit. */
   readonly trustLength: number;
   readonly trustMax: number;
+  /**
+   * The trust the role has in the phase where it is widest: every IRSA use and every Pod Identity
+   * use trusted at once (what its stack's size is planned with, whatever the phase now).
+   */
+  readonly widestTrust: any;
   /** The permissions (inline policy `permissions`) and managed policies. */
   readonly statements: any[];
   readonly managedPolicyArns: string[];
@@ -222,21 +227,14 @@ function describeKind(kind: RoleDraft['kind']): string {
 
 /** The statements and trust of a role, from its uses. */
 function finish(d: RoleDraft, maxByAccount: { [account: string]: number }): PlannedRole {
-  const statements: any[] = [];
   const irsaUses = d.kind === 'irsa-only' ? d.irsa : d.irsa.filter((u) => hasIrsaTrust(u.phase));
-  statements.push(...irsaStatements(d, irsaUses));
-  if (d.kind === 'target') {
-    statements.push(...targetStatements(d));
-  } else if (d.kind !== 'irsa-only') {
-    let podUses = d.pod.filter((u) => hasPodIdentityTrust(u.phase));
-    if (podUses.length === 0 && d.kind === 'created') {
-      // a new role has no IRSA users and no pod can use it before its association exists; a trust
-      // policy cannot be empty, so it is pinned to the service accounts it is planned for
-      podUses = d.pod;
-    }
-    statements.push(...podIdentityStatements(d.parsed.account, podUses));
+  let podUses = d.pod.filter((u) => hasPodIdentityTrust(u.phase));
+  if (podUses.length === 0 && d.kind === 'created') {
+    // a new role has no IRSA users and no pod can use it before its association exists; a trust
+    // policy cannot be empty, so it is pinned to the service accounts it is planned for
+    podUses = d.pod;
   }
-  const trust = { Statement: statements, Version: '2012-10-17' };
+  const trust = trustOf(d, irsaUses, podUses);
   return {
     parsed: d.parsed,
     kind: d.kind,
@@ -245,12 +243,25 @@ function finish(d: RoleDraft, maxByAccount: { [account: string]: number }): Plan
     trust,
     trustLength: policySize(trust).length,
     trustMax: d.permissions.trustPolicyMaxLength ?? maxByAccount[d.parsed.account] ?? DEFAULT_TRUST_POLICY_MAX_LENGTH,
+    widestTrust: trustOf(d, d.irsa, d.pod),
     statements: d.permissions.statements ?? [],
     managedPolicyArns: d.permissions.managedPolicyArns ?? [],
     chainsTo: [...d.chainsTo].sort(),
     waves: [...d.waves].sort(),
     irsaClusters: [...new Set(irsaUses.map((u) => u.cluster.clusterName))].sort(),
   };
+}
+
+/** The trust policy of a role whose IRSA and Pod Identity statements serve `irsaUses` and `podUses`. */
+function trustOf(d: RoleDraft, irsaUses: Use[], podUses: Use[]): any {
+  const statements: any[] = [];
+  statements.push(...irsaStatements(d, irsaUses));
+  if (d.kind === 'target') {
+    statements.push(...targetStatements(d));
+  } else if (d.kind !== 'irsa-only') {
+    statements.push(...podIdentityStatements(d.parsed.account, podUses));
+  }
+  return { Statement: statements, Version: '2012-10-17' };
 }
 
 /** One `sts:AssumeRoleWithWebIdentity` statement per OIDC issuer, its subjects sorted. */

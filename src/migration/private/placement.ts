@@ -35,18 +35,26 @@ export interface PlacementInput {
   readonly roles: Map<string, string[]>;
   /** cluster ARN -> `namespace/serviceAccount`. */
   readonly associations: Map<string, string[]>;
+  /**
+   * role ARN -> the bytes the role can take in its stack's template (at its widest trust): a new
+   * role joins a shard only while the shard's roles stay within `maxRoleBytes`.
+   *
+   * @default - roles are placed by count only
+   */
+  readonly roleBytes?: Map<string, number>;
 }
 
 /**
  * Places every role and association: a recorded one stays in its shard; a new one goes to the
- * lowest shard of its group with room (in name order), or a new shard. Fails, naming the stacks
+ * lowest shard of its group with room (in name order), or a new shard. Room is `max` members and,
+ * for roles, `maxRoleBytes` of template (the roles present now; a shard's first role always fits). Fails, naming the stacks
  * and what to do, when the record's prefix or home region differ (every stack would move) or a
  * shard holds more than `max` resources.
  *
  * @param stackName the stack name of a group's shard, for messages
  */
 export function place(recorded: PlacementRecord | undefined, input: PlacementInput, max: number,
-  stackName: (kind: 'roles' | 'associations', group: string, shard: number) => string): Placed {
+  stackName: (kind: 'roles' | 'associations', group: string, shard: number) => string, maxRoleBytes: number = Infinity): Placed {
   if (recorded) {
     if (recorded.version !== PLACEMENT_VERSION) {
       throw new PlanningError(`the placement file has version ${JSON.stringify(recorded.version)}; this version of the library reads version ${PLACEMENT_VERSION}.`);
@@ -60,8 +68,11 @@ export function place(recorded: PlacementRecord | undefined, input: PlacementInp
     }
   }
   const added: string[] = [];
-  const roles = placeGroups(recorded?.roles ?? {}, input.roles, max, added, (g, s) => stackName('roles', g, s));
-  const associations = placeGroups(recorded?.associations ?? {}, input.associations, max, added, (g, s) => stackName('associations', g, s));
+  const roleBytes = input.roleBytes ?? new Map<string, number>();
+  const roles = placeGroups(recorded?.roles ?? {}, input.roles, max, added, (g, s) => stackName('roles', g, s),
+    { of: (m) => roleBytes.get(m) ?? 0, max: maxRoleBytes });
+  const associations = placeGroups(recorded?.associations ?? {}, input.associations, max, added, (g, s) => stackName('associations', g, s),
+    { of: () => 0, max: Infinity });
   return {
     record: { version: PLACEMENT_VERSION, stackPrefix: input.stackPrefix, homeRegion: input.homeRegion, roles, associations },
     added,
@@ -69,7 +80,8 @@ export function place(recorded: PlacementRecord | undefined, input: PlacementInp
 }
 
 function placeGroups(recorded: { [group: string]: { [member: string]: number } }, current: Map<string, string[]>, max: number,
-  added: string[], stackName: (group: string, shard: number) => string): { [group: string]: { [member: string]: number } } {
+  added: string[], stackName: (group: string, shard: number) => string,
+  weight: { of: (member: string) => number; max: number }): { [group: string]: { [member: string]: number } } {
   const out: { [group: string]: { [member: string]: number } } = {};
   // recorded groups and members stay, even when absent now (a retained role may come back)
   for (const [group, members] of Object.entries(recorded)) {
@@ -80,6 +92,7 @@ function placeGroups(recorded: { [group: string]: { [member: string]: number } }
     out[group] = shards;
     const present = new Set(members);
     const load = new Map<number, number>();
+    const bytes = new Map<number, number>();
     for (const m of members) {
       const shard = shards[m];
       if (shard !== undefined) {
@@ -87,6 +100,7 @@ function placeGroups(recorded: { [group: string]: { [member: string]: number } }
           throw new PlanningError(`the placement file puts ${group} ${m} in shard ${JSON.stringify(shard)}; shards are whole numbers from 1.`);
         }
         load.set(shard, (load.get(shard) ?? 0) + 1);
+        bytes.set(shard, (bytes.get(shard) ?? 0) + weight.of(m));
       }
     }
     for (const [shard, n] of load) {
@@ -95,12 +109,15 @@ function placeGroups(recorded: { [group: string]: { [member: string]: number } }
       }
     }
     for (const m of [...present].filter((x) => shards[x] === undefined).sort()) {
+      const w = weight.of(m);
+      const fits = (shard: number) => (load.get(shard) ?? 0) < max && ((load.get(shard) ?? 0) === 0 || (bytes.get(shard) ?? 0) + w <= weight.max);
       let shard = 1;
-      while ((load.get(shard) ?? 0) >= max) {
+      while (!fits(shard)) {
         shard += 1;
       }
       shards[m] = shard;
       load.set(shard, (load.get(shard) ?? 0) + 1);
+      bytes.set(shard, (bytes.get(shard) ?? 0) + w);
       added.push(`${group} ${m}`);
     }
   }

@@ -41,6 +41,19 @@ describe('place', () => {
       'stack roles:111122223333#1 would hold 3 resources, over maxResourcesPerStack 2. Nothing is moved to another stack (CloudFormation would delete and recreate it): raise maxResourcesPerStack (CloudFormation allows 500), or remove resources from that stack.');
   });
 
+  test('roles join a shard while their bytes fit the budget; a shard\'s first role always fits; placed roles never move', () => {
+    const bytes = (sizes: { [role: string]: number }) => ({ ...input(Object.keys(sizes)), roleBytes: new Map(Object.entries(sizes)) });
+    // budget 100: a (60) + b (30) fit; c (20) does not, d (10) does; e (150) is alone in its own shard
+    const first = place(undefined, bytes({ a: 60, b: 30, c: 20, d: 10, e: 150 }), 10, name, 100);
+    expect(first.record.roles['111122223333']).toEqual({ a: 1, b: 1, c: 2, d: 1, e: 3 });
+    // a grows past the budget: nothing moves; a new role goes where its bytes fit
+    const second = place(first.record, bytes({ a: 90, b: 30, c: 20, d: 10, e: 150, f: 70 }), 10, name, 100);
+    expect(second.record.roles['111122223333']).toEqual({ a: 1, b: 1, c: 2, d: 1, e: 3, f: 2 });
+    expect(second.added).toEqual(['111122223333 f']);
+    // associations are placed by count only
+    expect(place(undefined, { ...input([], { c1: ['n/a', 'n/b', 'n/c'] }), roleBytes: new Map() }, 2, name, 1).record.associations.c1).toEqual({ 'n/a': 1, 'n/b': 1, 'n/c': 2 });
+  });
+
   test('another home region or stack prefix fails, naming the stacks that would move', () => {
     const first = place(undefined, input(['a']), 2, name).record;
     expect(() => place(first, { ...input(['a']), homeRegion: 'eu-west-1' }, 2, name)).toThrow(

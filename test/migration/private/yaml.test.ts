@@ -35,7 +35,7 @@ describe('manifestsYaml', () => {
       sa({ 'example.com/enabled': 'yes', 'example.com/port': '8080', 'example.com/note': 'two words' }),
     ];
     expect(manifestsYaml(docs)).toBe(Yaml.stringify(...docs));
-    expect(manifestsYaml(docs)).toContain("example.com/enabled: \"yes\"\n");
+    expect(manifestsYaml(docs)).toContain('example.com/enabled: "yes"\n');
     expect(manifestsYaml(docs).split('---\n')[0]).toBe([
       'automountServiceAccountToken: false',
       'apiVersion: v1',
