@@ -391,7 +391,8 @@ export class PodIdentityMigration extends Construct {
     }
     // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
     // their size at their widest trust, within a budget that leaves room for their trust to grow
-    const roleBytes = new Map([...this.fleet.roles].map(([arn, role]) => [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax)]));
+    const roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
+      [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax)]));
     const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations, roleBytes },
       this.props.maxResourcesPerStack ?? 450,
       (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName,
