@@ -147,21 +147,27 @@ export class PodIdentityBinding extends Construct {
    *
    * @attribute
    */
-  public readonly associationArn: string;
+  public get associationArn(): string {
+    return this.resource.attrAssociationArn;
+  }
 
   /**
    * ID of the association.
    *
    * @attribute
    */
-  public readonly associationId: string;
+  public get associationId(): string {
+    return this.resource.attrAssociationId;
+  }
 
   /**
    * The external ID EKS passes when it assumes the target role (only with a target role).
    *
    * @attribute
    */
-  public readonly externalId: string;
+  public get externalId(): string {
+    return this.resource.attrExternalId;
+  }
 
   constructor(scope: Construct, id: string, props: PodIdentityBindingProps) {
     super(scope, id);
@@ -232,9 +238,7 @@ export class PodIdentityBinding extends Construct {
         ? Object.entries(props.tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => ({ key: k, value: v }))
         : undefined,
     });
-    this.associationArn = this.resource.attrAssociationArn;
-    this.associationId = this.resource.attrAssociationId;
-    this.externalId = this.resource.attrExternalId;
+    // the attributes are tokens made on first use (three per association cost memory at fleet scale)
 
     // F4: the role (its trust, and its policies) first, then the association. A RoleArn that is a
     // GetAtt of the role in this stack already orders the role itself; depend on the rest.
@@ -246,8 +250,14 @@ export class PodIdentityBinding extends Construct {
     } else {
       this.resource.node.addDependency(props.role);
     }
-    // The agent add-on may be defined after the binding: look it up once the app is complete.
-    Aspects.of(this).add(new DependOnAgent(this));
+    // The association waits for the cluster's agent add-on. When the add-on is not defined yet, it
+    // is looked up once the app is complete (an aspect, only then: one per binding costs at scale).
+    const agent = PodIdentityAgentAddon.forCluster(this, props.cluster);
+    if (agent) {
+      dependOnAgent(this, agent);
+    } else {
+      Aspects.of(this).add(new DependOnAgent(this));
+    }
     this.node.addValidation({ validate: () => this.validateLater() });
   }
 
@@ -287,7 +297,15 @@ export class PodIdentityBinding extends Construct {
   }
 }
 
-/** Makes the association depend on the cluster's agent add-on, when the app has one. */
+/** Makes the association of `binding` depend on `agent`'s add-on, within one Stage. */
+function dependOnAgent(binding: PodIdentityBinding, agent: PodIdentityAgentAddon): void {
+  // dependencies cannot cross Stage boundaries: there the deployment order (e.g. a pipeline) provides it
+  if (agent.resource && Stage.of(agent) === Stage.of(binding)) {
+    binding.resource.node.addDependency(agent.resource);
+  }
+}
+
+/** Makes the association depend on the cluster's agent add-on, when the app has one by synthesis. */
 class DependOnAgent implements IAspect {
   constructor(private readonly binding: PodIdentityBinding) {}
 
@@ -296,9 +314,8 @@ class DependOnAgent implements IAspect {
       return;
     }
     const agent = PodIdentityAgentAddon.forCluster(node, this.binding.cluster);
-    // dependencies cannot cross Stage boundaries: there the deployment order (e.g. a pipeline) provides it
-    if (agent?.resource && Stage.of(agent) === Stage.of(this.binding)) {
-      this.binding.resource.node.addDependency(agent.resource);
+    if (agent) {
+      dependOnAgent(this.binding, agent);
     }
   }
 }

@@ -3,7 +3,7 @@ import { Annotations, Aspects, CfnResource, CfnWaitConditionHandle, IAspect, Rem
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as pipelines from 'aws-cdk-lib/pipelines';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { IrsaInventory } from './irsa-inventory';
 import { MigrationState } from './migration-state';
 import { MigrationPlan } from './plan';
@@ -195,6 +195,8 @@ export class PodIdentityMigration extends Construct {
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
+  /** `stack on` of every stack dependency added (one per pair, not one per association). */
+  private readonly dependencies = new Set<string>();
   /** role ARN -> the role as the associations reference it. */
   private readonly importedRoles = new Map<string, iam.IRole>();
   /** wave -> the role stacks holding its adopted roles. */
@@ -243,7 +245,10 @@ export class PodIdentityMigration extends Construct {
           `wave ${phase.wave} is synthesized at ${phase.phase} from context ${phase.overriddenBy}, but the state records ${phase.recorded}: record the step in the state file, so that the next plain deploy does not undo it.`);
       }
     }
-    Aspects.of(this).add(new WriteArtifacts(this));
+    // the artifacts are written at synthesis, when aspects run (before templates are rendered, while
+    // memory is low): by an aspect on a leaf construct, invoked once (on the migration itself, it
+    // would be invoked on each of its constructs, ~50,000 in a fleet)
+    Aspects.of(new Construct(this, 'Artifacts')).add(new WriteArtifacts(this));
   }
 
   /** The phase each wave is synthesized at (the recorded one, or the context override). */
@@ -575,6 +580,11 @@ export class PodIdentityMigration extends Construct {
 
   /** A stack dependency; across pipeline stages the pipeline's order must already provide it. */
   private dependOn(stack: Stack, on: Stack, reason: string): void {
+    const key = `${stack.node.path} ${on.node.path}`;
+    if (this.dependencies.has(key)) {
+      return;
+    }
+    this.dependencies.add(key);
     const a = Stage.of(stack)!;
     const b = Stage.of(on)!;
     if (a === b) {
@@ -651,9 +661,7 @@ export class PodIdentityMigration extends Construct {
 class WriteArtifacts implements IAspect {
   constructor(private readonly migration: PodIdentityMigration) {}
 
-  public visit(node: IConstruct): void {
-    if (node === this.migration) {
-      this.migration._writeArtifacts(Stage.of(this.migration)!.outdir);
-    }
+  public visit(): void {
+    this.migration._writeArtifacts(Stage.of(this.migration)!.outdir);
   }
 }

@@ -2,9 +2,9 @@ import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import { IrsaServiceAccount } from './irsa-inventory';
 import { MigrationPhase } from '../migration-phase';
+import { ROLE_ANNOTATION, serviceAccountProps } from './private/service-account-documents';
 import { hasIrsaAnnotation } from '../private/phases';
 
-const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /** The addresses of the Pod Identity agent (IPv4 and IPv6). */
 const AGENT_NO_PROXY = ['169.254.170.23', '[fd00:ec2::23]'];
@@ -60,25 +60,7 @@ export class ServiceAccountChart extends Chart {
     this.helmManaged = props.serviceAccounts.filter((sa) => sa.helmRelease !== undefined);
     this.rendered = props.serviceAccounts.filter((sa) => sa.helmRelease === undefined);
     for (const sa of this.rendered) {
-      const annotations: { [key: string]: string } = { ...(sa.annotations ?? {}) };
-      if (hasIrsaAnnotation(props.phase)) {
-        annotations[ROLE_ANNOTATION] = sa.roleArn;
-      }
-      const extra: { [key: string]: any } = {};
-      if (sa.automountServiceAccountToken !== undefined) {
-        extra.automountServiceAccountToken = sa.automountServiceAccountToken;
-      }
-      new ApiObject(this, `${sa.namespace}-${sa.serviceAccount}`, {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: {
-          name: sa.serviceAccount,
-          namespace: sa.namespace,
-          labels: Object.keys(sa.labels ?? {}).length > 0 ? { ...sa.labels } : undefined,
-          annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
-        },
-        ...extra,
-      });
+      new ApiObject(this, `${sa.namespace}-${sa.serviceAccount}`, serviceAccountProps(sa, props.phase) as any);
     }
   }
 }

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App as Cdk8sApp } from 'cdk8s';
 import { FleetPlan } from './fleet-plan';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
-import { ServiceAccountChart } from '../service-account-chart';
+import { serviceAccountDocument } from './service-account-documents';
 import { scriptLibrary, waveScriptFiles } from './wave-scripts';
 import { manifestsYaml } from './yaml';
 
@@ -17,15 +16,12 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
   imports: { stackName: string; mapping: { [logicalId: string]: { RoleName: string } } }[]): void {
   for (const report of reports) {
     for (const cluster of report.clusters) {
-      // an App per chart: Chart.toJson() resolves the whole App its chart is in
-      const chart = new ServiceAccountChart(new Cdk8sApp(), `${cluster.name}-${report.wave}`, {
-        serviceAccounts: cluster.placements.map((p) => p.sa),
-        phase: report.phase,
-      });
-      if (chart.rendered.length > 0) {
+      // what ServiceAccountChart renders (Helm-managed accounts are not), without a cdk8s App per chart
+      const rendered = cluster.placements.map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
+      if (rendered.length > 0) {
         const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, manifestsYaml(chart.toJson()));
+        fs.writeFileSync(file, manifestsYaml(rendered.map((sa) => serviceAccountDocument(sa, report.phase))));
       }
     }
   }
