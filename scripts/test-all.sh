@@ -7,7 +7,9 @@
 #      rosetta --strict, package for js and python);
 #   2. jest again on the newest aws-cdk-lib and cdk8s, installed in .cdk-lines/newest
 #      (scripts/jest-cdk-line.config.js maps them in; the project's node_modules stay as they are);
-#   3. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned.
+#   3. the benchmark at its smoke size (bench/run.ts --smoke): it runs, and the floor it compares
+#      with writes the same CloudFormation;
+#   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned.
 # Ends with one line "N passed, N failed" adding up every report, and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +40,14 @@ fi
 if ls dist/js/*.tgz dist/python/*.whl >/dev/null 2>&1; then
   echo "=== the packages hold only the library"
   python3 scripts/check-packages.py || status=1
+fi
+
+echo "=== bench smoke (bench/run.ts --smoke): library and raw-L1 floor synthesize the same CloudFormation, within CloudFormation's limits"
+if [ -f lib/index.js ]; then
+  (npx tsc -p bench/tsconfig.json && node .bench/run.js --smoke) || status=1
+else
+  echo "no compiled library (lib/); the build failed"
+  status=1
 fi
 
 newest=$(npm view aws-cdk-lib version 2>/dev/null || true)

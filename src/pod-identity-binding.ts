@@ -297,10 +297,26 @@ export class PodIdentityBinding extends Construct {
   }
 }
 
+/** Top-level stacks already made to depend on the stack of an agent add-on (one call per pair). */
+const STACKS_AFTER_AGENTS = new WeakMap<Stack, WeakSet<Stack>>();
+
 /** Makes the association of `binding` depend on `agent`'s add-on, within one Stage. */
 function dependOnAgent(binding: PodIdentityBinding, agent: PodIdentityAgentAddon): void {
   // dependencies cannot cross Stage boundaries: there the deployment order (e.g. a pipeline) provides it
-  if (agent.resource && Stage.of(agent) === Stage.of(binding)) {
+  if (!agent.resource || Stage.of(agent) !== Stage.of(binding)) {
+    return;
+  }
+  const [from, to] = [Stack.of(binding), Stack.of(agent)];
+  if (from === to || from.nested || to.nested) {
+    binding.resource.node.addDependency(agent.resource);
+    return;
+  }
+  // another top-level stack: what CDK makes of a resource dependency there is a stack dependency;
+  // added once per pair of stacks, not once per association (10,000 in a fleet)
+  const done = STACKS_AFTER_AGENTS.get(from) ?? new WeakSet<Stack>();
+  STACKS_AFTER_AGENTS.set(from, done);
+  if (!done.has(to)) {
+    done.add(to);
     binding.resource.node.addDependency(agent.resource);
   }
 }
