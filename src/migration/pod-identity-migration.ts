@@ -494,8 +494,8 @@ export class PodIdentityMigration extends Construct {
         cluster: p.cluster,
         namespace: p.sa.namespace,
         serviceAccount: p.sa.serviceAccount,
-        role: this.roleByArn(p.associationRoleArn),
-        targetRole: p.targetRoleArn ? this.roleByArn(p.targetRoleArn) : undefined,
+        role: this.roleByArn(p.associationRoleArn, stack),
+        targetRole: p.targetRoleArn ? this.roleByArn(p.targetRoleArn, stack) : undefined,
       });
       for (const arn of [p.associationRoleArn, p.targetRoleArn].filter((a): a is string => a !== undefined)) {
         // F4: the role, its trust and its policies before the association
@@ -515,12 +515,16 @@ export class PodIdentityMigration extends Construct {
    * association), beside the role in its stack. It creates nothing; the role stacks hold the
    * trust and permissions in every phase.
    */
-  private roleByArn(arn: string): iam.IRole {
-    let role = this.importedRoles.get(arn);
+  private roleByArn(arn: string, user: Stack): iam.IRole {
+    const roleStack = this.roleStackOf(arn);
+    // a construct dependency may not cross a Stage (pipelineStages): there, one per association stack
+    const shared = Stage.of(roleStack) === Stage.of(user);
+    const key = shared ? arn : `${user.node.path} ${arn}`;
+    let role = this.importedRoles.get(key);
     if (!role) {
-      const scope = this.roleStackOf(arn).node.findChild(this.fleet.roles.get(arn)!.parsed.roleName);
-      role = iam.Role.fromRoleArn(scope, 'ForAssociations', arn, { mutable: false });
-      this.importedRoles.set(arn, role);
+      const scope = shared ? roleStack.node.findChild(this.fleet.roles.get(arn)!.parsed.roleName) : user;
+      role = iam.Role.fromRoleArn(scope, shared ? 'ForAssociations' : `Role-${arn}`, arn, { mutable: false });
+      this.importedRoles.set(key, role);
     }
     return role;
   }
