@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cdk8s from 'cdk8s';
 import {
@@ -82,6 +82,29 @@ describe('PodIdentityBinding', () => {
     templateOf(stack).hasResource('AWS::EKS::PodIdentityAssociation', {
       DependsOn: Match.arrayWith([stack.getLogicalId(agent.resource!)]),
     });
+  });
+
+  test('depends on an agent add-on defined first: in its stack by DependsOn, in another stack by a stack dependency', () => {
+    const app = new App();
+    const c = cluster('c1', { agentStatus: AgentStatus.NOT_INSTALLED });
+    const here = new Stack(app, 'Here', { env: ENV });
+    const agentHere = new PodIdentityAgentAddon(here, 'Agent', { cluster: c });
+    const role = new DualTrustRole(here, 'Role', { phase: MigrationPhase.POD_IDENTITY, pinServiceAccounts: false });
+    new PodIdentityBinding(here, 'Checkout', { cluster: c, namespace: 'payments', serviceAccount: 'checkout', role });
+    templateOf(here).hasResource('AWS::EKS::PodIdentityAssociation', { DependsOn: Match.arrayWith([here.getLogicalId(agentHere.resource!)]) });
+
+    const app2 = new App();
+    const foundation = new Stack(app2, 'Foundation', { env: ENV });
+    new PodIdentityAgentAddon(foundation, 'Agent', { cluster: c });
+    const bindings = new Stack(app2, 'Bindings', { env: ENV });
+    const imported = iam.Role.fromRoleArn(bindings, 'R', 'arn:aws:iam::111122223333:role/r', { mutable: false });
+    for (const sa of ['a', 'b', 'c']) {
+      new PodIdentityBinding(bindings, sa, { cluster: c, namespace: 'payments', serviceAccount: sa, role: imported });
+    }
+    // after synthesis: a stack dependency, and no DependsOn across stacks
+    const associations = Object.values<any>(Template.fromStack(bindings).findResources('AWS::EKS::PodIdentityAssociation'));
+    expect(bindings.dependencies.map((s) => s.stackName)).toEqual(['Foundation']);
+    expect(associations.map((r) => r.DependsOn)).toEqual([undefined, undefined, undefined]);
   });
 
   test('a session policy with session tags off', () => {

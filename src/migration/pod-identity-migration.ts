@@ -511,13 +511,13 @@ export class PodIdentityMigration extends Construct {
   }
 
   /**
-   * The role `arn` as an immutable `IRole` for the associations: one per role (not per
-   * association), beside the role in its stack. It creates nothing; the role stacks hold the
-   * trust and permissions in every phase.
+   * The role `arn` as an immutable `IRole` for the associations of `user`: one per role (not per
+   * association), beside the role in its stack; with pipeline stages, where a construct dependency
+   * may not cross a Stage, one per role and association stack. It creates nothing; the role stacks
+   * hold the trust and permissions in every phase.
    */
   private roleByArn(arn: string, user: Stack): iam.IRole {
     const roleStack = this.roleStackOf(arn);
-    // a construct dependency may not cross a Stage (pipelineStages): there, one per association stack
     const shared = Stage.of(roleStack) === Stage.of(user);
     const key = shared ? arn : `${user.node.path} ${arn}`;
     let role = this.importedRoles.get(key);

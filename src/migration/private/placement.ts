@@ -47,9 +47,9 @@ export interface PlacementInput {
 /**
  * Places every role and association: a recorded one stays in its shard; a new one goes to the
  * lowest shard of its group with room (in name order), or a new shard. Room is `max` members and,
- * for roles, `maxRoleBytes` of template (the roles present now; a shard's first role always fits). Fails, naming the stacks
- * and what to do, when the record's prefix or home region differ (every stack would move) or a
- * shard holds more than `max` resources.
+ * for roles, `maxRoleBytes` of template (counting the roles present now; a shard's first role
+ * always fits). Fails, naming the stacks and what to do, when the record's prefix or home region
+ * differ (every stack would move) or a shard holds more than `max` resources.
  *
  * @param stackName the stack name of a group's shard, for messages
  */
