@@ -243,6 +243,16 @@ export class IrsaInventory {
     return [...this.entries.values()].map((e) => ({ ...e, workloads: [...e.workloads] }));
   }
 
+  /**
+   * The entries themselves, not copies, for the migration's planning (10,000 copies held through
+   * synthesis cost memory at fleet scale); read-only.
+   *
+   * @internal
+   */
+  public _entries(): readonly IrsaServiceAccount[] {
+    return [...this.entries.values()];
+  }
+
   /** The clusters that have IRSA service accounts. */
   public get clusters(): string[] {
     return [...new Set([...this.entries.values()].map((e) => e.cluster))];

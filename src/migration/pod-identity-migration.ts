@@ -195,10 +195,12 @@ export class PodIdentityMigration extends Construct {
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
-  /** `stack on` of every stack dependency added (one per pair, not one per association). */
-  private readonly dependencies = new Set<string>();
+  /** stack -> the stacks it was made to depend on (one dependency per pair, not one per association). */
+  private readonly dependencies = new Map<Stack, Set<Stack>>();
   /** role ARN -> the role as the associations reference it. */
   private readonly importedRoles = new Map<string, iam.IRole>();
+  /** The stack of each role, by ARN. */
+  private readonly roleStacks = new Map<string, Stack>();
   /** wave -> the role stacks holding its adopted roles. */
   private readonly importStacksOf = new Map<string, Set<Stack>>();
 
@@ -386,13 +388,14 @@ export class PodIdentityMigration extends Construct {
 
   private placeResources(record: PlacementRecord | undefined): Placed {
     const roles = new Map<string, string[]>();
+    const add = (map: Map<string, string[]>, group: string, item: string) => (map.get(group) ?? map.set(group, []).get(group)!).push(item);
     for (const [arn, role] of this.fleet.roles) {
-      roles.set(role.parsed.account, [...(roles.get(role.parsed.account) ?? []), arn]);
+      add(roles, role.parsed.account, arn);
     }
     // every migrated service account has its association's place from the start, whatever its phase
     const associations = new Map<string, string[]>();
     for (const p of this.fleet.placements) {
-      associations.set(p.cluster.clusterArn, [...(associations.get(p.cluster.clusterArn) ?? []), `${p.sa.namespace}/${p.sa.serviceAccount}`]);
+      add(associations, p.cluster.clusterArn, `${p.sa.namespace}/${p.sa.serviceAccount}`);
     }
     // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
     // their size at their widest trust, within a budget that leaves room for their trust to grow
@@ -487,8 +490,15 @@ export class PodIdentityMigration extends Construct {
     for (const [clusterArn, shards] of Object.entries(associations)) {
       new Set(Object.values(shards)).forEach((shard) => this.stackAt(this.layout.cluster(clusterArn, shard)));
     }
+    const stacks = new Map<string, Stack>();
+    const stackOf = (clusterArn: string, shard: number) => {
+      const key = `${clusterArn} ${shard}`;
+      const stack = stacks.get(key) ?? this.stackAt(this.layout.cluster(clusterArn, shard));
+      stacks.set(key, stack);
+      return stack;
+    };
     for (const p of this.fleet.placements.filter((x) => hasAssociation(x.phase))) {
-      const stack = this.stackAt(this.layout.cluster(p.cluster.clusterArn, associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]));
+      const stack = stackOf(p.cluster.clusterArn, associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]);
       const scope = (stack.node.tryFindChild(p.sa.namespace) as Construct | undefined) ?? new Construct(stack, p.sa.namespace);
       new PodIdentityBinding(scope, p.sa.serviceAccount, {
         cluster: p.cluster,
@@ -506,8 +516,13 @@ export class PodIdentityMigration extends Construct {
 
   /** The stack that holds the role `arn`. */
   private roleStackOf(arn: string): Stack {
-    const role = this.fleet.roles.get(arn)!;
-    return this.stackAt(this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]));
+    let stack = this.roleStacks.get(arn);
+    if (!stack) {
+      const role = this.fleet.roles.get(arn)!;
+      stack = this.stackAt(this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]));
+      this.roleStacks.set(arn, stack);
+    }
+    return stack;
   }
 
   /**
@@ -518,7 +533,7 @@ export class PodIdentityMigration extends Construct {
    */
   private roleByArn(arn: string, user: Stack): iam.IRole {
     const roleStack = this.roleStackOf(arn);
-    const shared = Stage.of(roleStack) === Stage.of(user);
+    const shared = !this.props.pipelineStages || Stage.of(roleStack) === Stage.of(user);
     const key = shared ? arn : `${user.node.path} ${arn}`;
     let role = this.importedRoles.get(key);
     if (!role) {
@@ -584,11 +599,12 @@ export class PodIdentityMigration extends Construct {
 
   /** A stack dependency; across pipeline stages the pipeline's order must already provide it. */
   private dependOn(stack: Stack, on: Stack, reason: string): void {
-    const key = `${stack.node.path} ${on.node.path}`;
-    if (this.dependencies.has(key)) {
+    const done = this.dependencies.get(stack) ?? new Set<Stack>();
+    this.dependencies.set(stack, done);
+    if (done.has(on)) {
       return;
     }
-    this.dependencies.add(key);
+    done.add(on);
     const a = Stage.of(stack)!;
     const b = Stage.of(on)!;
     if (a === b) {

@@ -127,7 +127,15 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     return d;
   };
 
-  for (const sa of inputs.inventory.serviceAccounts) {
+  // the first entry per service account, as a search of the list in order finds it
+  const firstBySa = <T extends { namespace: string; serviceAccount: string }>(list: T[] | undefined) => {
+    const index = new Map<string, T>();
+    (list ?? []).forEach((e) => index.has(`${e.namespace}/${e.serviceAccount}`) || index.set(`${e.namespace}/${e.serviceAccount}`, e));
+    return index;
+  };
+  const consolidations = firstBySa(plan.consolidate);
+  const chains = firstBySa(plan.crossAccount);
+  for (const sa of inputs.inventory._entries()) {
     const cluster = clusters.get(sa.cluster);
     if (!cluster) {
       throw new PlanningError(`the inventory has ${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(sa.cluster)}, which is not in clusters; add the cluster (name, ARN) or leave its output out of the inventory.`);
@@ -147,8 +155,8 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       throw new PlanningError(`wave ${JSON.stringify(wave.name)} is at ${phase}, but it selects ${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)}, whose compute type ${cluster.computeType} does not support Pod Identity. Exclude it in the plan.`);
     }
     const use: Use = { cluster, namespace: sa.namespace, serviceAccount: sa.serviceAccount, phase, wave: wave.name };
-    const consolidation = (plan.consolidate ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
-    const chain = (plan.crossAccount ?? []).find((c) => c.namespace === sa.namespace && c.serviceAccount === sa.serviceAccount);
+    const consolidation = consolidations.get(`${sa.namespace}/${sa.serviceAccount}`);
+    const chain = chains.get(`${sa.namespace}/${sa.serviceAccount}`);
     const using = (d: RoleDraft) => {
       d.waves.add(wave.name);
       return d;
@@ -201,9 +209,15 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   }
 
   // a consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares
+  const usesOf = new Map<string, PlannedPlacement[]>();
+  for (const p of placements) {
+    const list = usesOf.get(p.associationRoleArn) ?? [];
+    list.push(p);
+    usesOf.set(p.associationRoleArn, list);
+  }
   for (const c of plan.consolidate ?? []) {
     for (const d of [...drafts.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
-      const uses = placements.filter((p) => p.associationRoleArn === d.parsed.arn);
+      const uses = usesOf.get(d.parsed.arn) ?? [];
       const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses);
       drafts.set(d.parsed.arn, { ...d, permissions: merged });
     }
@@ -267,8 +281,14 @@ function trustOf(d: RoleDraft, irsaUses: Use[], podUses: Use[]): any {
 /** One `sts:AssumeRoleWithWebIdentity` statement per OIDC issuer, its subjects sorted. */
 function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
   const byIssuer = new Map<string, { providerArn: string; subjects: Set<string> }>();
+  const checked = new Map<PodIdentityCluster, string>();
   for (const u of uses) {
-    const issuer = u.cluster.oidcIssuer;
+    const issuer = u.cluster.oidcIssuer!;
+    const known = checked.get(u.cluster);
+    if (known !== undefined) {
+      byIssuer.get(issuer)!.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
+      continue;
+    }
     const providerArn = u.cluster.oidcProviderArn;
     if (issuer === undefined || providerArn === undefined) {
       throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has no OIDC provider, but role ${d.parsed.arn} trusts ${u.namespace}/${u.serviceAccount} on it through IRSA: give the cluster its oidcIssuer or oidcProviderArn.`);
@@ -277,6 +297,7 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
       throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has an OIDC issuer known only at deploy time; the migration plans trust policies at synthesis: reference the cluster with PodIdentityCluster.fromClusterAttributes and its oidcIssuer.`);
     }
     const principal = oidcProviderInAccount(providerArn, d.parsed.account);
+    checked.set(u.cluster, principal);
     const entry = byIssuer.get(issuer) ?? { providerArn: principal, subjects: new Set<string>() };
     entry.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
     byIssuer.set(issuer, entry);

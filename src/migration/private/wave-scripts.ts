@@ -57,13 +57,15 @@ export function waveScriptFiles(report: WaveReport): ScriptFile[] {
     ['phase', 'irsaTrust', 'podIdentityTrust', 'association', 'annotation']));
   data('clusters.tsv', tsv(report.clusters.map((c) => [c.name, c.region, c.account, c.arn, c.computeType]),
     ['cluster', 'region', 'account', 'clusterArn', 'computeType']));
+  const prefixes = new Map<string, string>();
+  const prefix = (arn: string) => prefixes.get(arn) ?? prefixes.set(arn, assumedRolePrefix(arn)).get(arn)!;
   const targets: string[][] = [];
   const workloads: string[][] = [];
   for (const c of report.clusters) {
     for (const p of c.placements) {
       const podRole = p.targetRoleArn ?? p.associationRoleArn;
       targets.push([c.name, p.sa.namespace, p.sa.serviceAccount, p.sa.roleArn, p.associationRoleArn, p.targetRoleArn ?? '-',
-        p.irsaTrust, p.oidcProviderArn, p.issuer, p.podTrust, p.sa.helmRelease ?? '-', assumedRolePrefix(podRole), assumedRolePrefix(p.sa.roleArn)]);
+        p.irsaTrust, p.oidcProviderArn, p.issuer, p.podTrust, p.sa.helmRelease ?? '-', prefix(podRole), prefix(p.sa.roleArn)]);
       for (const w of p.sa.workloads) {
         workloads.push([c.name, p.sa.namespace, p.sa.serviceAccount, w.kind, w.name]);
       }
