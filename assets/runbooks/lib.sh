@@ -950,3 +950,211 @@ pi_main() {
   fi
   pi_line "RESULT $PI_WAVE $PI_STEP $PI_FROM -> $PI_TO: every check passed"
 }
+
+# ---------------------------------------------------------------------------------------------
+# The retirement of a cluster's OIDC provider: runbooks/oidc-providers/{preflight,verify}.sh <cluster>
+# Data: oidc-providers/clusters.tsv (as a wave's) and providers.tsv:
+#   cluster, step, provider ARN, stack name, stack region, logical ID
+
+pi_provider_usage() {
+  cat <<USAGE
+usage: $PI_SCRIPT <cluster> [options]
+
+  $PI_STEP the recorded step of the OIDC provider of <cluster> (see ../oidc-providers.md).
+
+options:
+  --contexts FILE   kubeconfig context per cluster: lines "<cluster name><TAB><context>"
+                    (default: the cluster ARN, the name 'aws eks update-kubeconfig' gives it)
+  --profiles FILE   AWS CLI profile per account: lines "<account><TAB><profile>"
+                    (default: the current credentials, which must be in the cluster's account)
+  -h, --help        this text
+
+Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
+USAGE
+}
+
+pi_provider_args() {
+  PI_CONTEXTS=''
+  PI_PROFILES=''
+  P_CLUSTER=''
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --contexts|--profiles)
+        if [ $# -lt 2 ] || [ ! -r "$2" ]; then
+          echo "$PI_SCRIPT: $1 needs a readable file" >&2
+          exit 2
+        fi
+        if [ "$1" = --contexts ]; then PI_CONTEXTS="$2"; else PI_PROFILES="$2"; fi
+        shift 2
+        ;;
+      -h|--help) pi_provider_usage; exit 0 ;;
+      -*) echo "$PI_SCRIPT: unknown option $1" >&2; pi_provider_usage >&2; exit 2 ;;
+      *)
+        if [ -n "$P_CLUSTER" ]; then
+          echo "$PI_SCRIPT: one cluster at a time; got $P_CLUSTER and $1" >&2
+          exit 2
+        fi
+        P_CLUSTER="$1"
+        shift
+        ;;
+    esac
+  done
+  if [ -z "$P_CLUSTER" ]; then
+    pi_provider_usage >&2
+    exit 2
+  fi
+  local line
+  line="$(awk -F '\t' -v k="$P_CLUSTER" '$1 == k { print; exit }' "$PI_DIR/providers.tsv")"
+  if [ -z "$line" ]; then
+    echo "$PI_SCRIPT: the state records no provider step for cluster $P_CLUSTER; these: $(grep -v '^#' "$PI_DIR/providers.tsv" | cut -f1 | tr '\n' ' ')" >&2
+    exit 2
+  fi
+  IFS=$'\t' read -r _ P_STEP P_ARN P_STACK P_STACK_REGION P_LOGICAL_ID <<<"$line"
+  C_NAME="$P_CLUSTER"
+  pi_cluster "$P_CLUSTER"
+}
+
+# whether the provider exists: sets P_EXISTS to yes or no; fails the check (and returns 1) on any other error
+pi_provider_exists() {
+  local out
+  if out="$(pi_aws "$C_ACCOUNT" "$P_STACK_REGION" iam get-open-id-connect-provider --open-id-connect-provider-arn "$P_ARN" 2>&1)"; then
+    P_EXISTS=yes
+  elif grep -q NoSuchEntity <<<"$out"; then
+    P_EXISTS=no
+  else
+    pi_fail "$C_NAME - provider: cannot call iam get-open-id-connect-provider: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 1
+  fi
+}
+
+# no IAM role of the account names the provider in its trust (roles outside the app included)
+pi_provider_check_roles() {
+  local out users
+  if ! out="$(pi_aws "$C_ACCOUNT" "$P_STACK_REGION" iam list-roles 2>&1)"; then
+    pi_fail "$C_NAME - roles: cannot call iam list-roles: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 0
+  fi
+  users="$(jq -r --arg arn "$P_ARN" '[.Roles[] | select(.AssumeRolePolicyDocument | tostring | contains($arn)) | .RoleName] | join(", ")' <<<"$out")"
+  if [ -z "$users" ]; then
+    pi_pass "$C_NAME - roles: no role of $C_ACCOUNT trusts $P_ARN"
+  else
+    pi_fail "$C_NAME - roles: expected no role to trust $P_ARN; saw $users. Deploy the waves that drop it, or move these roles off IRSA first"
+  fi
+}
+
+# no managed add-on of the cluster uses IRSA (serviceAccountRoleArn)
+pi_provider_check_addons() {
+  local out addon role users=''
+  if ! out="$(pi_aws "$C_ACCOUNT" "$C_REGION" eks list-addons --cluster-name "$C_NAME" 2>&1)"; then
+    pi_fail "$C_NAME - add-ons: cannot call eks list-addons: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 0
+  fi
+  for addon in $(jq -r '.addons[]' <<<"$out"); do
+    if ! role="$(pi_aws "$C_ACCOUNT" "$C_REGION" eks describe-addon --cluster-name "$C_NAME" --addon-name "$addon" 2>&1)"; then
+      pi_fail "$C_NAME - add-ons: cannot call eks describe-addon for $addon: $(printf '%s' "$role" | tr '\n' ' ')"
+      continue
+    fi
+    role="$(jq -r '.addon.serviceAccountRoleArn // empty' <<<"$role")"
+    if [ -n "$role" ]; then
+      users="$users${users:+, }$addon ($role)"
+    fi
+  done
+  if [ -z "$users" ]; then
+    pi_pass "$C_NAME - add-ons: none has a serviceAccountRoleArn"
+  else
+    pi_fail "$C_NAME - add-ons: expected no managed add-on on IRSA; saw $users. Move them to Pod Identity (the add-on's podIdentityAssociations) first"
+  fi
+}
+
+# no running pod of the cluster carries the IRSA variables
+pi_provider_check_pods() {
+  local out bad
+  if ! out="$(pi_k "$C_NAME" get pods -A -o json 2>&1)"; then
+    pi_fail "$C_NAME - pods: cannot list the pods: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 0
+  fi
+  bad="$(jq -r '[.items[] | select(.status.phase != "Succeeded" and .status.phase != "Failed")
+    | select([((.spec.containers // []) + (.spec.initContainers // []))[] | .env[]?.name] | index("AWS_WEB_IDENTITY_TOKEN_FILE"))
+    | "\(.metadata.namespace)/\(.metadata.name)"] | join(", ")' <<<"$out")"
+  if [ -z "$bad" ]; then
+    pi_pass "$C_NAME - pods: none has AWS_WEB_IDENTITY_TOKEN_FILE"
+  else
+    pi_fail "$C_NAME - pods: expected no pod on IRSA; saw $bad. Migrate or restart them first"
+  fi
+}
+
+pi_provider_preflight() {
+  pi_check_tools
+  pi_check_account
+  if [ "$PI_FAILS" -gt 0 ]; then
+    return 0
+  fi
+  if [ "$P_STEP" = KEPT ]; then
+    pi_pass "$C_NAME - step: KEPT takes the provider out of the app and keeps it; nothing can break"
+    return 0
+  fi
+  if ! pi_provider_exists; then
+    return 0
+  fi
+  case "$P_STEP:$P_EXISTS" in
+    ADOPTED:no) pi_fail "$C_NAME - provider: expected $P_ARN to exist to import it; saw none" ;;
+    RETIRED:no) pi_info "$C_NAME - provider: $P_ARN is already gone" ;;
+    *:yes) pi_pass "$C_NAME - provider: $P_ARN exists" ;;
+    *) pi_info "$C_NAME - provider: $P_ARN does not exist; the deploy creates it" ;;
+  esac
+  pi_provider_check_roles
+  pi_provider_check_addons
+  pi_provider_check_pods
+}
+
+pi_provider_verify() {
+  local out
+  if ! pi_provider_exists; then
+    return 0
+  fi
+  case "$P_STEP" in
+    RETIRED)
+      if [ "$P_EXISTS" = no ]; then
+        pi_pass "$C_NAME - provider: $P_ARN is deleted"
+      else
+        pi_fail "$C_NAME - provider: expected $P_ARN deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? If not, record RETIRING, deploy, then RETIRED again"
+      fi
+      return 0
+      ;;
+  esac
+  if [ "$P_EXISTS" = yes ]; then
+    pi_pass "$C_NAME - provider: $P_ARN exists"
+  else
+    pi_fail "$C_NAME - provider: expected $P_ARN to exist at $P_STEP; saw none"
+  fi
+  if [ "$P_STEP" = KEPT ]; then
+    return 0
+  fi
+  if ! out="$(pi_aws "$C_ACCOUNT" "$P_STACK_REGION" cloudformation describe-stack-resource --stack-name "$P_STACK" --logical-resource-id "$P_LOGICAL_ID" 2>&1)"; then
+    pi_fail "$C_NAME - stack: expected $P_STACK to hold $P_LOGICAL_ID; cloudformation describe-stack-resource says: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 0
+  fi
+  out="$(jq -r '"\(.StackResourceDetail.PhysicalResourceId) \(.StackResourceDetail.ResourceStatus)"' <<<"$out")"
+  case "$out" in
+    "$P_ARN "*_COMPLETE) pi_pass "$C_NAME - stack: $P_STACK holds $P_ARN (${out##* })" ;;
+    *) pi_fail "$C_NAME - stack: expected $P_STACK to hold $P_ARN, complete; saw $out" ;;
+  esac
+}
+
+pi_provider_main() {
+  PI_STEP="$1"
+  PI_DIR="$(cd "$2" && pwd)"
+  shift 2
+  PI_SCRIPT="$PI_STEP.sh"
+  pi_provider_args "$@"
+  pi_info "$P_CLUSTER OIDC provider $P_STEP: $PI_STEP"
+  case "$PI_STEP" in
+    preflight) pi_provider_preflight ;;
+    verify) pi_provider_verify ;;
+  esac
+  if [ "$PI_FAILS" -gt 0 ]; then
+    pi_line "RESULT $P_CLUSTER provider $PI_STEP $P_STEP: $PI_FAILS checks failed"
+    exit 1
+  fi
+  pi_line "RESULT $P_CLUSTER provider $PI_STEP $P_STEP: every check passed"
+}

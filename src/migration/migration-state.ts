@@ -25,6 +25,45 @@ export interface PhaseRecord {
 }
 
 /**
+ * The retirement of a cluster's IAM OIDC provider, one `cdk deploy` per step, in either direction.
+ * CloudFormation deletes a resource removed from a template only if the template deployed before
+ * held it with `DeletionPolicy: Delete`, and it applies a change of `DeletionPolicy` only together
+ * with another change; hence a step that arms the deletion before the step that deletes.
+ *
+ * | Step | The provider in the app | Deploy with | Back by |
+ * |---|---|---|---|
+ * | `KEPT` | not in the app (today) | — | — |
+ * | `ADOPTED` | imported; `DeletionPolicy: Retain` | `cdk import` (mapping in `import/`) | deploying `KEPT`: it leaves the app, kept |
+ * | `RETIRING` | `DeletionPolicy: Delete`, still there | `cdk deploy` | deploying `ADOPTED` |
+ * | `RETIRED` | removed: CloudFormation deletes it | `cdk deploy` | deploying `RETIRING`, which creates it again (same ARN) |
+ */
+export enum OidcProviderStep {
+  /** The provider is not in the app: IRSA roles outside the migration may still use it. */
+  KEPT = 'KEPT',
+  /** The provider is imported into its stack and retained if it leaves the app. */
+  ADOPTED = 'ADOPTED',
+  /** The provider is still there, with its deletion armed (`DeletionPolicy: Delete`). */
+  RETIRING = 'RETIRING',
+  /** The provider is removed from its stack, so CloudFormation deletes it. */
+  RETIRED = 'RETIRED',
+}
+
+/**
+ * One recorded step of an OIDC provider's retirement: an entry of its history in the state file.
+ */
+export interface OidcProviderRecord {
+  /** The step. */
+  readonly step: OidcProviderStep;
+
+  /**
+   * Free text: the change ticket, who, when.
+   *
+   * @default - none
+   */
+  readonly note?: string;
+}
+
+/**
  * The recorded phases of a migration (the state file, committed and reviewed beside the plan).
  *
  * Each wave has its history of phases, oldest first; the last entry is the phase the wave is
@@ -34,7 +73,8 @@ export interface PhaseRecord {
  *
  * @example
  * // migration-state.json
- * // { "waves": { "wave1": ["IRSA_ONLY", "DUAL_TRUST", { "phase": "POD_IDENTITY", "note": "CHG-1234" }] } }
+ * // { "waves": { "wave1": ["IRSA_ONLY", "DUAL_TRUST", { "phase": "POD_IDENTITY", "note": "CHG-1234" }] },
+ * //   "oidcProviders": { "prod-use1": ["ADOPTED", "RETIRING"] } }
  */
 export interface MigrationState {
   /**
@@ -43,4 +83,14 @@ export interface MigrationState {
    * @default - every wave at IRSA_ONLY
    */
   readonly waves?: { [wave: string]: PhaseRecord[] };
+
+  /**
+   * The history of the retirement of each cluster's IAM OIDC provider, by cluster name, oldest
+   * first: one step at a time (KEPT, ADOPTED, RETIRING, RETIRED), in either direction. Every step
+   * other than KEPT is refused while anything still uses the provider: a role of the migration
+   * that trusts it, or a service account the plan leaves on IRSA on the cluster.
+   *
+   * @default - every cluster's provider KEPT (not in the app)
+   */
+  readonly oidcProviders?: { [cluster: string]: OidcProviderRecord[] };
 }

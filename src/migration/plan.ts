@@ -1,4 +1,4 @@
-import { MigrationState, PhaseRecord } from './migration-state';
+import { MigrationState, OidcProviderRecord, OidcProviderStep, PhaseRecord } from './migration-state';
 import { MigrationPhase } from '../migration-phase';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
 import { CLUSTERS_SCHEMA, PLAN_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
@@ -236,7 +236,9 @@ export class MigrationFiles {
 
   /**
    * Parse a migration state file: `{ "waves": { "<wave>": [<entry>, ...] } }`, each entry a phase
-   * (`"DUAL_TRUST"`) or `{ "phase": ..., "acknowledge": [...], "note": ... }`, oldest first.
+   * (`"DUAL_TRUST"`) or `{ "phase": ..., "acknowledge": [...], "note": ... }`, oldest first; and
+   * optionally `"oidcProviders": { "<cluster>": [<step>, ...] }`, each a step (`"ADOPTED"`) or
+   * `{ "step": ..., "note": ... }`.
    *
    * @param json the state
    * @param source a name for error messages
@@ -249,7 +251,16 @@ export class MigrationFiles {
         ? { phase: entry as MigrationPhase }
         : { phase: entry.phase, acknowledge: entry.acknowledge, note: entry.note }));
     }
-    return { waves };
+    if (state.oidcProviders === undefined) {
+      return { waves };
+    }
+    const oidcProviders: { [cluster: string]: OidcProviderRecord[] } = {};
+    for (const [cluster, history] of Object.entries<any[]>(state.oidcProviders)) {
+      oidcProviders[cluster] = history.map((entry) => (typeof entry === 'string'
+        ? { step: entry as OidcProviderStep }
+        : { step: entry.step, note: entry.note }));
+    }
+    return { waves, oidcProviders };
   }
 
   /**

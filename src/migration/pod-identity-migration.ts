@@ -1,11 +1,11 @@
 import * as fs from 'fs';
-import { Annotations, Aspects, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { IrsaInventory } from './irsa-inventory';
-import { MigrationState } from './migration-state';
+import { MigrationState, OidcProviderStep } from './migration-state';
 import { MigrationPlan } from './plan';
 import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
@@ -13,15 +13,26 @@ import { PodIdentityBinding } from '../pod-identity-binding';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
+import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
-import { CLUSTERS, FOUNDATION, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
+import { CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
 import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
 import { renderIndex } from './runbook';
 import { clusterLabel, constructError, show } from '../private/errors';
 import { hasAssociation, hasPodIdentityTrust } from '../private/phases';
+
+/** The logical ID of a cluster's OIDC provider in its stack. */
+const PROVIDER_ID = 'Provider';
+
+/** The stack of a cluster's OIDC provider, and its step. */
+interface ProviderStackInfo {
+  readonly cluster: PodIdentityCluster;
+  readonly step: OidcProviderStep;
+  readonly stack: Stack;
+}
 
 /** The context key that refuses to extend the placement file (for pipelines and CI). */
 const FROZEN_PLACEMENT = 'cdk-eks-pod-identity:frozen-placement';
@@ -145,8 +156,10 @@ export interface PodIdentityMigrationProps {
   readonly pipelineStages?: boolean;
 
   /**
-   * Clusters whose OIDC provider is (to be) retired. Refused while anything still uses it: a role
-   * of the migration that trusts it, or a service account the plan leaves on IRSA there.
+   * Clusters whose OIDC provider must no longer be used: a check only, refused while anything
+   * still uses it (a role of the migration that trusts it, or a service account the plan leaves on
+   * IRSA there). To take a provider over and delete it, record its steps in the state's
+   * `oidcProviders`, which are checked the same way.
    *
    * @default - none
    */
@@ -161,7 +174,9 @@ export interface PodIdentityMigrationProps {
  * - `<id>/Roles/<account>[-<n>]`: the roles of an account, in the home region;
  * - `<id>/Clusters/<cluster>-<account>-<region>[-<n>]`: the associations of a cluster;
  * - `<id>/<wave>/<account>-<region>`: the wave's phase record (an SSM parameter), which depends on
- *   the role and association stacks of the wave, so `cdk deploy '<id>/<wave>/*'` deploys them first.
+ *   the role and association stacks of the wave, so `cdk deploy '<id>/<wave>/*'` deploys them first;
+ * - `<id>/OidcProviders/<cluster>-<account>-<region>`: a cluster's IAM OIDC provider, taken over and
+ *   deleted one step per deploy (`state.oidcProviders`), only once nothing uses it.
  *
  * A resource's stack and logical ID depend only on its own identity (a role on its ARN, an
  * association on its cluster, namespace and service account), and the placement file records the
@@ -194,7 +209,12 @@ export class PodIdentityMigration extends Construct {
   private readonly stackByName = new Map<string, Stack>();
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
-  private readonly importMappings = new Map<Stack, { [logicalId: string]: { RoleName: string } }>();
+  /** stack -> `cdk import` mapping: logical ID -> the resource's identifier (RoleName, or Arn for a provider). */
+  private readonly importMappings = new Map<Stack, { [logicalId: string]: { [property: string]: string } }>();
+  /** cluster name -> the recorded step of its OIDC provider's retirement (clusters with a history only). */
+  private readonly providerSteps: Map<string, OidcProviderStep>;
+  /** The providers' stacks, for the runbook. */
+  private readonly providerStacks: ProviderStackInfo[] = [];
   /** stack -> the stacks it was made to depend on (one dependency per pair, not one per association). */
   private readonly dependencies = new Map<Stack, Set<Stack>>();
   /** role ARN -> the role as the associations reference it. */
@@ -214,6 +234,7 @@ export class PodIdentityMigration extends Construct {
     this.recordedPlacement = recorded;
     try {
       this.phases = resolvePhases(props.plan.waves.map((w) => w.name), props.state, this.node.getAllContext());
+      this.providerSteps = resolveProviderSteps(props.clusters.map((c) => c.clusterName), props.state?.oidcProviders);
       this.fleet = planFleet({
         clusters: props.clusters,
         inventory: props.inventory,
@@ -240,6 +261,7 @@ export class PodIdentityMigration extends Construct {
     this.buildRoles();
     this.buildAssociations();
     this.buildWaveRecords();
+    this.buildOidcProviders();
     this.keepDeployable();
     for (const phase of this.phases.values()) {
       if (phase.overriddenBy) {
@@ -328,14 +350,25 @@ export class PodIdentityMigration extends Construct {
   }
 
   private checkRetirements(): void {
+    const retiring = [...this.providerSteps].filter(([, step]) => step !== OidcProviderStep.KEPT).map(([name, step]) => ({ name, step }));
     for (const name of this.props.retiredOidcProviders ?? []) {
       if (!this.fleet.clusters.has(name)) {
         throw new PlanningError(`retiredOidcProviders names ${show(name)}, which is not in clusters.`);
       }
+      retiring.push({ name, step: OidcProviderStep.KEPT });
+    }
+    for (const { name, step } of retiring) {
+      const what = step === OidcProviderStep.KEPT ? 'cannot be retired' : `cannot be at ${step} (recorded in the state)`;
+      const cluster = this.fleet.clusters.get(name)!;
       const users = oidcProviderUsers(this.fleet, name);
       if (users.length > 0) {
-        throw new PlanningError(`the OIDC provider of cluster ${show(name)} cannot be retired: still used by ${users.join(', ')}. `
-          + 'Move every wave on the cluster to POD_IDENTITY_ONLY, retire the IRSA roles kept for it, and migrate the service accounts left on IRSA first.');
+        throw new PlanningError(`the OIDC provider of cluster ${show(name)} ${what}: still used by ${users.join(', ')}. `
+          + 'Move every wave on the cluster to POD_IDENTITY_ONLY, retire the IRSA roles kept for it, and migrate the service accounts left on IRSA first'
+          + (step === OidcProviderStep.KEPT ? '.' : `; or step the provider back towards KEPT (${step === OidcProviderStep.ADOPTED ? 'record KEPT' : 'one step per deploy'}).`));
+      }
+      if (step !== OidcProviderStep.KEPT && (cluster.oidcIssuer === undefined || cluster.oidcProviderArn === undefined
+        || Token.isUnresolved(cluster.oidcIssuer) || Token.isUnresolved(cluster.oidcProviderArn))) {
+        throw new PlanningError(`the OIDC provider of cluster ${show(name)} is at ${step} in the state, but the cluster has no concrete oidcIssuer: give it (aws eks describe-cluster --query cluster.identity.oidc.issuer), so that the provider can be imported by its ARN.`);
       }
     }
   }
@@ -584,6 +617,40 @@ export class PodIdentityMigration extends Construct {
   }
 
   /**
+   * Per cluster whose provider has a recorded retirement, a stack in the cluster's account: the
+   * `AWS::IAM::OIDCProvider` while ADOPTED (imported, retained) or RETIRING (deletion armed), none
+   * at KEPT and RETIRED. The stack stays once it has a history, so that stepping back, or the
+   * deletion, is a deploy of it. It deploys after the role stacks of its account, whose OIDC
+   * statements for the provider must be gone first.
+   */
+  private buildOidcProviders(): void {
+    for (const [name, step] of [...this.providerSteps].sort(([a], [b]) => a.localeCompare(b))) {
+      const cluster = this.fleet.clusters.get(name)!;
+      const stack = this.stackAt(this.layout.oidcProvider(cluster.clusterArn));
+      const { present, deletionPolicy, imported } = providerResource(step);
+      this.providerStacks.push({ cluster, step, stack });
+      for (const [, shards] of Object.entries(this.placed.record.roles).filter(([account]) => account === cluster.account)) {
+        new Set(Object.values(shards)).forEach((shard) =>
+          this.dependOn(stack, this.stackAt(this.layout.roles(cluster.account!, shard)), `the trust of the roles of ${cluster.account} drops ${name}'s provider first`));
+      }
+      if (!present) {
+        continue;
+      }
+      const provider = new iam.CfnOIDCProvider(stack, PROVIDER_ID, {
+        url: `https://${cluster.oidcIssuer}`,
+        clientIdList: ['sts.amazonaws.com'],
+      });
+      provider.cfnOptions.deletionPolicy = deletionPolicy === 'Retain' ? CfnDeletionPolicy.RETAIN : CfnDeletionPolicy.DELETE;
+      provider.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+      // a change of DeletionPolicy alone is not applied: the step in the metadata changes with it
+      provider.cfnOptions.metadata = { 'cdk-eks-pod-identity:oidcProviderStep': step };
+      if (imported) {
+        this.importMappings.set(stack, { [stack.getLogicalId(provider)]: { Arn: cluster.oidcProviderArn! } });
+      }
+    }
+  }
+
+  /**
    * A cluster's association stack holds a placeholder resource at all times, and any other stack
    * one while it is empty: CloudFormation rejects a template without resources, so a stack whose
    * last association is rolled back is updated (the association deleted) like any other.
@@ -613,7 +680,7 @@ export class PodIdentityMigration extends Construct {
       add.call(stack, on, reason);
       return;
     }
-    const order = [FOUNDATION, ROLES, CLUSTERS, ...this.props.plan.waves.map((w) => w.name)];
+    const order = [FOUNDATION, ROLES, CLUSTERS, ...this.props.plan.waves.map((w) => w.name), OIDC_PROVIDERS];
     if (order.indexOf(b.node.id) >= order.indexOf(a.node.id)) {
       throw constructError(this, 'PodIdentityMigration', `${stack.stackName} needs ${on.stackName} first (${reason}), but the pipeline deploys stage ${b.node.id} after ${a.node.id}.`);
     }
@@ -648,6 +715,18 @@ export class PodIdentityMigration extends Construct {
         pipeline.addStage(stage);
       }
     }
+    const providers = this.stages.get(OIDC_PROVIDERS);
+    if (providers) {
+      // a pipeline cannot import: an ADOPTED provider is imported by hand, which the approval waits for
+      const adopted = this.providerStacks.filter((p) => p.step === OidcProviderStep.ADOPTED).map((p) => p.stack.stackName);
+      pipeline.addStage(providers, {
+        pre: [new pipelines.ManualApprovalStep('ReviewOidcProviders', {
+          comment: adopted.length > 0
+            ? `Import the adopted OIDC providers first (cdk import, see runbooks/oidc-providers.md): ${adopted.join(', ')}`
+            : 'Review the OIDC provider steps (runbooks/oidc-providers.md); RETIRED deletes a provider',
+        })],
+      });
+    }
   }
 
   /** @internal */
@@ -658,7 +737,20 @@ export class PodIdentityMigration extends Construct {
       Annotations.of(this).addInfo(`placement file ${this.props.placementFile} ${this.recordedPlacement === undefined ? 'created' : `extended with ${this.placed.added.length} resources`}: review and commit it.`);
     }
     const imports = [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping }));
-    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports);
+    const providers = this.providerStacks.map(({ cluster, step, stack }) => ({
+      cluster: cluster.clusterName,
+      clusterArn: cluster.clusterArn,
+      region: cluster.region!,
+      account: cluster.account!,
+      providerArn: cluster.oidcProviderArn!,
+      step,
+      stackName: stack.stackName,
+      stackRegion: stack.region,
+      stackId: stack.node.path,
+      logicalId: PROVIDER_ID,
+      computeType: cluster.computeType,
+    }));
+    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, providers);
   }
 
   private trustLengths() {

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { IrsaInventory, MigrationPhase, PodIdentityCluster, PodIdentityMigration } from '../../src';
+import { IrsaInventory, MigrationPhase, OidcProviderStep, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
 
 export const ACCOUNT = '111122223333';
@@ -29,9 +29,10 @@ const arnOf = (c: { name: string; region: string }) => `arn:aws:eks:${c.region}:
 export const historyTo = (phase: MigrationPhase) => PHASE_ORDER.slice(0, PHASE_ORDER.indexOf(phase) + 1);
 
 /** Synthesizes the shop fleet with its wave at `phase`; returns the cloud assembly folder. */
-export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-place-'))): string {
+export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-place-')),
+  providers: { [cluster: string]: OidcProviderStep[] } = {}): string {
   const placementFile = path.join(placementDir, 'placement.json');
-  const build = (outdir: string, history: MigrationPhase[]) => {
+  const build = (outdir: string, history: MigrationPhase[], oidcProviders: { [cluster: string]: OidcProviderStep[] } = {}) => {
     const app = new App({ outdir });
     const inventory = new IrsaInventory();
     for (const c of CLUSTERS) {
@@ -47,7 +48,10 @@ export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(p
         waves: [{ name: 'shop', select: [{ namespace: 'payments' }, { namespace: 'monitoring' }, { namespace: 'batch' }] }],
         roles: { 'checkout': { statements }, 'node-exporter': { statements }, 'report': { statements } },
       },
-      state: { waves: { shop: history.map((p) => ({ phase: p })) } },
+      state: {
+        waves: { shop: history.map((p) => ({ phase: p })) },
+        oidcProviders: Object.fromEntries(Object.entries(oidcProviders).map(([c, steps]) => [c, steps.map((step) => ({ step }))])),
+      },
       placementFile,
       homeRegion: 'us-east-1',
     });
@@ -57,7 +61,7 @@ export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(p
     build(fs.mkdtempSync(path.join(os.tmpdir(), 'shop-first-')), []);
   }
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-'));
-  build(outdir, historyTo(phase));
+  build(outdir, historyTo(phase), providers);
   return outdir;
 }
 
@@ -143,6 +147,12 @@ export interface Run {
  */
 export function runScript(outdir: string, transition: string, step: string, world: any,
   args: string[] = [], reinject = true): Run {
+  const script = path.join(outdir, 'runbooks', 'shop', transition, `${step}.sh`);
+  return execute(script, ['--interval', '0', '--timeout', '2', '--cdk', path.join(BIN, 'cdk'), ...args], world, reinject);
+}
+
+/** Runs a script with the stand-ins first on PATH, against the world (written to a file first). */
+function execute(script: string, args: string[], world: any, reinject: boolean): Run {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'world-'));
   const file = path.join(dir, 'world.json');
   fs.writeFileSync(file, JSON.stringify(world));
@@ -150,8 +160,7 @@ export function runScript(outdir: string, transition: string, step: string, worl
   if (reinject) {
     spawnSync(PYTHON, [STUB, 'reinject'], { env });
   }
-  const script = path.join(outdir, 'runbooks', 'shop', transition, `${step}.sh`);
-  const r = spawnSync('bash', [script, '--interval', '0', '--timeout', '2', '--cdk', path.join(BIN, 'cdk'), ...args], { env, encoding: 'utf8' });
+  const r = spawnSync('bash', [script, ...args], { env, encoding: 'utf8' });
   if (r.stderr && /unbound|syntax error|command not found/.test(r.stderr)) {
     throw new Error(`${script}: ${r.stderr}`);
   }
@@ -163,3 +172,14 @@ export function runScript(outdir: string, transition: string, step: string, worl
 
 /** Every call the scripts made, across runs, for the check against the real clients. */
 export const ALL_CALLS: { tool: string; argv: string[] }[] = [];
+
+/** The provider of a shop cluster, as IAM names it. */
+export const providerArnOf = (cluster: string) => `arn:aws:iam::${ACCOUNT}:oidc-provider/${CLUSTERS.find((c) => c.name === cluster)!.issuer}`;
+
+/**
+ * Runs `runbooks/oidc-providers/<step>.sh <cluster>` of the assembly against the world, as
+ * `runScript` runs a wave's scripts.
+ */
+export function runProviderScript(outdir: string, step: 'preflight' | 'verify', cluster: string, world: any, args: string[] = []): Run {
+  return execute(path.join(outdir, 'runbooks', 'oidc-providers', `${step}.sh`), [cluster, ...args], world, true);
+}

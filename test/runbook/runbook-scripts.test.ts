@@ -6,8 +6,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ACCOUNT, ALL_CALLS, associationsOf, fixture, put, Run, runScript, synthShop, trustsOf, worldAt } from './harness';
-import { MigrationPhase as P } from '../../src';
+import { ACCOUNT, ALL_CALLS, associationsOf, fixture, providerArnOf, put, Run, runProviderScript, runScript, synthShop, trustsOf, worldAt } from './harness';
+import { MigrationPhase as P, OidcProviderStep as S } from '../../src';
 import { TRANSITIONS } from '../../src/migration/private/wave-scripts';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
 
@@ -233,6 +233,90 @@ describe('the scripts of a wave, run against recorded fixtures', () => {
       .flatMap((d) => ['preflight', 'apply', 'verify', 'rollback'].map((s) => path.join(assembly[P.IRSA_ONLY], 'runbooks', 'shop', d, `${s}.sh`)));
     expect(scripts).toHaveLength(16);
     const r = spawnSync('shellcheck', ['-x', '--severity=style', ...scripts, path.join(assembly[P.IRSA_ONLY], 'runbooks', 'lib.sh')], { encoding: 'utf8' });
+    expect(r.stdout).toEqual('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('the scripts of an OIDC provider\'s retirement, run against recorded fixtures', () => {
+  const USE1 = 'shop-use1';
+  const STACK = 'PodIdentity-OidcProvider-shop-use1-111122223333-us-east-1';
+  const at: { [step: string]: string } = {};
+  const steps = { ADOPTED: [S.ADOPTED], RETIRING: [S.ADOPTED, S.RETIRING], RETIRED: [S.ADOPTED, S.RETIRING, S.RETIRED] };
+  beforeAll(() => {
+    for (const [step, history] of Object.entries(steps)) {
+      at[step] = synthShop(P.POD_IDENTITY_ONLY, placementDir, { [USE1]: history });
+    }
+  });
+  const runProvider = (step: string, script: 'preflight' | 'verify', world: any) => {
+    const r = runProviderScript(at[step], script, USE1, world);
+    ALL_CALLS.push(...r.calls);
+    expect(r.calls.filter((c) => c.unsupported)).toEqual([]);
+    return r;
+  };
+  /** The fleet once every wave is at POD_IDENTITY_ONLY, deployed; the provider of shop-use1 still there. */
+  const world = () => {
+    const w = worldAt(P.POD_IDENTITY_ONLY, at.ADOPTED);
+    w.aws.oidcProviders = { [providerArnOf(USE1)]: fixture('get-open-id-connect-provider.json') };
+    w.aws.addons = { [USE1]: [{ ...fixture('describe-addon-vpc-cni.json').addon, serviceAccountRoleArn: undefined }] };
+    w.aws.stackResources = { [`${STACK}/Provider`]: fixture('describe-stack-resource-provider.json').StackResourceDetail };
+    return w;
+  };
+
+  test('a provider nothing uses: preflight and verify pass at every step', () => {
+    for (const step of Object.keys(steps)) {
+      const w = world();
+      if (step === 'RETIRED') {
+        delete w.aws.oidcProviders[providerArnOf(USE1)];
+      }
+      const pre = runProvider(step, 'preflight', w);
+      expect({ step, status: pre.status, fails: pre.fails }).toEqual({ step, status: 0, fails: [] });
+      const verify = runProvider(step, 'verify', w);
+      expect({ step, status: verify.status, fails: verify.fails }).toEqual({ step, status: 0, fails: [] });
+      expect(verify.lines[verify.lines.length - 1]).toEqual(`RESULT shop-use1 provider verify ${step}: every check passed`);
+    }
+  });
+
+  test('preflight finds what the app cannot see: a role outside it, an add-on on IRSA, a pod on IRSA', () => {
+    const w = world();
+    w.aws.roles['legacy-exporter'] = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { Federated: providerArnOf(USE1) }, Action: 'sts:AssumeRoleWithWebIdentity' }],
+    };
+    w.aws.addons[USE1] = [fixture('describe-addon-vpc-cni.json').addon];
+    const pod = w.clusters[USE1].objects.find((o: any) => o.kind === 'Pod' && o.metadata.namespace === 'payments');
+    pod.keepEnv = true;
+    pod.spec.containers[0].env = [{ name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' }];
+    const r = runProvider('ADOPTED', 'preflight', w);
+    expect(r.status).toBe(1);
+    expect(r.fails).toEqual([
+      `FAIL shop-use1 - roles: expected no role to trust ${providerArnOf(USE1)}; saw legacy-exporter. Deploy the waves that drop it, or move these roles off IRSA first`,
+      'FAIL shop-use1 - add-ons: expected no managed add-on on IRSA; saw vpc-cni (arn:aws:iam::111122223333:role/vpc-cni-shop-use1). Move them to Pod Identity (the add-on\'s podIdentityAssociations) first',
+      `FAIL shop-use1 - pods: expected no pod on IRSA; saw payments/${pod.metadata.name}. Migrate or restart them first`,
+    ]);
+    expect(r.lines[r.lines.length - 1]).toEqual('RESULT shop-use1 provider preflight ADOPTED: 3 checks failed');
+  });
+
+  test('verify: a provider still there after RETIRED, and one not in its stack after ADOPTED', () => {
+    const still = runProvider('RETIRED', 'verify', world());
+    expect(still.fails).toEqual([`FAIL shop-use1 - provider: expected ${providerArnOf(USE1)} deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? If not, record RETIRING, deploy, then RETIRED again`]);
+    const w = world();
+    w.aws.stackResources = {};
+    const notImported = runProvider('ADOPTED', 'verify', w);
+    expect(notImported.status).toBe(1);
+    expect(notImported.fails).toEqual([expect.stringMatching(new RegExp(`^FAIL shop-use1 - stack: expected ${STACK} to hold Provider; cloudformation describe-stack-resource says: .*ValidationError.*`))]);
+  });
+
+  test('usage errors: no cluster, a cluster without a recorded step', () => {
+    const none = runProviderScript(at.ADOPTED, 'verify', '', world());
+    expect(none.status).toBe(2);
+    const other = runProviderScript(at.ADOPTED, 'verify', 'shop-euw1', world());
+    expect(other.status).toBe(2);
+  });
+
+  test('the provider scripts pass shellcheck', () => {
+    const dir = path.join(at.ADOPTED, 'runbooks', 'oidc-providers');
+    const r = spawnSync('shellcheck', ['-x', '--severity=style', path.join(dir, 'preflight.sh'), path.join(dir, 'verify.sh')], { encoding: 'utf8' });
     expect(r.stdout).toEqual('');
     expect(r.status).toBe(0);
   });

@@ -81,7 +81,11 @@ def cluster_of(world, context):
 
 
 def objects(cluster, kind, ns):
-    return [o for o in cluster['objects'] if o['kind'] == kind and o['metadata'].get('namespace') == ns]
+    """The objects of a kind in namespace ns; in every namespace when ns is ALL (kubectl -A)."""
+    return [o for o in cluster['objects'] if o['kind'] == kind and (ns is ALL or o['metadata'].get('namespace') == ns)]
+
+
+ALL = object()
 
 
 def find(cluster, kind, ns, name):
@@ -176,6 +180,9 @@ def kubectl(argv):
         elif a == '-o':
             output = args[i + 1]
             i += 2
+        elif a == '-A':
+            ns = ALL
+            i += 1
         elif a.startswith('--request-timeout='):
             i += 1
         else:
@@ -333,6 +340,24 @@ def aws(argv):
         if opts['--role-name'] not in w['roles']:
             fail('An error occurred (NoSuchEntity) when calling the GetRole operation: The role with name %s cannot be found.' % opts['--role-name'], 254)
         result = {'Role': {'RoleName': opts['--role-name'], 'AssumeRolePolicyDocument': w['roles'][opts['--role-name']]}}
+    elif (service, op) == ('iam', 'get-open-id-connect-provider'):
+        provider = w.get('oidcProviders', {}).get(opts['--open-id-connect-provider-arn'])
+        if provider is None:
+            fail('An error occurred (NoSuchEntity) when calling the GetOpenIDConnectProvider operation: OpenIDConnect Provider not found for arn %s' % opts['--open-id-connect-provider-arn'], 254)
+        result = provider
+    elif (service, op) == ('iam', 'list-roles'):
+        result = {'Roles': [{'RoleName': n, 'Arn': 'arn:aws:iam::%s:role/%s' % (w['account'], n), 'AssumeRolePolicyDocument': t}
+                            for n, t in sorted(w['roles'].items())]}
+    elif (service, op) == ('eks', 'list-addons'):
+        result = {'addons': [a['addonName'] for a in w.get('addons', {}).get(opts['--cluster-name'], [])]}
+    elif (service, op) == ('eks', 'describe-addon'):
+        a = [a for a in w['addons'][opts['--cluster-name']] if a['addonName'] == opts['--addon-name']][0]
+        result = {'addon': a}
+    elif (service, op) == ('cloudformation', 'describe-stack-resource'):
+        r = w.get('stackResources', {}).get('%s/%s' % (opts['--stack-name'], opts['--logical-resource-id']))
+        if r is None:
+            fail('An error occurred (ValidationError) when calling the DescribeStackResource operation: Resource %s does not exist for stack %s' % (opts['--logical-resource-id'], opts['--stack-name']), 254)
+        result = {'StackResourceDetail': r}
     elif (service, op) == ('eks', 'list-nodegroups'):
         result = {'nodegroups': [g['name'] for g in w['nodegroups'].get(opts['--cluster-name'], [])]}
     elif (service, op) == ('eks', 'describe-nodegroup'):

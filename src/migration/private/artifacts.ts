@@ -1,19 +1,20 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FleetPlan } from './fleet-plan';
+import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
 import { serviceAccountDocument } from './service-account-documents';
-import { scriptLibrary, waveScriptFiles } from './wave-scripts';
+import { ScriptFile, scriptLibrary, waveScriptFiles } from './wave-scripts';
 import { manifestsYaml } from './yaml';
 
 /**
  * Writes what the operator applies and follows into the cloud assembly: ServiceAccount manifests
  * per cluster and wave (`k8s/`, for GitOps repositories; none where nothing is rendered), a runbook
- * per wave with its scripts, and the plan index (`runbooks/`), and the `cdk import` mapping of each
- * stack with adopted roles (`import/`).
+ * per wave with its scripts, the plan index and the OIDC provider retirement (`runbooks/`), and the
+ * `cdk import` mapping of each stack with adopted roles or an adopted provider (`import/`).
  */
 export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
-  imports: { stackName: string; mapping: { [logicalId: string]: { RoleName: string } } }[]): void {
+  imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = []): void {
   for (const report of reports) {
     for (const cluster of report.clusters) {
       // what ServiceAccountChart renders (Helm-managed accounts are not), without a cdk8s App per chart
@@ -28,17 +29,19 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
   const runbooks = path.join(outdir, 'runbooks');
   fs.mkdirSync(runbooks, { recursive: true });
   fs.writeFileSync(path.join(runbooks, 'lib.sh'), scriptLibrary());
+  const write = (file: ScriptFile) => {
+    const target = path.join(runbooks, file.path);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, file.text, { mode: file.executable ? 0o755 : 0o644 });
+    if (file.executable) {
+      fs.chmodSync(target, 0o755);
+    }
+  };
   for (const report of reports) {
     fs.writeFileSync(path.join(runbooks, `${report.wave}.md`), renderRunbook(report));
-    for (const file of waveScriptFiles(report)) {
-      const target = path.join(runbooks, file.path);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, file.text, { mode: file.executable ? 0o755 : 0o644 });
-      if (file.executable) {
-        fs.chmodSync(target, 0o755);
-      }
-    }
+    waveScriptFiles(report).forEach(write);
   }
+  providerRunbookFiles(providers).forEach(write);
   fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, fleet.excluded, fleet.unassigned, 'markdown', trust));
   const dir = path.join(outdir, 'import');
   fs.mkdirSync(dir, { recursive: true });

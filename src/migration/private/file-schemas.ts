@@ -8,6 +8,7 @@
 type Schema = { [key: string]: any };
 
 const PHASES = ['IRSA_ONLY', 'DUAL_TRUST', 'POD_IDENTITY', 'ANNOTATION_REMOVED', 'POD_IDENTITY_ONLY'];
+const PROVIDER_STEPS = ['KEPT', 'ADOPTED', 'RETIRING', 'RETIRED'];
 const text = (description: string): Schema => ({ type: 'string', description });
 
 const selector: Schema = {
@@ -122,7 +123,7 @@ export const PLAN_SCHEMA: Schema = {
 export const STATE_SCHEMA: Schema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'cdk-eks-pod-identity/state.schema.json',
-  title: 'state.json: the recorded phase history of each wave, oldest first',
+  title: 'state.json: the recorded phase history of each wave, and of each retired OIDC provider, oldest first',
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -142,6 +143,27 @@ export const STATE_SCHEMA: Schema = {
               properties: {
                 phase: { enum: PHASES },
                 acknowledge: { type: 'array', items: { enum: ['trust-with-associations', 'associations-with-annotation', 'irsa-pods-lose-credentials'] } },
+                note: text('free text: the change ticket, who, when'),
+              },
+            },
+          ],
+        },
+      },
+    },
+    oidcProviders: {
+      type: 'object',
+      description: 'per cluster name, the steps of the retirement of its IAM OIDC provider',
+      additionalProperties: {
+        type: 'array',
+        items: {
+          anyOf: [
+            { enum: PROVIDER_STEPS },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['step'],
+              properties: {
+                step: { enum: PROVIDER_STEPS },
                 note: text('free text: the change ticket, who, when'),
               },
             },

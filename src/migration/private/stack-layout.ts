@@ -9,8 +9,9 @@ const MAX_STACK_NAME = 128;
 export const FOUNDATION = 'Foundation';
 export const ROLES = 'Roles';
 export const CLUSTERS = 'Clusters';
+export const OIDC_PROVIDERS = 'OidcProviders';
 /** Names a wave may not take (compared case-insensitively): the scopes above. */
-export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS];
+export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS, OIDC_PROVIDERS];
 
 /** Where a stack goes: its scope under the migration, its id there, its name, its environment. */
 export interface StackAddress {
@@ -24,7 +25,7 @@ export interface StackAddress {
 /**
  * Stack addresses, each a function of one identity only: the agent add-ons of an account and
  * region; the roles of an account (shard n); the associations of a cluster (shard n); the phase
- * record of a wave in an account and region.
+ * record of a wave in an account and region; the OIDC provider of a cluster.
  */
 export class StackLayout {
   constructor(private readonly prefix: string, private readonly homeRegion: string) {}
@@ -40,17 +41,31 @@ export class StackLayout {
 
   /** The associations of the cluster `clusterArn` (`arn:<partition>:eks:<region>:<account>:cluster/<name>`). */
   public cluster(clusterArn: string, shard: number): StackAddress {
-    const { account, region, name } = clusterArnParts(clusterArn);
+    const { account, region } = clusterArnParts(clusterArn);
     const suffix = shard === 1 ? '' : `-${shard}`;
-    let key = `${name}-${account}-${region}`;
-    const fixed = `${this.prefix}-Cluster--${suffix}`.length;
-    if (/[^A-Za-z0-9-]/.test(name) || fixed + key.length > MAX_STACK_NAME) {
-      // stack names allow letters, digits and '-': keep the name readable, unique by a hash of the ARN
-      const hash = createHash('sha256').update(clusterArn).digest('hex').slice(0, 8);
-      const room = MAX_STACK_NAME - fixed - `-${account}-${region}-${hash}`.length;
-      key = `${name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, Math.max(room, 1))}-${account}-${region}-${hash}`;
-    }
+    const key = this.clusterKey(clusterArn, `Cluster--${suffix}`);
     return this.address(CLUSTERS, `${key}${suffix}`, `Cluster-${key}${suffix}`, account, region);
+  }
+
+  /** The IAM OIDC provider of the cluster `clusterArn`, in its account (IAM is global: in the home region). */
+  public oidcProvider(clusterArn: string): StackAddress {
+    const { account } = clusterArnParts(clusterArn);
+    const key = this.clusterKey(clusterArn, 'OidcProvider-');
+    return this.address(OIDC_PROVIDERS, key, `OidcProvider-${key}`, account, this.homeRegion);
+  }
+
+  /** `<name>-<account>-<region>` of a cluster, or a readable form unique by a hash where that does not fit a stack name. */
+  private clusterKey(clusterArn: string, fixedPart: string): string {
+    const { account, region, name } = clusterArnParts(clusterArn);
+    const key = `${name}-${account}-${region}`;
+    const fixed = `${this.prefix}-${fixedPart}`.length;
+    if (!/[^A-Za-z0-9-]/.test(name) && fixed + key.length <= MAX_STACK_NAME) {
+      return key;
+    }
+    // stack names allow letters, digits and '-': keep the name readable, unique by a hash of the ARN
+    const hash = createHash('sha256').update(clusterArn).digest('hex').slice(0, 8);
+    const room = MAX_STACK_NAME - fixed - `-${account}-${region}-${hash}`.length;
+    return `${name.replace(/[^A-Za-z0-9-]/g, '-').slice(0, Math.max(room, 1))}-${account}-${region}-${hash}`;
   }
 
   public wave(wave: string, account: string, region: string): StackAddress {
