@@ -150,7 +150,7 @@ describe('the steps of a provider', () => {
     const md = fs.readFileSync(path.join(runbooks, 'oidc-providers.md'), 'utf8');
     expect(md).toContain(`npx cdk import --app cdk.out --resource-mapping cdk.out/import/${STACK}.json Shop/OidcProviders/shop-use1-111122223333-us-east-1\n`);
     for (const step of ['preflight', 'verify']) {
-      expect(fs.statSync(path.join(runbooks, 'oidc-providers', `${step}.sh`)).mode & 0o777).toBe(0o755);
+      expect((fs.statSync(path.join(runbooks, 'oidc-providers', `${step}.sh`)).mode % 0o1000).toString(8)).toBe('755');
     }
   });
 });

@@ -43,12 +43,14 @@ export function isProviderStep(value: unknown): value is OidcProviderStep {
  * checking that every entry is a step and one step from the one before it. Providers of clusters
  * not in `clusters` are an error.
  */
-export function resolveProviderSteps(clusters: readonly string[], histories: { [cluster: string]: OidcProviderRecord[] } | undefined): Map<string, OidcProviderStep> {
+export function resolveProviderSteps(clusters: readonly string[],
+  histories: { [cluster: string]: OidcProviderRecord[] } | undefined): Map<string, OidcProviderStep> {
   const known = new Set(clusters);
   const steps = new Map<string, OidcProviderStep>();
   for (const [cluster, history] of Object.entries(histories ?? {})) {
     if (!known.has(cluster)) {
-      throw new PlanningError(`the state records the OIDC provider of cluster ${JSON.stringify(cluster)}, which is not in clusters. A cluster whose provider was retired stays in clusters; fix the name in the state file.`);
+      throw new PlanningError(`the state records the OIDC provider of cluster ${JSON.stringify(cluster)}, which is not in clusters. `
+        + 'A cluster whose provider was retired stays in clusters; fix the name in the state file.');
     }
     let previous = OidcProviderStep.KEPT;
     history.forEach((entry, i) => {
@@ -56,13 +58,12 @@ export function resolveProviderSteps(clusters: readonly string[], histories: { [
       if (!isProviderStep(entry?.step)) {
         throw new PlanningError(`${where}: unknown step ${JSON.stringify(entry?.step)}; expected one of ${PROVIDER_STEP_ORDER.join(', ')}.`);
       }
-      const distance = Math.abs(PROVIDER_STEP_ORDER.indexOf(entry.step) - PROVIDER_STEP_ORDER.indexOf(previous));
-      if (distance > 1) {
-        const towards = PROVIDER_STEP_ORDER[PROVIDER_STEP_ORDER.indexOf(previous) + Math.sign(PROVIDER_STEP_ORDER.indexOf(entry.step) - PROVIDER_STEP_ORDER.indexOf(previous))];
-        throw new PlanningError(`${where}: the step from ${previous} to ${entry.step} jumps over ${PROVIDER_STEP_ORDER.slice(
-          Math.min(PROVIDER_STEP_ORDER.indexOf(previous), PROVIDER_STEP_ORDER.indexOf(entry.step)) + 1,
-          Math.max(PROVIDER_STEP_ORDER.indexOf(previous), PROVIDER_STEP_ORDER.indexOf(entry.step))).join(' and ')}. `
-          + `Each step is one deploy (the provider is imported, its deletion armed, then it is removed): record ${towards} next.`);
+      const [from, to] = [PROVIDER_STEP_ORDER.indexOf(previous), PROVIDER_STEP_ORDER.indexOf(entry.step)];
+      if (Math.abs(to - from) > 1) {
+        const skipped = PROVIDER_STEP_ORDER.slice(Math.min(from, to) + 1, Math.max(from, to));
+        const next = PROVIDER_STEP_ORDER[from + Math.sign(to - from)];
+        throw new PlanningError(`${where}: the step from ${previous} to ${entry.step} jumps over ${skipped.join(' and ')}. `
+          + `Each step is one deploy (the provider is imported, its deletion armed, then it is removed): record ${next} next.`);
       }
       previous = entry.step;
     });
