@@ -16,6 +16,7 @@ import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
+import { ProviderEntry } from './private/provider-runbook';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
 import { CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
@@ -26,13 +27,6 @@ import { hasAssociation, hasPodIdentityTrust } from '../private/phases';
 
 /** The logical ID of a cluster's OIDC provider in its stack. */
 const PROVIDER_ID = 'Provider';
-
-/** The stack of a cluster's OIDC provider, and its step. */
-interface ProviderStackInfo {
-  readonly cluster: PodIdentityCluster;
-  readonly step: OidcProviderStep;
-  readonly stack: Stack;
-}
 
 /** The context key that refuses to extend the placement file (for pipelines and CI). */
 const FROZEN_PLACEMENT = 'cdk-eks-pod-identity:frozen-placement';
@@ -213,8 +207,8 @@ export class PodIdentityMigration extends Construct {
   private readonly importMappings = new Map<Stack, { [logicalId: string]: { [property: string]: string } }>();
   /** cluster name -> the recorded step of its OIDC provider's retirement (clusters with a history only). */
   private readonly providerSteps: Map<string, OidcProviderStep>;
-  /** The providers' stacks, for the runbook. */
-  private readonly providerStacks: ProviderStackInfo[] = [];
+  /** The providers with a recorded retirement, their step and stack, for the runbook and the pipeline. */
+  private readonly providers: ProviderEntry[] = [];
   /** stack -> the stacks it was made to depend on (one dependency per pair, not one per association). */
   private readonly dependencies = new Map<Stack, Set<Stack>>();
   /** role ARN -> the role as the associations reference it. */
@@ -628,7 +622,19 @@ export class PodIdentityMigration extends Construct {
       const cluster = this.fleet.clusters.get(name)!;
       const stack = this.stackAt(this.layout.oidcProvider(cluster.clusterArn));
       const { present, deletionPolicy, imported } = providerResource(step);
-      this.providerStacks.push({ cluster, step, stack });
+      this.providers.push({
+        cluster: name,
+        clusterArn: cluster.clusterArn,
+        region: cluster.region!,
+        account: cluster.account!,
+        computeType: cluster.computeType,
+        providerArn: cluster.oidcProviderArn!,
+        step,
+        stackName: stack.stackName,
+        stackRegion: stack.region,
+        stackId: stack.node.path,
+        logicalId: PROVIDER_ID,
+      });
       for (const [, shards] of Object.entries(this.placed.record.roles).filter(([account]) => account === cluster.account)) {
         new Set(Object.values(shards)).forEach((shard) =>
           this.dependOn(stack, this.stackAt(this.layout.roles(cluster.account!, shard)), `the trust of the roles of ${cluster.account} drops ${name}'s provider first`));
@@ -718,7 +724,7 @@ export class PodIdentityMigration extends Construct {
     const providers = this.stages.get(OIDC_PROVIDERS);
     if (providers) {
       // a pipeline cannot import: an ADOPTED provider is imported by hand, which the approval waits for
-      const adopted = this.providerStacks.filter((p) => p.step === OidcProviderStep.ADOPTED).map((p) => p.stack.stackName);
+      const adopted = this.providers.filter((p) => p.step === OidcProviderStep.ADOPTED).map((p) => p.stackName);
       pipeline.addStage(providers, {
         pre: [new pipelines.ManualApprovalStep('ReviewOidcProviders', {
           comment: adopted.length > 0
@@ -737,20 +743,7 @@ export class PodIdentityMigration extends Construct {
       Annotations.of(this).addInfo(`placement file ${this.props.placementFile} ${this.recordedPlacement === undefined ? 'created' : `extended with ${this.placed.added.length} resources`}: review and commit it.`);
     }
     const imports = [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping }));
-    const providers = this.providerStacks.map(({ cluster, step, stack }) => ({
-      cluster: cluster.clusterName,
-      clusterArn: cluster.clusterArn,
-      region: cluster.region!,
-      account: cluster.account!,
-      providerArn: cluster.oidcProviderArn!,
-      step,
-      stackName: stack.stackName,
-      stackRegion: stack.region,
-      stackId: stack.node.path,
-      logicalId: PROVIDER_ID,
-      computeType: cluster.computeType,
-    }));
-    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, providers);
+    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, this.providers);
   }
 
   private trustLengths() {

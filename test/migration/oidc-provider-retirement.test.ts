@@ -6,7 +6,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { fullDiff, ResourceImpact } from '@aws-cdk/cloudformation-diff';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as pipelines from 'aws-cdk-lib/pipelines';
 import * as fc from 'fast-check';
 import { IrsaInventory, MigrationFiles, MigrationPhase as P, OidcProviderStep as S, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { PROVIDER_STEP_ORDER, resolveProviderSteps } from '../../src/migration/private/oidc-provider-steps';
@@ -25,6 +27,8 @@ interface Options {
   /** A service account of shop-use1 in no wave. */
   readonly unassigned?: boolean;
   readonly placementDir?: string;
+  /** With pipelineStages, added to a CDK Pipelines pipeline; its stack is returned in `pipelineStack`. */
+  readonly pipeline?: { stack?: Stack };
 }
 
 /**
@@ -54,7 +58,7 @@ function build(o: Options & { placementDir: string }): string {
   };
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'retire-'));
   const app = new App({ outdir });
-  new PodIdentityMigration(app, 'Shop', {
+  const migration = new PodIdentityMigration(app, 'Shop', {
     clusters: CLUSTERS.map((c) => PodIdentityCluster.fromClusterAttributes({
       clusterName: c.name, clusterArn: `arn:aws:eks:${c.region}:${ACCOUNT}:cluster/${c.name}`, oidcIssuer: c.issuer,
     })),
@@ -69,7 +73,18 @@ function build(o: Options & { placementDir: string }): string {
     },
     placementFile: path.join(placementDir, 'placement.json'),
     homeRegion: 'us-east-1',
+    pipelineStages: o.pipeline !== undefined,
   });
+  if (o.pipeline) {
+    o.pipeline.stack = new Stack(app, 'Pipeline', { env: { account: ACCOUNT, region: 'us-east-1' } });
+    migration.addToPipeline(new pipelines.CodePipeline(o.pipeline.stack, 'Pipeline', {
+      crossAccountKeys: true,
+      synth: new pipelines.ShellStep('Synth', {
+        input: pipelines.CodePipelineSource.connection('shop/platform', 'main', { connectionArn: `arn:aws:codeconnections:us-east-1:${ACCOUNT}:connection/example` }),
+        commands: ['npm ci', 'npx cdk synth'],
+      }),
+    }));
+  }
   app.synth();
   return outdir;
 }
@@ -152,6 +167,22 @@ describe('the steps of a provider', () => {
     for (const step of ['preflight', 'verify']) {
       expect((fs.statSync(path.join(runbooks, 'oidc-providers', `${step}.sh`)).mode % 0o1000).toString(8)).toBe('755');
     }
+  });
+});
+
+describe('in CDK Pipelines', () => {
+  test.each([
+    [[S.ADOPTED], `Import the adopted OIDC providers first (cdk import, see runbooks/oidc-providers.md): ${STACK}`],
+    [[S.ADOPTED, S.RETIRING], 'Review the OIDC provider steps (runbooks/oidc-providers.md); RETIRED deletes a provider'],
+  ])('%j: the providers are the last Stage, behind an approval that names what to import by hand', (steps, comment) => {
+    const pipeline: { stack?: Stack } = {};
+    synth({ phases: ONLY, providers: { 'shop-use1': steps }, pipeline });
+    const stages: any[] = Object.values<any>(Template.fromStack(pipeline.stack!).findResources('AWS::CodePipeline::Pipeline'))[0].Properties.Stages;
+    expect(stages.map((st) => st.Name)).toEqual(['Source', 'Build', 'UpdatePipeline', 'Foundation', 'Roles', 'Clusters', 'use1', 'euw1', 'OidcProviders']);
+    const actions: any[] = stages[stages.length - 1].Actions;
+    expect(actions.filter((a) => a.ActionTypeId.Category === 'Approval').map((a) => [a.Name, a.RunOrder, a.Configuration.CustomData]))
+      .toEqual([['ReviewOidcProviders', 1, comment]]);
+    expect(actions.filter((a) => a.ActionTypeId.Category === 'Deploy').map((a) => a.Configuration.StackName)).toEqual([STACK, STACK]);
   });
 });
 

@@ -281,12 +281,12 @@ function trustOf(d: RoleDraft, irsaUses: Use[], podUses: Use[]): any {
 /** One `sts:AssumeRoleWithWebIdentity` statement per OIDC issuer, its subjects sorted. */
 function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
   const byIssuer = new Map<string, { providerArn: string; subjects: Set<string> }>();
-  const checked = new Map<PodIdentityCluster, string>();
+  // each cluster's issuer and provider are checked once, at its first use
+  const checked = new Set<PodIdentityCluster>();
   for (const u of uses) {
-    const issuer = u.cluster.oidcIssuer!;
-    const known = checked.get(u.cluster);
-    if (known !== undefined) {
-      byIssuer.get(issuer)!.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
+    const issuer = u.cluster.oidcIssuer;
+    if (checked.has(u.cluster)) {
+      byIssuer.get(issuer!)!.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
       continue;
     }
     const providerArn = u.cluster.oidcProviderArn;
@@ -297,7 +297,7 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
       throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has an OIDC issuer known only at deploy time; the migration plans trust policies at synthesis: reference the cluster with PodIdentityCluster.fromClusterAttributes and its oidcIssuer.`);
     }
     const principal = oidcProviderInAccount(providerArn, d.parsed.account);
-    checked.set(u.cluster, principal);
+    checked.add(u.cluster);
     const entry = byIssuer.get(issuer) ?? { providerArn: principal, subjects: new Set<string>() };
     entry.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
     byIssuer.set(issuer, entry);

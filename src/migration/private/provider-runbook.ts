@@ -1,4 +1,4 @@
-import { ScriptFile } from './wave-scripts';
+import { clustersTsv, ScriptFile, tsv } from './wave-scripts';
 import { OidcProviderStep } from '../migration-state';
 
 /** A cluster's OIDC provider whose retirement the state records. */
@@ -25,9 +25,6 @@ const DO: { [step in OidcProviderStep]: string } = {
   RETIRED: 'deploy the stack: CloudFormation deletes the provider',
 };
 
-const tsv = (rows: string[][], header: string[]): string =>
-  [`# ${header.join('\t')}`, ...rows.map((r) => r.join('\t'))].join('\n') + '\n';
-
 /**
  * `runbooks/oidc-providers.md` and `runbooks/oidc-providers/`: the data the provider scripts read
  * (`clusters.tsv` as a wave's, `providers.tsv`) and `preflight.sh` / `verify.sh <cluster>`.
@@ -53,8 +50,7 @@ export function providerRunbookFiles(providers: ProviderEntry[]): ScriptFile[] {
     ].join('\n'),
   });
   return [
-    data('clusters.tsv', tsv(providers.map((p) => [p.cluster, p.region, p.account, p.clusterArn, p.computeType]),
-      ['cluster', 'region', 'account', 'clusterArn', 'computeType'])),
+    data('clusters.tsv', clustersTsv(providers.map((p) => ({ name: p.cluster, region: p.region, account: p.account, arn: p.clusterArn, computeType: p.computeType })))),
     data('providers.tsv', tsv(providers.map((p) => [p.cluster, p.step, p.providerArn, p.stackName, p.stackRegion, p.logicalId]),
       ['cluster', 'step', 'providerArn', 'stackName', 'stackRegion', 'logicalId'])),
     script('preflight', 'checks that nothing uses the provider before its recorded step is deployed; changes nothing'),

@@ -34,8 +34,13 @@ export interface ScriptFile {
   readonly executable: boolean;
 }
 
-const tsv = (rows: string[][], header: string[]): string =>
+/** Tab-separated data with a `#` header line, as the scripts read it. */
+export const tsv = (rows: string[][], header: string[]): string =>
   [`# ${header.join('\t')}`, ...rows.map((r) => r.join('\t'))].join('\n') + '\n';
+
+/** `clusters.tsv`, which `pi_cluster` and `pi_k` read: name, region, account, ARN (the default context), compute type. */
+export const clustersTsv = (clusters: { name: string; region: string; account: string; arn: string; computeType: string }[]): string =>
+  tsv(clusters.map((c) => [c.name, c.region, c.account, c.arn, c.computeType]), ['cluster', 'region', 'account', 'clusterArn', 'computeType']);
 
 /** The assumed-role ARN prefix of a role: same partition and account, STS, no path. */
 export function assumedRolePrefix(roleArn: string): string {
@@ -55,8 +60,7 @@ export function waveScriptFiles(report: WaveReport): ScriptFile[] {
   const yes = (b: boolean) => (b ? 'yes' : 'no');
   data('phases.tsv', tsv(PHASE_ORDER.map((p) => [p, yes(PHASES[p].irsaTrust), yes(PHASES[p].podIdentityTrust), yes(PHASES[p].association), yes(PHASES[p].irsaAnnotation)]),
     ['phase', 'irsaTrust', 'podIdentityTrust', 'association', 'annotation']));
-  data('clusters.tsv', tsv(report.clusters.map((c) => [c.name, c.region, c.account, c.arn, c.computeType]),
-    ['cluster', 'region', 'account', 'clusterArn', 'computeType']));
+  data('clusters.tsv', clustersTsv(report.clusters));
   const prefixes = new Map<string, string>();
   const prefix = (arn: string) => prefixes.get(arn) ?? prefixes.set(arn, assumedRolePrefix(arn)).get(arn)!;
   const targets: string[][] = [];
