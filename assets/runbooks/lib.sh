@@ -181,12 +181,13 @@ pi_has() {
 # Loops: each line of targets.tsv (or clusters.tsv) calls "$@" with its columns as variables.
 # targets.tsv columns: T_CLUSTER T_NS T_SA T_IRSA_ROLE T_ASSOC_ROLE T_TARGET_ROLE T_IRSA_TRUST(ends|kept)
 #   T_OIDC_PROVIDER T_ISSUER T_POD_TRUST(phased|always) T_HELM T_PI_IDENTITY T_IRSA_IDENTITY
+#   T_ADDON T_ADDON_VERSION (the managed add-on that owns the service account, or -)
 pi_each_target() {
   local line
   while IFS= read -r line <&3; do
     case "$line" in '#'*|'') continue ;; esac
     IFS=$'\t' read -r T_CLUSTER T_NS T_SA T_IRSA_ROLE T_ASSOC_ROLE T_TARGET_ROLE T_IRSA_TRUST \
-      T_OIDC_PROVIDER T_ISSUER T_POD_TRUST T_HELM T_PI_IDENTITY T_IRSA_IDENTITY <<<"$line"
+      T_OIDC_PROVIDER T_ISSUER T_POD_TRUST T_HELM T_PI_IDENTITY T_IRSA_IDENTITY T_ADDON T_ADDON_VERSION <<<"$line"
     pi_cluster "$T_CLUSTER"
     T_WHO="$T_CLUSTER $T_NS/$T_SA"
     "$@"
@@ -418,11 +419,40 @@ pi_check_cloudtrail() {
   fi
 }
 
+# a managed add-on's side of the phase: its serviceAccountRoleArn while the phase keeps the
+# annotation, a Pod Identity association for the service account once the phase has one, its version
+pi_check_addon() {
+  local phase="$1" out role version assocs want_role=- want_assocs=no
+  if [ "$T_ADDON" = - ]; then
+    return 0
+  fi
+  if ! out="$(pi_aws "$C_ACCOUNT" "$C_REGION" eks describe-addon --cluster-name "$T_CLUSTER" --addon-name "$T_ADDON" 2>&1)"; then
+    pi_fail "$T_WHO add-on $T_ADDON: cannot call eks describe-addon: $(printf '%s' "$out" | tr '\n' ' ')"
+    return 0
+  fi
+  role="$(jq -r '.addon.serviceAccountRoleArn // "-"' <<<"$out")"
+  version="$(jq -r '.addon.addonVersion // "-"' <<<"$out")"
+  assocs="$(jq -r '.addon.podIdentityAssociations // [] | length' <<<"$out")"
+  if pi_has "$phase" annotation; then want_role="$T_IRSA_ROLE"; fi
+  if pi_has "$phase" association; then want_assocs=yes; fi
+  if [ "$version" != "$T_ADDON_VERSION" ]; then
+    pi_fail "$T_WHO add-on $T_ADDON: expected version $T_ADDON_VERSION (what the app was synthesized from); saw $version. Record the add-on's describe-addon and describe-addon-configuration output again and synthesize"
+  fi
+  if [ "$role" != "$want_role" ]; then
+    pi_fail "$T_WHO add-on $T_ADDON: expected serviceAccountRoleArn $want_role in $phase; saw $role"
+  elif { [ "$want_assocs" = yes ] && [ "$assocs" -eq 0 ]; } || { [ "$want_assocs" = no ] && [ "$assocs" -gt 0 ]; }; then
+    pi_fail "$T_WHO add-on $T_ADDON: expected $([ "$want_assocs" = yes ] && echo 'its podIdentityAssociations' || echo 'no podIdentityAssociations') in $phase; saw $assocs"
+  else
+    pi_pass "$T_WHO add-on $T_ADDON $version: serviceAccountRoleArn $role, $assocs podIdentityAssociations"
+  fi
+}
+
 # the whole state of a phase
 pi_verify_phase() {
   local phase="$1" mode=irsa
   if pi_has "$phase" association; then mode=pod; fi
   pi_info "verifying $PI_WAVE at $phase"
+  pi_each_target pi_check_addon "$phase"
   pi_each_target pi_check_association "$phase"
   pi_each_target pi_check_annotation "$phase"
   pi_each_target pi_check_trust "$phase"
@@ -661,6 +691,8 @@ pi_preflight() {
   fi
   pi_check_assembly "$to"
   pi_each_cluster pi_check_account
+  # an add-on is deployed as recorded (version, role): it must still be as recorded
+  pi_each_target pi_check_addon "$from"
   if pi_has "$to" association && ! pi_has "$from" association; then
     pi_each_cluster pi_check_agent
     pi_each_cluster pi_check_node_roles
@@ -863,6 +895,11 @@ pi_restart_target() {
 
 pi_annotate() {
   local mode="$1" out
+  if [ "$T_ADDON" != - ]; then
+    # EKS writes the add-on's ServiceAccount: the deploy changed its serviceAccountRoleArn
+    pi_info "$T_WHO annotation: add-on $T_ADDON $([ "$mode" = remove ] && echo removes || echo sets) it (serviceAccountRoleArn, in the deploy); no kubectl annotate"
+    return 0
+  fi
   if [ "$mode" = remove ]; then
     pi_do "$T_WHO annotation: kubectl annotate serviceaccount $T_SA $PI_ANNOTATION-"
     out="$(pi_k "$T_CLUSTER" -n "$T_NS" annotate serviceaccount "$T_SA" "$PI_ANNOTATION-" 2>&1)" || {

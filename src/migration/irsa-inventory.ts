@@ -108,6 +108,64 @@ export interface IrsaServiceAccount extends IrsaServiceAccountEntry {
 }
 
 /**
+ * A managed EKS add-on of a cluster, from `aws eks describe-addon` output.
+ */
+export interface InventoryAddon {
+  /** The cluster name. */
+  readonly cluster: string;
+  /** The add-on name, e.g. `vpc-cni`. */
+  readonly addonName: string;
+  /** The add-on version, e.g. `v1.19.2-eksbuild.1`. */
+  readonly addonVersion: string;
+  /**
+   * The IAM role of the add-on's service accounts through IRSA (`serviceAccountRoleArn`).
+   *
+   * @default - none: the add-on uses the node role or Pod Identity, and the migration leaves it alone
+   */
+  readonly serviceAccountRoleArn?: string;
+  /** The ARNs of the Pod Identity associations the add-on owns today. */
+  readonly podIdentityAssociations: string[];
+  /**
+   * The add-on's configuration values (JSON or YAML text), kept when the add-on is adopted.
+   *
+   * @default - none
+   */
+  readonly configurationValues?: string;
+  /**
+   * The add-on's tags, kept when the add-on is adopted.
+   *
+   * @default - none
+   */
+  readonly tags?: { [key: string]: string };
+  /**
+   * The namespace the add-on installs into (`namespaceConfig.namespace`).
+   *
+   * @default - the add-on's own namespace (unknown to the inventory)
+   */
+  readonly namespace?: string;
+  /** Where the entry came from. */
+  readonly source: string;
+}
+
+/**
+ * What `aws eks describe-addon-configuration` says about one version of an add-on: whether it
+ * supports Pod Identity, and for which service accounts.
+ */
+export interface AddonConfiguration {
+  /** The add-on name. */
+  readonly addonName: string;
+  /** The add-on version. */
+  readonly addonVersion: string;
+  /**
+   * The service accounts that can take a Pod Identity association (`podIdentityConfiguration`);
+   * empty when this version does not support Pod Identity.
+   */
+  readonly podIdentityServiceAccounts: string[];
+  /** Where the entry came from. */
+  readonly source: string;
+}
+
+/**
  * The IRSA service accounts of a fleet: built from `kubectl get serviceaccounts -A -o json` output
  * per cluster (a `List`, or a single ServiceAccount) and from explicit entries. Keeps only the
  * accounts annotated with `eks.amazonaws.com/role-arn`, with their labels, other annotations and
@@ -132,6 +190,8 @@ export class IrsaInventory {
   }
 
   private readonly entries = new Map<string, IrsaServiceAccount>();
+  private readonly addonEntries = new Map<string, InventoryAddon>();
+  private readonly configurationEntries = new Map<string, AddonConfiguration>();
 
   /**
    * Add the output of `kubectl get serviceaccounts -A -o json` for one cluster.
@@ -238,6 +298,105 @@ export class IrsaInventory {
     this.add(entry, `entry ${entry.namespace}/${entry.serviceAccount} on ${entry.cluster}`, 'entries');
   }
 
+  /**
+   * Add the output of `aws eks describe-addon` for one add-on of a cluster (`{"addon": {...}}`), or
+   * a list of them (a JSON array, or `{"addons": [...]}`). An add-on with a `serviceAccountRoleArn`
+   * uses IRSA: its service accounts (those of the cluster that carry that role) migrate through the
+   * add-on's `podIdentityAssociations` instead of associations of their own.
+   *
+   * @param cluster the cluster name
+   * @param json the JSON text
+   * @param source a name for error messages (e.g. the file name)
+   */
+  public addAddonsJson(cluster: string, json: string, source: string = `add-ons of ${cluster}`): void {
+    const doc = parseJson(json, source, 'aws eks describe-addon --output json');
+    const list: any[] = Array.isArray(doc) ? doc : Array.isArray(doc?.addons) ? doc.addons : [doc];
+    list.forEach((item, index) => {
+      const where = list.length > 1 || Array.isArray(doc) || Array.isArray(doc?.addons) ? `${source} item ${index + 1}` : source;
+      const addon = item && typeof item === 'object' && item.addon !== undefined ? item.addon : item;
+      if (!addon || typeof addon !== 'object' || typeof addon.addonName !== 'string' || typeof addon.addonVersion !== 'string') {
+        throw new Error(`IrsaInventory: ${where}: expected the output of aws eks describe-addon ({"addon": {"addonName": ..., "addonVersion": ...}}); got ${JSON.stringify(item)?.slice(0, 120)}.`);
+      }
+      if (addon.clusterName !== undefined && addon.clusterName !== cluster) {
+        throw new Error(`IrsaInventory: ${where}: add-on ${addon.addonName} belongs to cluster ${JSON.stringify(addon.clusterName)}, but it was given for cluster ${JSON.stringify(cluster)}; give each cluster's add-ons under its own name.`);
+      }
+      const roleArn = addon.serviceAccountRoleArn;
+      if (roleArn !== undefined && roleArn !== null) {
+        IrsaInventory.parseRoleArn(roleArn, `${where} (add-on ${addon.addonName} serviceAccountRoleArn)`);
+      }
+      const k = `${cluster}|${addon.addonName}`;
+      const existing = this.addonEntries.get(k);
+      if (existing) {
+        throw new Error(`IrsaInventory: ${where}: add-on ${addon.addonName} of cluster ${cluster} is already in the inventory (from ${existing.source}); give each add-on once.`);
+      }
+      this.addonEntries.set(k, {
+        cluster,
+        addonName: addon.addonName,
+        addonVersion: addon.addonVersion,
+        serviceAccountRoleArn: roleArn ?? undefined,
+        podIdentityAssociations: Array.isArray(addon.podIdentityAssociations) ? [...addon.podIdentityAssociations] : [],
+        configurationValues: typeof addon.configurationValues === 'string' && addon.configurationValues !== '' ? addon.configurationValues : undefined,
+        tags: addon.tags && Object.keys(addon.tags).length > 0 ? { ...addon.tags } : undefined,
+        namespace: addon.namespaceConfig?.namespace ?? undefined,
+        source: where,
+      });
+    });
+  }
+
+  /**
+   * Add a file holding `aws eks describe-addon` output (or a list of them) for one cluster.
+   */
+  public addAddonsFile(cluster: string, path: string): void {
+    this.addAddonsJson(cluster, readFile(path), path);
+  }
+
+  /**
+   * Add the output of `aws eks describe-addon-configuration --addon-name <name> --addon-version
+   * <version>`: it tells whether that version supports Pod Identity (`podIdentityConfiguration`),
+   * which an add-on's wave needs recorded before it reaches `POD_IDENTITY`.
+   *
+   * @param json the JSON text
+   * @param source a name for error messages (e.g. the file name)
+   */
+  public addAddonConfigurationJson(json: string, source: string = 'add-on configuration'): void {
+    const doc = parseJson(json, source, 'aws eks describe-addon-configuration --output json');
+    if (!doc || typeof doc.addonName !== 'string' || typeof doc.addonVersion !== 'string') {
+      throw new Error(`IrsaInventory: ${source}: expected the output of aws eks describe-addon-configuration ({"addonName": ..., "addonVersion": ..., "podIdentityConfiguration": [...]}).`);
+    }
+    const config = doc.podIdentityConfiguration ?? [];
+    if (!Array.isArray(config) || config.some((c: any) => !c || typeof c.serviceAccount !== 'string')) {
+      throw new Error(`IrsaInventory: ${source}: podIdentityConfiguration must be a list of {"serviceAccount": ..., "recommendedManagedPolicies": [...]}.`);
+    }
+    this.configurationEntries.set(`${doc.addonName}|${doc.addonVersion}`, {
+      addonName: doc.addonName,
+      addonVersion: doc.addonVersion,
+      podIdentityServiceAccounts: config.map((c: any) => c.serviceAccount),
+      source,
+    });
+  }
+
+  /**
+   * Add a file holding `aws eks describe-addon-configuration` output.
+   */
+  public addAddonConfigurationFile(path: string): void {
+    this.addAddonConfigurationJson(readFile(path), path);
+  }
+
+  /** Every add-on (copies), in the order added. */
+  public get addons(): InventoryAddon[] {
+    return [...this.addonEntries.values()].map((a) => ({ ...a, podIdentityAssociations: [...a.podIdentityAssociations] }));
+  }
+
+  /**
+   * What is recorded about an add-on version's Pod Identity support.
+   *
+   * @returns undefined when `describe-addon-configuration` output for that version was not added
+   */
+  public addonConfiguration(addonName: string, addonVersion: string): AddonConfiguration | undefined {
+    const c = this.configurationEntries.get(`${addonName}|${addonVersion}`);
+    return c === undefined ? undefined : { ...c, podIdentityServiceAccounts: [...c.podIdentityServiceAccounts] };
+  }
+
   /** Every IRSA service account (copies), in the order added. */
   public get serviceAccounts(): IrsaServiceAccount[] {
     return [...this.entries.values()].map((e) => ({ ...e, workloads: [...e.workloads] }));
@@ -299,13 +458,16 @@ function readFile(path: string): string {
   }
 }
 
-function parseList(json: string, source: string, kinds: string[]): any[] {
-  let doc: any;
+function parseJson(json: string, source: string, command: string): any {
   try {
-    doc = JSON.parse(json);
+    return JSON.parse(json);
   } catch (e) {
-    throw new Error(`IrsaInventory: ${source}: not JSON (${(e as Error).message}); pass the output of kubectl ... -o json.`);
+    throw new Error(`IrsaInventory: ${source}: not JSON (${(e as Error).message}); pass the output of ${command}.`);
   }
+}
+
+function parseList(json: string, source: string, kinds: string[]): any[] {
+  const doc = parseJson(json, source, 'kubectl ... -o json');
   if (doc && doc.kind === 'List' && Array.isArray(doc.items)) {
     doc.items.forEach((item: any, index: number) => {
       if (!item || !kinds.includes(item.kind)) {

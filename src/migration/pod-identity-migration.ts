@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { Annotations, Aspects, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as pipelines from 'aws-cdk-lib/pipelines';
@@ -19,14 +20,17 @@ import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from 
 import { ProviderEntry } from './private/provider-runbook';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
-import { CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
+import { ADDONS, CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
 import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
 import { renderIndex } from './runbook';
 import { clusterLabel, constructError, show } from '../private/errors';
-import { hasAssociation, hasPodIdentityTrust } from '../private/phases';
+import { hasAssociation, hasIrsaAnnotation, hasPodIdentityTrust } from '../private/phases';
 
 /** The logical ID of a cluster's OIDC provider in its stack. */
 const PROVIDER_ID = 'Provider';
+
+/** The logical ID of a managed add-on in its stack. */
+const ADDON_ID = 'Addon';
 
 /** The context key that refuses to extend the placement file (for pipelines and CI). */
 const FROZEN_PLACEMENT = 'cdk-eks-pod-identity:frozen-placement';
@@ -169,6 +173,9 @@ export interface PodIdentityMigrationProps {
  * - `<id>/Clusters/<cluster>-<account>-<region>[-<n>]`: the associations of a cluster;
  * - `<id>/<wave>/<account>-<region>`: the wave's phase record (an SSM parameter), which depends on
  *   the role and association stacks of the wave, so `cdk deploy '<id>/<wave>/*'` deploys them first;
+ * - `<id>/Addons/<addon>-<cluster>-<account>-<region>`: a managed add-on that uses IRSA
+ *   (`serviceAccountRoleArn`), adopted with its roles and moved with the wave of its service
+ *   accounts through its own `podIdentityAssociations`;
  * - `<id>/OidcProviders/<cluster>-<account>-<region>`: a cluster's IAM OIDC provider, taken over and
  *   deleted one step per deploy (`state.oidcProviders`), only once nothing uses it.
  *
@@ -215,8 +222,10 @@ export class PodIdentityMigration extends Construct {
   private readonly importedRoles = new Map<string, iam.IRole>();
   /** The stack of each role, by ARN. */
   private readonly roleStacks = new Map<string, Stack>();
-  /** wave -> the role stacks holding its adopted roles. */
+  /** wave -> the role and add-on stacks holding what it adopts. */
   private readonly importStacksOf = new Map<string, Set<Stack>>();
+  /** wave -> the stacks of the add-ons it moves. */
+  private readonly addonStacksOf = new Map<string, Stack[]>();
 
   constructor(scope: Construct, id: string, props: PodIdentityMigrationProps) {
     super(scope, id);
@@ -254,6 +263,7 @@ export class PodIdentityMigration extends Construct {
     this.buildFoundation();
     this.buildRoles();
     this.buildAssociations();
+    this.buildAddons();
     this.buildWaveRecords();
     this.buildOidcProviders();
     this.keepDeployable();
@@ -421,7 +431,7 @@ export class PodIdentityMigration extends Construct {
     }
     // every migrated service account has its association's place from the start, whatever its phase
     const associations = new Map<string, string[]>();
-    for (const p of this.fleet.placements) {
+    for (const p of this.fleet.placements.filter((x) => x.addon === undefined)) {
       add(associations, p.cluster.clusterArn, `${p.sa.namespace}/${p.sa.serviceAccount}`);
     }
     // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
@@ -524,7 +534,8 @@ export class PodIdentityMigration extends Construct {
       stacks.set(key, stack);
       return stack;
     };
-    for (const p of this.fleet.placements.filter((x) => hasAssociation(x.phase))) {
+    // an add-on's service accounts get their associations from the add-on (buildAddons)
+    for (const p of this.fleet.placements.filter((x) => hasAssociation(x.phase) && x.addon === undefined)) {
       const stack = stackOf(p.cluster.clusterArn, associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]);
       const scope = (stack.node.tryFindChild(p.sa.namespace) as Construct | undefined) ?? new Construct(stack, p.sa.namespace);
       new PodIdentityBinding(scope, p.sa.serviceAccount, {
@@ -538,6 +549,38 @@ export class PodIdentityMigration extends Construct {
         // F4: the role, its trust and its policies before the association
         this.dependOn(stack, this.roleStackOf(arn), `the trust of ${arn} comes before its associations`);
       }
+    }
+  }
+
+  /**
+   * Each managed add-on that uses IRSA and whose service accounts are in a wave, as one
+   * `AWS::EKS::Addon` in a stack of its own (cluster account and region), adopted (imported) in
+   * every phase and retained: the same version, configuration and tags as recorded; the role as
+   * `ServiceAccountRoleArn` while the phase keeps the annotation; a Pod Identity association per
+   * service account (`PodIdentityAssociations`) from POD_IDENTITY on. It deploys after the stack of
+   * its role, whose pods.eks trust must come first (F4).
+   */
+  private buildAddons(): void {
+    for (const planned of this.fleet.addons.filter((a) => a.wave !== undefined)) {
+      const { addon, cluster, wave, phase } = planned;
+      const stack = this.stackAt(this.layout.addon(cluster.clusterArn, addon.addonName));
+      const resource = new eks.CfnAddon(stack, ADDON_ID, {
+        clusterName: cluster.clusterName,
+        addonName: addon.addonName,
+        addonVersion: addon.addonVersion,
+        configurationValues: addon.configurationValues,
+        resolveConflicts: 'PRESERVE',
+        serviceAccountRoleArn: hasIrsaAnnotation(phase!) ? planned.roleArn : undefined,
+        // explicit when empty, so that stepping back clears them
+        podIdentityAssociations: hasAssociation(phase!) ? planned.serviceAccounts.map((sa) => ({ serviceAccount: sa.serviceAccount, roleArn: planned.roleArn })) : [],
+        tags: addon.tags ? Object.keys(addon.tags).sort().map((key) => ({ key, value: addon.tags![key] })) : undefined,
+      });
+      // deleting an add-on such as vpc-cni takes the cluster's networking with it: never
+      resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.importMappings.set(stack, { [stack.getLogicalId(resource)]: { ClusterName: cluster.clusterName, AddonName: addon.addonName } });
+      this.importStacksOf.set(wave!, (this.importStacksOf.get(wave!) ?? new Set<Stack>()).add(stack));
+      this.addonStacksOf.set(wave!, [...(this.addonStacksOf.get(wave!) ?? []), stack]);
+      this.dependOn(stack, this.roleStackOf(planned.roleArn), `the trust of ${planned.roleArn} comes before the add-on's associations`);
     }
   }
 
@@ -603,6 +646,9 @@ export class PodIdentityMigration extends Construct {
         for (const clusterArn of clusters) {
           new Set(Object.values(associations[clusterArn])).forEach((shard) =>
             this.dependOn(stack, this.stackAt(this.layout.cluster(clusterArn, shard)), `the associations of ${wave.name}`));
+        }
+        for (const addonStack of (this.addonStacksOf.get(wave.name) ?? []).filter((a) => a.account === account && a.region === region)) {
+          this.dependOn(stack, addonStack, `the add-ons of ${wave.name}`);
         }
         records.push(stack);
       }
@@ -686,15 +732,15 @@ export class PodIdentityMigration extends Construct {
       add.call(stack, on, reason);
       return;
     }
-    const order = [FOUNDATION, ROLES, CLUSTERS, ...this.props.plan.waves.map((w) => w.name), OIDC_PROVIDERS];
+    const order = [FOUNDATION, ROLES, CLUSTERS, ADDONS, ...this.props.plan.waves.map((w) => w.name), OIDC_PROVIDERS];
     if (order.indexOf(b.node.id) >= order.indexOf(a.node.id)) {
       throw constructError(this, 'PodIdentityMigration', `${stack.stackName} needs ${on.stackName} first (${reason}), but the pipeline deploys stage ${b.node.id} after ${a.node.id}.`);
     }
   }
 
   /**
-   * Add the migration to a CDK Pipelines pipeline: the foundation, the roles, the associations,
-   * then each wave's phase record in plan order. Needs `pipelineStages: true`.
+   * Add the migration to a CDK Pipelines pipeline: the foundation, the roles, the associations, the
+   * add-ons, then each wave's phase record in plan order. Needs `pipelineStages: true`.
    */
   public addToPipeline(pipeline: pipelines.PipelineBase, options: MigrationPipelineOptions = {}): void {
     if (!this.props.pipelineStages) {
@@ -714,6 +760,10 @@ export class PodIdentityMigration extends Construct {
     const clusters = this.stages.get(CLUSTERS);
     if (clusters) {
       pipeline.addStage(clusters);
+    }
+    const addons = this.stages.get(ADDONS);
+    if (addons) {
+      pipeline.addStage(addons);
     }
     for (const wave of this.props.plan.waves) {
       const stage = this.stages.get(wave.name);

@@ -49,6 +49,11 @@ export interface PlacementReport {
   /** The OIDC provider the IRSA role's trust names (in the role's account). */
   readonly oidcProviderArn: string;
   readonly issuer: string;
+  /**
+   * The managed add-on that owns the service account, and its version: its association is the
+   * add-on's and its annotation follows the add-on's serviceAccountRoleArn (no kubectl annotate).
+   */
+  readonly addon?: { readonly name: string; readonly version: string };
 }
 
 /** What the deploy of each forward step changes, and what apply.sh does around it. */

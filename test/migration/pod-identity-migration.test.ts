@@ -272,6 +272,7 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       'arn:aws:iam::999988887777:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75',
       'oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75', 'always', 'telemetry',
       'arn:aws:sts::999988887777:assumed-role/firehose-writer-pod-identity/', 'arn:aws:sts::999988887777:assumed-role/firehose-writer/',
+      '-', '-', // no add-on owns it
     ].join('\t')]);
     // a manifest is written only where a ServiceAccount is rendered: none is a comment only (kubectl apply would fail on it)
     const manifests = fs.readdirSync(path.join(outdir, 'k8s')).flatMap((c) => fs.readdirSync(path.join(outdir, 'k8s', c)).map((f) => path.join(outdir, 'k8s', c, f)));

@@ -17,8 +17,9 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
   imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = []): void {
   for (const report of reports) {
     for (const cluster of report.clusters) {
-      // what ServiceAccountChart renders (Helm-managed accounts are not), without a cdk8s App per chart
-      const rendered = cluster.placements.map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
+      // what ServiceAccountChart renders (Helm-managed accounts are not, nor those of a managed
+      // add-on, which EKS writes), without a cdk8s App per chart
+      const rendered = cluster.placements.filter((p) => p.addon === undefined).map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
       if (rendered.length > 0) {
         const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
         fs.mkdirSync(path.dirname(file), { recursive: true });

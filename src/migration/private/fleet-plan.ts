@@ -3,10 +3,10 @@ import { WavePhase, PlanningError } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
-import { hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
+import { hasAssociation, hasIrsaAnnotation, hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
 import { policySize } from '../../private/policy-size';
 import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } from '../../private/trust';
-import { IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
+import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
 
 /** One service account's place in the migration: its wave, its phase, the roles it gets. */
@@ -19,6 +19,27 @@ export interface PlannedPlacement {
   readonly associationRoleArn: string;
   /** The target role of a cross-account chain. */
   readonly targetRoleArn?: string;
+  /**
+   * The managed add-on that owns the service account: its association is one of the add-on's
+   * `podIdentityAssociations` and its annotation follows the add-on's `serviceAccountRoleArn`.
+   */
+  readonly addon?: InventoryAddon;
+}
+
+/**
+ * A managed add-on that uses IRSA (`serviceAccountRoleArn`): it moves with the wave of its service
+ * accounts, through its own `podIdentityAssociations`.
+ */
+export interface PlannedAddon {
+  readonly addon: InventoryAddon;
+  readonly cluster: PodIdentityCluster;
+  /** The service accounts it owns (those of its cluster that carry its role), sorted. */
+  readonly serviceAccounts: IrsaServiceAccount[];
+  /** The wave and phase of its service accounts; none when they are excluded or in no wave. */
+  readonly wave?: string;
+  readonly phase?: MigrationPhase;
+  /** Its role today (`serviceAccountRoleArn`), which the migration makes dual. */
+  readonly roleArn: string;
 }
 
 /** A role of the migration, with everything its resource needs. */
@@ -64,6 +85,8 @@ export interface FleetPlan {
   readonly placements: PlannedPlacement[];
   readonly excluded: LeftOnIrsa[];
   readonly unassigned: IrsaServiceAccount[];
+  /** The managed add-ons that use IRSA, by cluster and name. */
+  readonly addons: PlannedAddon[];
   /** By ARN, in ARN order. */
   readonly roles: Map<string, PlannedRole>;
   readonly clusters: Map<string, PodIdentityCluster>;
@@ -135,6 +158,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   };
   const consolidations = firstBySa(plan.consolidate);
   const chains = firstBySa(plan.crossAccount);
+  const owners = addonOwners(inputs.inventory, clusters);
   for (const sa of inputs.inventory._entries()) {
     const cluster = clusters.get(sa.cluster);
     if (!cluster) {
@@ -162,6 +186,10 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       return d;
     };
 
+    const addon = owners.get(sa)?.addon;
+    if (addon && (consolidation || chain)) {
+      throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} belongs to add-on ${addon.addonName}, whose podIdentityAssociations name one role in the cluster's account, without a target role: it cannot be ${consolidation ? 'consolidated' : 'chained to another account'}. Remove it from plan ${consolidation ? 'consolidate' : 'crossAccount'}; the add-on keeps its role (${sa.roleArn}).`);
+    }
     if (consolidation) {
       // the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity
       using(draft(sa.role, 'irsa-only', true, permissionsFor(plan, sa.role.roleName))).irsa.push(use);
@@ -204,9 +232,10 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       const d = using(draft(sa.role, 'dual', true, permissionsFor(plan, sa.role.roleName)));
       d.irsa.push(use);
       d.pod.push(use);
-      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn });
+      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn, addon });
     }
   }
+  const addons = planAddons(owners, placements, inputs.inventory);
 
   // a consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares
   const usesOf = new Map<string, PlannedPlacement[]>();
@@ -227,7 +256,82 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   for (const arn of [...drafts.keys()].sort()) {
     roles.set(arn, finish(drafts.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
   }
-  return { placements, excluded, unassigned, roles, clusters };
+  return { placements, excluded, unassigned, addons, roles, clusters };
+}
+
+/** Each service account owned by an add-on that uses IRSA, with its add-on. */
+function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentityCluster>): Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }> {
+  const owners = new Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }>();
+  const addons = inventory.addons.filter((a) => a.serviceAccountRoleArn !== undefined);
+  if (addons.length === 0) {
+    return owners;
+  }
+  const byCluster = new Map<string, IrsaServiceAccount[]>();
+  for (const sa of inventory._entries()) {
+    (byCluster.get(sa.cluster) ?? byCluster.set(sa.cluster, []).get(sa.cluster)!).push(sa);
+  }
+  for (const addon of addons) {
+    const cluster = clusters.get(addon.cluster);
+    if (!cluster) {
+      throw new PlanningError(`the inventory has add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} (${addon.source}), which is not in clusters; add the cluster or leave its add-ons out of the inventory.`);
+    }
+    const config = inventory.addonConfiguration(addon.addonName, addon.addonVersion);
+    const named = config && config.podIdentityServiceAccounts.length > 0 ? config.podIdentityServiceAccounts : undefined;
+    const owned = (byCluster.get(addon.cluster) ?? []).filter((sa) => sa.roleArn === addon.serviceAccountRoleArn
+      && (addon.namespace === undefined || sa.namespace === addon.namespace)
+      && (named === undefined || named.includes(sa.serviceAccount)));
+    if (owned.length === 0) {
+      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} uses role ${addon.serviceAccountRoleArn} through IRSA (serviceAccountRoleArn), but no service account of the cluster's inventory carries it`
+        + `${named ? ` among ${named.join(', ')}` : ''}: add the cluster's kubectl get serviceaccounts -A -o json output, or describe-addon output that is current.`);
+    }
+    for (const sa of owned) {
+      const other = owners.get(sa);
+      if (other) {
+        throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(addon.cluster)} carries the serviceAccountRoleArn of two add-ons, ${other.addon.addonName} and ${addon.addonName}; give each add-on a role of its own.`);
+      }
+      owners.set(sa, { addon, cluster });
+    }
+  }
+  return owners;
+}
+
+/**
+ * The add-ons that use IRSA, with the wave of their service accounts: one wave for all of them
+ * (they share the add-on's one serviceAccountRoleArn), and from POD_IDENTITY on only where the
+ * recorded describe-addon-configuration of the add-on's version lists each of them.
+ */
+function planAddons(owners: Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }>, placements: PlannedPlacement[], inventory: IrsaInventory): PlannedAddon[] {
+  const placementOf = new Map<IrsaServiceAccount, PlannedPlacement>();
+  placements.filter((p) => p.addon !== undefined).forEach((p) => placementOf.set(p.sa, p));
+  const grouped = new Map<InventoryAddon, { cluster: PodIdentityCluster; sas: IrsaServiceAccount[] }>();
+  for (const [sa, { addon, cluster }] of owners) {
+    (grouped.get(addon) ?? grouped.set(addon, { cluster, sas: [] }).get(addon)!).sas.push(sa);
+  }
+  const result: PlannedAddon[] = [];
+  for (const [addon, { cluster, sas }] of grouped) {
+    sas.sort((a, b) => `${a.namespace}/${a.serviceAccount}`.localeCompare(`${b.namespace}/${b.serviceAccount}`));
+    const waves = [...new Set(sas.map((sa) => placementOf.get(sa)?.wave ?? '(none)'))];
+    if (waves.length > 1) {
+      const where = sas.map((sa) => `${sa.namespace}/${sa.serviceAccount} in ${placementOf.get(sa) ? `wave ${placementOf.get(sa)!.wave}` : 'no wave (excluded or unselected)'}`);
+      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} has one serviceAccountRoleArn for all its service accounts, but the plan splits them: ${where.join(', ')}. Select them in one wave.`);
+    }
+    const first = placementOf.get(sas[0]);
+    if (first && hasAssociation(first.phase)) {
+      const config = inventory.addonConfiguration(addon.addonName, addon.addonVersion);
+      const fix = `Record aws eks describe-addon-configuration --addon-name ${addon.addonName} --addon-version ${addon.addonVersion} --output json and add it to the inventory (addAddonConfigurationFile)`;
+      if (!config) {
+        throw new PlanningError(`wave ${JSON.stringify(first.wave)} is at ${first.phase}, which gives add-on ${addon.addonName} ${addon.addonVersion} on cluster ${JSON.stringify(addon.cluster)} podIdentityAssociations, but nothing recorded says this version supports Pod Identity. ${fix}; or keep the wave at DUAL_TRUST.`);
+      }
+      const missing = sas.filter((sa) => !config.podIdentityServiceAccounts.includes(sa.serviceAccount));
+      if (missing.length > 0) {
+        const supported = config.podIdentityServiceAccounts.length === 0 ? 'no service account: this version does not support Pod Identity' : config.podIdentityServiceAccounts.join(', ');
+        throw new PlanningError(`wave ${JSON.stringify(first.wave)} is at ${first.phase}, but add-on ${addon.addonName} ${addon.addonVersion} on cluster ${JSON.stringify(addon.cluster)} supports Pod Identity for ${supported} (${config.source}), not for ${missing.map((sa) => sa.serviceAccount).join(', ')}. `
+          + 'Upgrade the add-on to a version whose describe-addon-configuration lists them (and record its describe-addon and describe-addon-configuration output), or keep the wave at DUAL_TRUST.');
+      }
+    }
+    result.push({ addon, cluster, serviceAccounts: sas, wave: first?.wave, phase: first?.phase, roleArn: addon.serviceAccountRoleArn! });
+  }
+  return result.sort((a, b) => `${a.addon.cluster}|${a.addon.addonName}`.localeCompare(`${b.addon.cluster}|${b.addon.addonName}`));
 }
 
 function describeKind(kind: RoleDraft['kind']): string {
@@ -438,14 +542,17 @@ export function matches(selector: ServiceAccountSelector, sa: IrsaServiceAccount
 }
 
 /**
- * Who still uses a cluster's OIDC provider: roles whose trust names it, and the service accounts
- * the migration leaves on IRSA there (excluded or in no wave).
+ * Who still uses a cluster's OIDC provider: roles whose trust names it, the service accounts the
+ * migration leaves on IRSA there (excluded or in no wave), and add-ons that still have a
+ * `serviceAccountRoleArn`.
  */
 export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[] {
   const roles = [...plan.roles.entries()].filter(([, r]) => r.irsaClusters.includes(clusterName)).map(([arn]) => `role ${arn}`);
   const left = [
     ...plan.excluded.filter((e) => e.sa.cluster === clusterName).map((e) => `excluded ${e.sa.namespace}/${e.sa.serviceAccount} (${e.reason})`),
     ...plan.unassigned.filter((sa) => sa.cluster === clusterName).map((sa) => `${sa.namespace}/${sa.serviceAccount} (in no wave)`),
+    ...plan.addons.filter((a) => a.addon.cluster === clusterName && (a.phase === undefined || hasIrsaAnnotation(a.phase)))
+      .map((a) => `add-on ${a.addon.addonName} (serviceAccountRoleArn ${a.roleArn}${a.phase ? ` until ANNOTATION_REMOVED; wave ${a.wave} is at ${a.phase}` : ''})`),
   ];
   return [...roles, ...left];
 }

@@ -40,6 +40,7 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
           podTrust: fleet.roles.get(p.associationRoleArn)?.kind === 'created' ? 'always' as const : 'phased' as const,
           oidcProviderArn: oidcProviderInAccount(cluster.oidcProviderArn ?? '', p.sa.role.account),
           issuer: cluster.oidcIssuer ?? '',
+          addon: p.addon ? { name: p.addon.addonName, version: p.addon.addonVersion } : undefined,
         })),
         helmManaged: mine.map((p) => p.sa).filter((sa) => sa.helmRelease !== undefined),
       };

@@ -9,9 +9,10 @@ const MAX_STACK_NAME = 128;
 export const FOUNDATION = 'Foundation';
 export const ROLES = 'Roles';
 export const CLUSTERS = 'Clusters';
+export const ADDONS = 'Addons';
 export const OIDC_PROVIDERS = 'OidcProviders';
 /** Names a wave may not take (compared case-insensitively): the scopes above. */
-export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS, OIDC_PROVIDERS];
+export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS, ADDONS, OIDC_PROVIDERS];
 
 /** Where a stack goes: its scope under the migration, its id there, its name, its environment. */
 export interface StackAddress {
@@ -25,7 +26,8 @@ export interface StackAddress {
 /**
  * Stack addresses, each a function of one identity only: the agent add-ons of an account and
  * region; the roles of an account (shard n); the associations of a cluster (shard n); the phase
- * record of a wave in an account and region; the OIDC provider of a cluster.
+ * record of a wave in an account and region; a managed add-on of a cluster; the OIDC provider of a
+ * cluster.
  */
 export class StackLayout {
   constructor(private readonly prefix: string, private readonly homeRegion: string) {}
@@ -52,6 +54,15 @@ export class StackLayout {
     const { account } = clusterArnParts(clusterArn);
     const key = this.clusterKey(clusterArn, 'OidcProvider-');
     return this.address(OIDC_PROVIDERS, key, `OidcProvider-${key}`, account, this.homeRegion);
+  }
+
+  /** The managed add-on `addonName` of the cluster `clusterArn`, in the cluster's account and region. */
+  public addon(clusterArn: string, addonName: string): StackAddress {
+    const { account, region } = clusterArnParts(clusterArn);
+    // add-on names may hold characters a stack name may not (marketplace add-ons use '_')
+    const safe = /^[A-Za-z0-9-]+$/.test(addonName) ? addonName : `${addonName.replace(/[^A-Za-z0-9-]/g, '-')}-${createHash('sha256').update(addonName).digest('hex').slice(0, 6)}`;
+    const key = this.clusterKey(clusterArn, `Addon-${safe}-`);
+    return this.address(ADDONS, `${safe}-${key}`, `Addon-${safe}-${key}`, account, region);
   }
 
   /** `<name>-<account>-<region>` of a cluster, or a readable form unique by a hash where that does not fit a stack name. */

@@ -69,14 +69,14 @@ export function waveScriptFiles(report: WaveReport): ScriptFile[] {
     for (const p of c.placements) {
       const podRole = p.targetRoleArn ?? p.associationRoleArn;
       targets.push([c.name, p.sa.namespace, p.sa.serviceAccount, p.sa.roleArn, p.associationRoleArn, p.targetRoleArn ?? '-',
-        p.irsaTrust, p.oidcProviderArn, p.issuer, p.podTrust, p.sa.helmRelease ?? '-', prefix(podRole), prefix(p.sa.roleArn)]);
+        p.irsaTrust, p.oidcProviderArn, p.issuer, p.podTrust, p.sa.helmRelease ?? '-', prefix(podRole), prefix(p.sa.roleArn), p.addon?.name ?? '-', p.addon?.version ?? '-']);
       for (const w of p.sa.workloads) {
         workloads.push([c.name, p.sa.namespace, p.sa.serviceAccount, w.kind, w.name]);
       }
     }
   }
   data('targets.tsv', tsv(targets, ['cluster', 'namespace', 'serviceAccount', 'irsaRoleArn', 'associationRoleArn', 'targetRoleArn',
-    'irsaTrust', 'oidcProviderArn', 'issuer', 'podIdentityTrust', 'helmRelease', 'podIdentityIdentity', 'irsaIdentity']));
+    'irsaTrust', 'oidcProviderArn', 'issuer', 'podIdentityTrust', 'helmRelease', 'podIdentityIdentity', 'irsaIdentity', 'addon', 'addonVersion']));
   data('workloads.tsv', tsv(workloads, ['cluster', 'namespace', 'serviceAccount', 'kind', 'name']));
   for (const t of TRANSITIONS) {
     for (const step of SCRIPT_STEPS) {
