@@ -32,6 +32,13 @@ inventory = IrsaInventory()
 for cluster in clusters:
     inventory.add_service_accounts_file(cluster.cluster_name, os.path.join(FLEET, "serviceaccounts", f"{cluster.cluster_name}.json"))
     inventory.add_workloads_file(cluster.cluster_name, os.path.join(FLEET, "workloads", f"{cluster.cluster_name}.json"))
+    # the managed add-ons (aws eks describe-addon): vpc-cni's aws-node moves through the add-on
+    addons = os.path.join(FLEET, "addons", cluster.cluster_name)
+    for name in sorted(os.listdir(addons)) if os.path.isdir(addons) else []:
+        inventory.add_addons_file(cluster.cluster_name, os.path.join(addons, name))
+# which add-on versions support Pod Identity (aws eks describe-addon-configuration)
+for name in sorted(os.listdir(os.path.join(FLEET, "addon-configurations"))):
+    inventory.add_addon_configuration_file(os.path.join(FLEET, "addon-configurations", name))
 
 # See main.ts: the central firehose-writer role cannot also trust the chain while all 11 clusters
 # use it through IRSA (4,201 characters > 4,096), so the chain targets a new role.

@@ -1,7 +1,8 @@
 /**
  * The Northwind Pay migration: 11 clusters in two regions move from IRSA to EKS Pod Identity in
- * a canary wave and three waves. The recorded state (fleet/state.json) has telemetry-shipper at
- * POD_IDENTITY on one canary cluster, wave1 and wave2 at DUAL_TRUST, wave3 at IRSA_ONLY. This app
+ * a canary wave and four waves. The recorded state (fleet/state.json) has telemetry-shipper at
+ * POD_IDENTITY on one canary cluster, wave1 and wave2 at DUAL_TRUST, wave3 at IRSA_ONLY, and cni
+ * (vpc-cni's aws-node, moved through the managed add-on's podIdentityAssociations) at DUAL_TRUST. This app
  * synthesizes the whole fleet, prints the plan, and leaves templates, manifests (cdk.out/k8s),
  * runbooks (cdk.out/runbooks) and import mappings (cdk.out/import) in the cloud assembly.
  * fleet/placement.json records the stack of every role and association (it only ever grows).
@@ -25,6 +26,15 @@ const inventory = new IrsaInventory();
 for (const cluster of clusters) {
   inventory.addServiceAccountsFile(cluster.clusterName, path.join(fleet, 'serviceaccounts', `${cluster.clusterName}.json`));
   inventory.addWorkloadsFile(cluster.clusterName, path.join(fleet, 'workloads', `${cluster.clusterName}.json`));
+  // the managed add-ons (aws eks describe-addon): vpc-cni's aws-node moves through the add-on
+  const addons = path.join(fleet, 'addons', cluster.clusterName);
+  for (const name of fs.existsSync(addons) ? fs.readdirSync(addons).sort() : []) {
+    inventory.addAddonsFile(cluster.clusterName, path.join(addons, name));
+  }
+}
+// which add-on versions support Pod Identity (aws eks describe-addon-configuration)
+for (const name of fs.readdirSync(path.join(fleet, 'addon-configurations')).sort()) {
+  inventory.addAddonConfigurationFile(path.join(fleet, 'addon-configurations', name));
 }
 
 // telemetry-shipper assumes the central firehose-writer role of the telemetry account through IRSA

@@ -642,7 +642,7 @@ export class PodIdentityMigration extends Construct {
           }
         }
         const here = placements.filter((p) => p.cluster.account === account && p.cluster.region === region);
-        const clusters = new Set(here.map((p) => p.cluster.clusterArn));
+        const clusters = new Set(here.filter((p) => p.addon === undefined).map((p) => p.cluster.clusterArn));
         for (const clusterArn of clusters) {
           new Set(Object.values(associations[clusterArn])).forEach((shard) =>
             this.dependOn(stack, this.stackAt(this.layout.cluster(clusterArn, shard)), `the associations of ${wave.name}`));

@@ -134,10 +134,12 @@ export function renderRunbook(report: WaveReport): string {
   w('- After the deploy (an association not visible in time, injection, a rollout): apply stops before restarting anything else. Running pods keep their credentials. Fix and run apply.sh again (it is idempotent), or go back with rollback.sh.');
   w('- verify fails on pods: restart them (apply.sh does it again) or wait for the next CronJob run; do not take the next step until verify passes.');
   w();
+  const addons = [...new Map(report.clusters.flatMap((c) => c.placements.filter((p) => p.addon).map((p) => [`${c.name} ${p.addon!.name}`, { cluster: c.name, ...p.addon! }]))).values()];
   if (report.adoptedRoles.length > 0) {
-    w('## Adopting the existing roles (once, before the first deploy of this wave)');
+    w(`## Adopting the existing roles${addons.length > 0 ? ' and add-ons' : ''} (once, before the first deploy of this wave)`);
     w();
-    w(`${report.adoptedRoles.length} roles exist today (listed in the plan index). Import them while the wave is at \`IRSA_ONLY\` (their trust as today): a create would fail on the existing name. \`cdk import\` imports only the mapped roles the stack does not hold yet; run it again whenever a new cluster brings new roles. From then on CloudFormation owns their trust and inline policies; the roles carry \`DeletionPolicy: Retain\`.`);
+    w(`${report.adoptedRoles.length} roles exist today (listed in the plan index). Import them while the wave is at \`IRSA_ONLY\` (their trust as today): a create would fail on the existing name. \`cdk import\` imports only the mapped roles the stack does not hold yet; run it again whenever a new cluster brings new roles. From then on CloudFormation owns their trust and inline policies; the roles carry \`DeletionPolicy: Retain\`.`
+      + (addons.length > 0 ? ` The managed add-ons below are imported the same way, each from its own stack, as they are today (version, configuration, serviceAccountRoleArn).` : ''));
     w();
     w('```bash');
     for (const stack of report.importStacks) {
@@ -145,6 +147,18 @@ export function renderRunbook(report: WaveReport): string {
     }
     w(`npx cdk diff '${report.stackPattern}'   # review: trust as today, permissions as the plan declares`);
     w('```');
+    w();
+  }
+  if (addons.length > 0) {
+    w('## Managed add-ons');
+    w();
+    w('These service accounts belong to a managed EKS add-on: EKS writes their ServiceAccount, so no manifest is rendered for them and apply.sh does not annotate them. '
+      + 'The add-on\'s own stack moves them: `PodIdentityAssociations` (the Pod Identity association, owned by the add-on) from POD_IDENTITY on, `ServiceAccountRoleArn` (the annotation) until ANNOTATION_REMOVED. '
+      + 'Its role\'s trust follows the phase table like any other. verify.sh reads `aws eks describe-addon` for both, and the add-on\'s version: POD_IDENTITY needs a version whose recorded `describe-addon-configuration` lists the service account.');
+    w();
+    for (const a of addons) {
+      w(`- ${a.cluster}: ${a.name} ${a.version}`);
+    }
     w();
   }
   const helm = [...new Set(report.clusters.flatMap((c) => c.helmManaged.map((sa) => `${sa.helmRelease} (${sa.namespace})`)))].sort();
@@ -211,7 +225,7 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
   for (const r of reports) {
     for (const c of r.clusters) {
       for (const p of c.placements) {
-        rows.push([r.wave, r.phase, c.name, `${p.sa.namespace}/${p.sa.serviceAccount}`, p.sa.role.roleName, roleName(p.associationRoleArn) + (p.targetRoleArn ? ` -> ${roleName(p.targetRoleArn)}` : '')]);
+        rows.push([r.wave, r.phase, c.name, `${p.sa.namespace}/${p.sa.serviceAccount}`, p.sa.role.roleName, roleName(p.associationRoleArn) + (p.targetRoleArn ? ` -> ${roleName(p.targetRoleArn)}` : '') + (p.addon ? ` (add-on ${p.addon.name})` : '')]);
       }
     }
   }

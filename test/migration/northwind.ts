@@ -27,13 +27,19 @@ export function placementCopy(): string {
 }
 
 /** The Northwind fleet and plan as the example uses them (with the example's declarations). */
-export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}): PodIdentityMigrationProps {
+export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}, options: { addons?: boolean } = {}): PodIdentityMigrationProps {
   const clusters = MigrationFiles.clustersFromJson(read('clusters.json'));
   const plan = MigrationFiles.planFromJson(read('plan.json'));
   const inventory = new IrsaInventory();
   for (const c of clusters) {
     inventory.addServiceAccountsFile(c.clusterName, path.join(FLEET, 'serviceaccounts', `${c.clusterName}.json`));
     inventory.addWorkloadsFile(c.clusterName, path.join(FLEET, 'workloads', `${c.clusterName}.json`));
+    if (options.addons ?? true) {
+      inventory.addAddonsFile(c.clusterName, path.join(FLEET, 'addons', c.clusterName, 'vpc-cni.json'));
+    }
+  }
+  for (const name of fs.readdirSync(path.join(FLEET, 'addon-configurations')).sort()) {
+    inventory.addAddonConfigurationFile(path.join(FLEET, 'addon-configurations', name));
   }
   const adjusted: MigrationPlan = {
     ...plan,

@@ -24,7 +24,7 @@ describe('PodIdentityMigration in CDK Pipelines', () => {
     const { pipelineStack } = pipelineApp();
     const template = Template.fromStack(pipelineStack);
     const stages: any[] = Object.values<any>(template.findResources('AWS::CodePipeline::Pipeline'))[0].Properties.Stages;
-    expect(stages.map((s) => s.Name)).toEqual(['Source', 'Build', 'UpdatePipeline', 'Foundation', 'Roles', 'Clusters', 'canary', 'wave1', 'wave2', 'wave3']);
+    expect(stages.map((s) => s.Name)).toEqual(['Source', 'Build', 'UpdatePipeline', 'Foundation', 'Roles', 'Clusters', 'Addons', 'canary', 'wave1', 'wave2', 'wave3', 'cni']);
     const approvals = (name: string) => stages.find((s) => s.Name === name).Actions
       .filter((a: any) => a.ActionTypeId.Category === 'Approval').map((a: any) => [a.Name, a.RunOrder]);
     expect(approvals('Roles')).toEqual([['ReviewPhaseChange', 1]]);

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { demoState, northwindProps, placementCopy, stateOf, synthNorthwind, templates } from './northwind';
+import { demoState, northwindProps, placementCopy, stateOf, synthNorthwind, templates, FLEET } from './northwind';
 import { MigrationPhase, PodIdentityMigration } from '../../src';
 import { evaluate } from '../util/iam-simulator';
 import { TEMPLATE_DIR } from '../util/synth';
@@ -60,11 +60,17 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       'PodIdentity-Wave-wave2-111122223333-us-east-1',
       'PodIdentity-Wave-wave3-111122223333-eu-west-1',
       'PodIdentity-Wave-wave3-111122223333-us-east-1',
+      // vpc-cni, one stack per cluster in the cluster's environment, and its wave's records
+      ...['batch-euw1', 'batch-use1', 'platform-prod-euw1-blue', 'platform-prod-euw1-green', 'platform-prod-use1-blue', 'platform-prod-use1-green',
+        'tenant-a-euw1', 'tenant-a-use1', 'tenant-b-euw1', 'tenant-b-use1', 'tenant-c-use1']
+        .map((c) => `PodIdentity-Addon-vpc-cni-${c}-${ACCOUNT}-${c.includes('euw1') ? 'eu-west-1' : 'us-east-1'}`),
+      'PodIdentity-Wave-cni-111122223333-eu-west-1',
+      'PodIdentity-Wave-cni-111122223333-us-east-1',
     ].sort());
     // construct paths: one scope per wave, none shared with the other scopes
     expect(migration.stacks.map((s) => s.node.path).filter((p) => p.startsWith('Northwind/canary/'))).toEqual(['Northwind/canary/111122223333-us-east-1']);
     // agents: every cluster but the Auto Mode one
-    const addons = Object.values(tpls).flatMap((t) => resources(t, 'AWS::EKS::Addon').map(([, r]) => r.Properties.ClusterName));
+    const addons = Object.values(tpls).flatMap((t) => resources(t, 'AWS::EKS::Addon').filter(([, r]) => r.Properties.AddonName === 'eks-pod-identity-agent').map(([, r]) => r.Properties.ClusterName));
     expect(addons).toHaveLength(10);
     expect(addons).not.toContain('tenant-c-use1');
     // roles in the home region, one resource each (trust, inline permissions, managed policies)
@@ -290,7 +296,17 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     }
     const index = fs.readFileSync(path.join(outdir, 'runbooks', 'index.md'), 'utf8');
     expect(index).toContain('## Trust policies near their limit (75% or more)\n\n- arn:aws:iam::999988887777:role/firehose-writer: 3,987 of 4,096 characters\n');
-    expect(index).toContain('- platform-prod-use1-blue kube-system/aws-node: managed add-on (vpc-cni) role: migrate through the add-on, not here');
+    // vpc-cni's aws-node is migrated through the add-on, in wave cni: nothing is excluded
+    expect(index).toContain('| cni | IRSA_ONLY | platform-prod-use1-blue | kube-system/aws-node | AmazonEKS_CNI_platform-prod-use1-blue | AmazonEKS_CNI_platform-prod-use1-blue (add-on vpc-cni) |');
+    expect(index).not.toContain('kube-system/aws-node: ');
+    // no manifest for it: EKS writes the add-on's ServiceAccount
+    expect(fs.existsSync(path.join(outdir, 'k8s', 'batch-use1', 'cni.yaml'))).toBe(false);
+    const cni = fs.readFileSync(path.join(outdir, 'runbooks', 'cni.md'), 'utf8');
+    expect(cni).toContain('## Adopting the existing roles and add-ons (once, before the first deploy of this wave)');
+    expect(cni).toContain('npx cdk import --resource-mapping cdk.out/import/PodIdentity-Addon-vpc-cni-batch-use1-111122223333-us-east-1.json Northwind/Addons/vpc-cni-batch-use1-111122223333-us-east-1');
+    expect(cni).toContain('- batch-euw1: vpc-cni v1.19.0-eksbuild.1\n- batch-use1: vpc-cni v1.19.2-eksbuild.1\n');
+    expect(JSON.parse(fs.readFileSync(path.join(outdir, 'import', 'PodIdentity-Addon-vpc-cni-batch-use1-111122223333-us-east-1.json'), 'utf8')))
+      .toEqual({ Addon: { ClusterName: 'batch-use1', AddonName: 'vpc-cni' } });
     const runbook = fs.readFileSync(path.join(outdir, 'runbooks', 'wave1.md'), 'utf8');
     expect(runbook).toContain('- Phase in this cloud assembly: **ANNOTATION_REMOVED** (recorded in the state file).');
     expect(runbook).toContain('| ANNOTATION_REMOVED → POD_IDENTITY_ONLY **(next)** | `cdk.out/runbooks/wave1/ANNOTATION_REMOVED-to-POD_IDENTITY_ONLY/` |');
@@ -315,7 +331,7 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     test('a wave-name typo in context fails synthesis', () => {
       const app = new App({ context: { 'pod-identity-migration:wave-1': 'POD_IDENTITY' } });
       expect(() => new PodIdentityMigration(app, 'Northwind', northwindProps())).toThrow(
-        "PodIdentityMigration at 'Northwind': context pod-identity-migration:wave-1=POD_IDENTITY names no wave of this migration; the waves are canary, wave1, wave2, wave3.");
+        "PodIdentityMigration at 'Northwind': context pod-identity-migration:wave-1=POD_IDENTITY names no wave of this migration; the waves are canary, wave1, wave2, wave3, cni.");
     });
 
     test('a two-phase jump from the recorded phase fails without the acknowledgement, and names the risk', () => {
@@ -431,25 +447,32 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     test('an inventory cluster missing from clusters', () => {
       const props = northwindProps();
       expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, clusters: props.clusters.slice(1) })).toThrow(
+        `PodIdentityMigration at 'Northwind': the inventory has add-on vpc-cni on cluster "platform-prod-use1-blue" (${path.join(FLEET, 'addons', 'platform-prod-use1-blue', 'vpc-cni.json')}), which is not in clusters; add the cluster or leave its add-ons out of the inventory.`);
+      const withoutAddons = northwindProps({}, {}, { addons: false });
+      expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...withoutAddons, clusters: props.clusters.slice(1) })).toThrow(
         "PodIdentityMigration at 'Northwind': the inventory has internal-tools/backstage on cluster \"platform-prod-use1-blue\", which is not in clusters; add the cluster (name, ARN) or leave its output out of the inventory.");
     });
 
     test('retiring an OIDC provider still trusted or still used by a service account left on IRSA', () => {
       const all = { canary: P.POD_IDENTITY_ONLY, wave1: P.POD_IDENTITY_ONLY, wave2: P.POD_IDENTITY_ONLY, wave3: P.POD_IDENTITY_ONLY };
       expect(() => new PodIdentityMigration(new App(), 'Northwind', northwindProps(all, { retiredOidcProviders: ['batch-use1'] }))).toThrow(
-        "PodIdentityMigration at 'Northwind': the OIDC provider of cluster \"batch-use1\" cannot be retired: still used by role arn:aws:iam::111122223333:role/cluster-autoscaler-batch-use1, role arn:aws:iam::999988887777:role/firehose-writer, excluded kube-system/aws-node (managed add-on (vpc-cni) role: migrate through the add-on, not here). "
+        "PodIdentityMigration at 'Northwind': the OIDC provider of cluster \"batch-use1\" cannot be retired: still used by role arn:aws:iam::111122223333:role/AmazonEKS_CNI_batch-use1, role arn:aws:iam::111122223333:role/cluster-autoscaler-batch-use1, role arn:aws:iam::999988887777:role/firehose-writer, add-on vpc-cni (serviceAccountRoleArn arn:aws:iam::111122223333:role/AmazonEKS_CNI_batch-use1 until ANNOTATION_REMOVED; wave cni is at IRSA_ONLY). "
         + 'Move every wave on the cluster to POD_IDENTITY_ONLY, retire the IRSA roles kept for it, and migrate the service accounts left on IRSA first.');
     });
 
     test('the retirement check refuses a provider that only an excluded service account still uses', () => {
       // GIVEN a fleet where every role of tenant-c-use1 is at POD_IDENTITY_ONLY and kept roles are out of the picture
       const props = northwindProps({ wave2: P.POD_IDENTITY_ONLY });
-      const plan = { ...props.plan, waves: props.plan.waves.filter((w) => w.name === 'wave2'), consolidate: [], crossAccount: [] };
+      const plan = {
+        ...props.plan, waves: props.plan.waves.filter((w) => w.name === 'wave2'), consolidate: [], crossAccount: [],
+        exclude: [{ namespace: 'kube-system', serviceAccount: 'aws-node', reason: 'vpc-cni: later' }],
+      };
       const inventory = props.inventory;
       const onlyTenantC = { ...props, plan, state: stateOf({ wave2: P.POD_IDENTITY_ONLY }), inventory };
-      // THEN aws-node (excluded) still uses the provider; observability and kube-system (in no wave) too
+      // THEN aws-node (excluded) and its add-on still use the provider; observability and kube-system (in no wave) too
       expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...onlyTenantC, retiredOidcProviders: ['tenant-c-use1'] })).toThrow(
-        /cannot be retired: still used by excluded kube-system\/aws-node \(managed add-on \(vpc-cni\) role: migrate through the add-on, not here\), kube-system\/cluster-autoscaler \(in no wave\), observability\/telemetry-shipper \(in no wave\)\. /);
+        'cannot be retired: still used by excluded kube-system/aws-node (vpc-cni: later), kube-system/cluster-autoscaler (in no wave), observability/telemetry-shipper (in no wave), '
+        + 'add-on vpc-cni (serviceAccountRoleArn arn:aws:iam::111122223333:role/AmazonEKS_CNI_tenant-c-use1). ');
     });
 
     test('a wave at POD_IDENTITY on a cluster with no agent', () => {
@@ -488,7 +511,7 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
     test('a lost placement file, once the state records steps, fails instead of placing anew', () => {
       const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'p-')), 'placement.json');
       expect(() => new PodIdentityMigration(new App(), 'Northwind', northwindProps({}, { state: demoState(), placementFile: missing }))).toThrow(
-        `PodIdentityMigration at 'Northwind': the placement file ${missing} is missing, but the state records steps of canary, wave1, wave2: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
+        `PodIdentityMigration at 'Northwind': the placement file ${missing} is missing, but the state records steps of canary, wave1, wave2, cni: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
       // before the first step it is created
       const app = new App();
       new PodIdentityMigration(app, 'Northwind', northwindProps({}, { placementFile: missing }));
@@ -537,11 +560,12 @@ describe('PodIdentityMigration placement file', () => {
     const app = new App();
     new PodIdentityMigration(app, 'Northwind', northwindProps({}, { maxResourcesPerStack: 10, placementFile: file }));
     const tpls = templates(app.synth());
-    // THEN the 21 roles of 111122223333 fill three stacks, in name order
+    // THEN the 32 roles of 111122223333 fill four stacks, in name order
     expect(resources(tpls['PodIdentity-Roles-111122223333'], 'AWS::IAM::Role')).toHaveLength(10);
     expect(resources(tpls['PodIdentity-Roles-111122223333-2'], 'AWS::IAM::Role')).toHaveLength(10);
-    expect(resources(tpls['PodIdentity-Roles-111122223333-3'], 'AWS::IAM::Role')).toHaveLength(1);
-    expect(resources(tpls['PodIdentity-Roles-111122223333'], 'AWS::IAM::Role').map(([, r]) => r.Properties.RoleName)[0]).toBe('backstage-readonly');
+    expect(resources(tpls['PodIdentity-Roles-111122223333-3'], 'AWS::IAM::Role')).toHaveLength(10);
+    expect(resources(tpls['PodIdentity-Roles-111122223333-4'], 'AWS::IAM::Role')).toHaveLength(2);
+    expect(resources(tpls['PodIdentity-Roles-111122223333'], 'AWS::IAM::Role').map(([, r]) => r.Properties.RoleName)[0]).toBe('AmazonEKS_CNI_batch-euw1');
   });
 
   test('a stack recorded in the file stays in the app, deployable, when it holds no association now: a deploy removes what it held', () => {
