@@ -30,7 +30,7 @@ export const historyTo = (phase: MigrationPhase) => PHASE_ORDER.slice(0, PHASE_O
 
 /** Synthesizes the shop fleet with its wave at `phase`; returns the cloud assembly folder. */
 export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-place-')),
-  providers: { [cluster: string]: OidcProviderStep[] } = {}): string {
+  providers: { [cluster: string]: OidcProviderStep[] } = {}, addon?: any): string {
   const placementFile = path.join(placementDir, 'placement.json');
   const build = (outdir: string, history: MigrationPhase[], oidcProviders: { [cluster: string]: OidcProviderStep[] } = {}) => {
     const app = new App({ outdir });
@@ -39,6 +39,12 @@ export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(p
       const list = fixture(`${c.name}.json`);
       inventory.addServiceAccountsJson(c.name, JSON.stringify({ ...list, items: list.items.filter((i: any) => i.kind === 'ServiceAccount') }));
       inventory.addWorkloadsJson(c.name, JSON.stringify({ ...list, items: list.items.filter((i: any) => ['Deployment', 'DaemonSet', 'CronJob'].includes(i.kind)) }));
+    }
+    if (addon) {
+      // a managed add-on (describe-addon output) that owns a service account of the wave through IRSA
+      inventory.addAddonsJson(addon.clusterName, JSON.stringify({ addon }), 'describe-addon');
+      inventory.addAddonConfigurationJson(JSON.stringify({ addonName: addon.addonName, addonVersion: addon.addonVersion,
+        podIdentityConfiguration: [{ serviceAccount: 'checkout', recommendedManagedPolicies: [] }] }), 'describe-addon-configuration');
     }
     const statements = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shop/*' }];
     new PodIdentityMigration(app, 'Shop', {

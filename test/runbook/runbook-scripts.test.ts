@@ -238,6 +238,65 @@ describe('the scripts of a wave, run against recorded fixtures', () => {
   });
 });
 
+describe('a managed add-on in a wave: the scripts check it with describe-addon and leave its annotation to EKS', () => {
+  const USE1 = 'shop-use1';
+  const ROLE = `arn:aws:iam::${ACCOUNT}:role/checkout`;
+  const recorded = { ...fixture('describe-addon-vpc-cni.json').addon, addonName: 'shop-checkout', clusterName: USE1, addonVersion: 'v1.2.0-eksbuild.1', serviceAccountRoleArn: ROLE };
+  const live = (sara: boolean, associations: number, version = recorded.addonVersion) => ({
+    ...recorded, addonVersion: version, serviceAccountRoleArn: sara ? ROLE : undefined,
+    podIdentityAssociations: Array.from({ length: associations }, (_, i) => `arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/${USE1}/a-addon${i}`),
+  });
+  const addonPlace = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-addon-place-'));
+  const at: { [phase: string]: string } = {};
+  beforeAll(() => {
+    for (const phase of [P.POD_IDENTITY, P.ANNOTATION_REMOVED]) {
+      at[phase] = synthShop(phase, addonPlace, {}, recorded);
+    }
+  });
+  const go = (phase: P, step: string, world: any) => {
+    const r = runScript(at[phase], 'POD_IDENTITY-to-ANNOTATION_REMOVED', step, world);
+    ALL_CALLS.push(...r.calls);
+    expect(r.calls.filter((c) => c.unsupported)).toEqual([]);
+    return r;
+  };
+  /** The fleet at POD_IDENTITY: the add-on with its role and its association. */
+  const world = () => {
+    const w = worldAt(P.POD_IDENTITY, at[P.POD_IDENTITY]);
+    w.aws.addons = { [USE1]: [live(true, 1)] };
+    return w;
+  };
+  const WHO = 'shop-use1 payments/checkout';
+
+  test('POD_IDENTITY -> ANNOTATION_REMOVED: the deploy removes serviceAccountRoleArn, EKS the annotation; no kubectl annotate for it', () => {
+    const w = { ...world(), onDeploy: { roles: trustsOf(at[P.ANNOTATION_REMOVED]), associations: associationsOf(), addons: { [USE1]: [live(false, 1)] }, removeAnnotations: [[USE1, 'payments', 'checkout']] } };
+    const apply = go(P.ANNOTATION_REMOVED, 'apply', w);
+    expect({ status: apply.status, fails: apply.fails }).toEqual({ status: 0, fails: [] });
+    expect(apply.lines).toContain(`PASS ${WHO} add-on shop-checkout v1.2.0-eksbuild.1: serviceAccountRoleArn ${ROLE}, 1 podIdentityAssociations`);
+    expect(apply.lines).toContain(`INFO ${WHO} annotation: add-on shop-checkout removes it (serviceAccountRoleArn, in the deploy); no kubectl annotate`);
+    const annotated = apply.calls.filter((c) => c.argv.includes('annotate')).map((c) => `${c.argv[c.argv.indexOf('--context') + 1]} ${c.argv[c.argv.length - 2]}`);
+    expect(annotated).not.toContain(`arn:aws:eks:us-east-1:${ACCOUNT}:cluster/${USE1} checkout`);
+    expect(annotated).toHaveLength(3);
+    expect(apply.lines).toContain(`PASS ${WHO} add-on shop-checkout v1.2.0-eksbuild.1: serviceAccountRoleArn -, 1 podIdentityAssociations`);
+    expect(apply.lines).toContain(`PASS ${WHO} annotation: eks.amazonaws.com/role-arn absent`);
+  });
+
+  test('verify fails when the add-on kept its serviceAccountRoleArn, or lost its association; preflight when its version changed', () => {
+    const kept = worldAt(P.ANNOTATION_REMOVED, at[P.ANNOTATION_REMOVED]);
+    kept.aws.addons = { [USE1]: [live(true, 1)] };
+    const verify = go(P.ANNOTATION_REMOVED, 'verify', kept);
+    expect(verify.status).toBe(1);
+    expect(verify.fails).toContain(`FAIL ${WHO} add-on shop-checkout: expected serviceAccountRoleArn - in ANNOTATION_REMOVED; saw ${ROLE}`);
+    kept.aws.addons = { [USE1]: [live(false, 0)] };
+    expect(go(P.ANNOTATION_REMOVED, 'verify', kept).fails).toContain(`FAIL ${WHO} add-on shop-checkout: expected its podIdentityAssociations in ANNOTATION_REMOVED; saw 0`);
+    const upgraded = world();
+    upgraded.aws.addons = { [USE1]: [live(true, 1, 'v1.3.0-eksbuild.1')] };
+    const pre = go(P.ANNOTATION_REMOVED, 'preflight', upgraded);
+    expect(pre.fails).toEqual([`FAIL ${WHO} add-on shop-checkout: expected version v1.2.0-eksbuild.1 (what the app was synthesized from); saw v1.3.0-eksbuild.1. `
+      + 'Record the add-on\'s describe-addon and describe-addon-configuration output again and synthesize']);
+    expect(changes(pre)).toEqual([]);
+  });
+});
+
 describe('the scripts of an OIDC provider\'s retirement, run against recorded fixtures', () => {
   const USE1 = 'shop-use1';
   const STACK = 'PodIdentity-OidcProvider-shop-use1-111122223333-us-east-1';

@@ -388,6 +388,12 @@ def cdk(argv):
     if 'associations' in effect:
         world['aws']['associations'] = effect['associations']
     world['aws']['roles'].update(effect.get('roles', {}))
+    if 'addons' in effect:
+        world['aws']['addons'] = effect['addons']
+    # what EKS does to the ServiceAccount of an add-on whose serviceAccountRoleArn the deploy removed
+    for cluster, ns, sa in effect.get('removeAnnotations', []):
+        obj = find(world['clusters'][cluster], 'ServiceAccount', ns, sa)
+        obj['metadata'].get('annotations', {}).pop('eks.amazonaws.com/role-arn', None)
     save(world)
     sys.stdout.write('deployed %s\n' % argv[3])
 
