@@ -572,7 +572,9 @@ export class PodIdentityMigration extends Construct {
         resolveConflicts: 'PRESERVE',
         serviceAccountRoleArn: hasIrsaAnnotation(phase!) ? planned.roleArn : undefined,
         // explicit when empty, so that stepping back clears them
-        podIdentityAssociations: hasAssociation(phase!) ? planned.serviceAccounts.map((sa) => ({ serviceAccount: sa.serviceAccount, roleArn: planned.roleArn })) : [],
+        podIdentityAssociations: hasAssociation(phase!)
+          ? planned.serviceAccounts.map((sa) => ({ serviceAccount: sa.serviceAccount, roleArn: planned.roleArn }))
+          : [],
         tags: addon.tags ? Object.keys(addon.tags).sort().map((key) => ({ key, value: addon.tags![key] })) : undefined,
       });
       // deleting an add-on such as vpc-cni takes the cluster's networking with it: never

@@ -139,7 +139,7 @@ export function renderRunbook(report: WaveReport): string {
     w(`## Adopting the existing roles${addons.length > 0 ? ' and add-ons' : ''} (once, before the first deploy of this wave)`);
     w();
     w(`${report.adoptedRoles.length} roles exist today (listed in the plan index). Import them while the wave is at \`IRSA_ONLY\` (their trust as today): a create would fail on the existing name. \`cdk import\` imports only the mapped roles the stack does not hold yet; run it again whenever a new cluster brings new roles. From then on CloudFormation owns their trust and inline policies; the roles carry \`DeletionPolicy: Retain\`.`
-      + (addons.length > 0 ? ` The managed add-ons below are imported the same way, each from its own stack, as they are today (version, configuration, serviceAccountRoleArn).` : ''));
+      + (addons.length > 0 ? ' The managed add-ons below are imported the same way, each from its own stack, as they are today (version, configuration, serviceAccountRoleArn).' : ''));
     w();
     w('```bash');
     for (const stack of report.importStacks) {

@@ -173,22 +173,33 @@ function fleet(o: { version?: string; config?: string[] | 'none'; ebsWaves?: [st
   inventory.addEntry({ cluster: 'shop', namespace: 'kube-system', serviceAccount: 'ebs-csi-node-sa', roleArn: role('ebs-shop') });
   inventory.addEntry({ cluster: 'shop', namespace: 'payments', serviceAccount: 'checkout', roleArn: role('checkout') });
   const version = o.version ?? 'v1.19.2-eksbuild.1';
-  inventory.addAddonsJson('shop', JSON.stringify({ addons: [
-    { addon: { addonName: 'vpc-cni', clusterName: 'shop', addonVersion: version, serviceAccountRoleArn: role('cni-shop'), tags: { team: 'platform' } } },
-    { addon: { addonName: 'aws-ebs-csi-driver', clusterName: 'shop', addonVersion: 'v1.37.0-eksbuild.1', serviceAccountRoleArn: role('ebs-shop') } },
-    { addon: { addonName: 'coredns', clusterName: 'shop', addonVersion: 'v1.11.3-eksbuild.1' } },
-  ] }), 'addons.json');
+  inventory.addAddonsJson('shop', JSON.stringify({
+    addons: [
+      { addon: { addonName: 'vpc-cni', clusterName: 'shop', addonVersion: version, serviceAccountRoleArn: role('cni-shop'), tags: { team: 'platform' } } },
+      { addon: { addonName: 'aws-ebs-csi-driver', clusterName: 'shop', addonVersion: 'v1.37.0-eksbuild.1', serviceAccountRoleArn: role('ebs-shop') } },
+      { addon: { addonName: 'coredns', clusterName: 'shop', addonVersion: 'v1.11.3-eksbuild.1' } },
+    ],
+  }), 'addons.json');
   if (o.config !== 'none') {
-    inventory.addAddonConfigurationJson(JSON.stringify({ addonName: 'vpc-cni', addonVersion: version,
-      podIdentityConfiguration: (o.config ?? ['aws-node']).map((serviceAccount) => ({ serviceAccount, recommendedManagedPolicies: [] })) }), 'vpc-cni.json');
+    inventory.addAddonConfigurationJson(JSON.stringify({
+      addonName: 'vpc-cni',
+      addonVersion: version,
+      podIdentityConfiguration: (o.config ?? ['aws-node']).map((serviceAccount) => ({ serviceAccount, recommendedManagedPolicies: [] })),
+    }), 'vpc-cni.json');
   }
-  inventory.addAddonConfigurationJson(JSON.stringify({ addonName: 'aws-ebs-csi-driver', addonVersion: 'v1.37.0-eksbuild.1',
-    podIdentityConfiguration: [{ serviceAccount: 'ebs-csi-controller-sa' }, { serviceAccount: 'ebs-csi-node-sa' }] }), 'ebs.json');
+  inventory.addAddonConfigurationJson(JSON.stringify({
+    addonName: 'aws-ebs-csi-driver',
+    addonVersion: 'v1.37.0-eksbuild.1',
+    podIdentityConfiguration: [{ serviceAccount: 'ebs-csi-controller-sa' }, { serviceAccount: 'ebs-csi-node-sa' }],
+  }), 'ebs.json');
   const [ebsController, ebsNode] = o.ebsWaves ?? ['platform', 'platform'];
   const plan: MigrationPlan = {
     waves: [
-      { name: 'platform', select: [{ namespace: 'kube-system', serviceAccount: 'aws-node' }, { serviceAccount: 'ebs-csi-controller-sa' }].filter((s) => ebsController === 'platform' || s.serviceAccount !== 'ebs-csi-controller-sa')
-        .concat(ebsNode === 'platform' ? [{ serviceAccount: 'ebs-csi-node-sa' }] : []) },
+      {
+        name: 'platform',
+        select: [{ namespace: 'kube-system', serviceAccount: 'aws-node' }, { serviceAccount: 'ebs-csi-controller-sa' }].filter((s) => ebsController === 'platform' || s.serviceAccount !== 'ebs-csi-controller-sa')
+          .concat(ebsNode === 'platform' ? [{ serviceAccount: 'ebs-csi-node-sa' }] : []),
+      },
       { name: 'apps', select: [{ namespace: 'payments' }].concat(ebsNode === 'apps' ? [{ serviceAccount: 'ebs-csi-node-sa' } as any] : []) },
     ],
     roles: { 'cni-shop': { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy'] }, 'ebs-shop': {}, 'checkout': {} },
@@ -280,7 +291,7 @@ describe('add-ons in a small fleet', () => {
       });
     };
     expect(retire(P.POD_IDENTITY)).toThrow(
-      "still used by role arn:aws:iam::111122223333:role/cni-shop, role arn:aws:iam::111122223333:role/ebs-shop, add-on aws-ebs-csi-driver (serviceAccountRoleArn arn:aws:iam::111122223333:role/ebs-shop until ANNOTATION_REMOVED; wave platform is at POD_IDENTITY), add-on vpc-cni (serviceAccountRoleArn arn:aws:iam::111122223333:role/cni-shop until ANNOTATION_REMOVED; wave platform is at POD_IDENTITY).");
+      'still used by role arn:aws:iam::111122223333:role/cni-shop, role arn:aws:iam::111122223333:role/ebs-shop, add-on aws-ebs-csi-driver (serviceAccountRoleArn arn:aws:iam::111122223333:role/ebs-shop until ANNOTATION_REMOVED; wave platform is at POD_IDENTITY), add-on vpc-cni (serviceAccountRoleArn arn:aws:iam::111122223333:role/cni-shop until ANNOTATION_REMOVED; wave platform is at POD_IDENTITY).');
     // ANNOTATION_REMOVED: the add-ons let go; the roles' OIDC statements are the last users
     expect(retire(P.ANNOTATION_REMOVED)).toThrow('still used by role arn:aws:iam::111122223333:role/cni-shop, role arn:aws:iam::111122223333:role/ebs-shop. ');
     expect(retire(P.POD_IDENTITY_ONLY)).not.toThrow();
@@ -313,20 +324,35 @@ describe('add-ons in a small fleet', () => {
 });
 
 describe('IrsaInventory: add-ons', () => {
-  const vpcCni = { addonName: 'vpc-cni', clusterName: 'shop', addonVersion: 'v1.19.2-eksbuild.1', serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/cni`,
-    podIdentityAssociations: [], configurationValues: '{"env":{}}', namespaceConfig: { namespace: 'kube-system' } };
+  const vpcCni = {
+    addonName: 'vpc-cni',
+    clusterName: 'shop',
+    addonVersion: 'v1.19.2-eksbuild.1',
+    serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/cni`,
+    podIdentityAssociations: [],
+    configurationValues: '{"env":{}}',
+    namespaceConfig: { namespace: 'kube-system' },
+  };
 
   test('reads describe-addon output, a list of them, or {"addons": [...]}', () => {
     const one = new IrsaInventory();
     one.addAddonsJson('shop', JSON.stringify({ addon: vpcCni }), 'vpc-cni.json');
     expect(one.addons).toEqual([{
-      cluster: 'shop', addonName: 'vpc-cni', addonVersion: 'v1.19.2-eksbuild.1', serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/cni`,
-      podIdentityAssociations: [], configurationValues: '{"env":{}}', tags: undefined, namespace: 'kube-system', source: 'vpc-cni.json',
+      cluster: 'shop',
+      addonName: 'vpc-cni',
+      addonVersion: 'v1.19.2-eksbuild.1',
+      serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/cni`,
+      podIdentityAssociations: [],
+      configurationValues: '{"env":{}}',
+      tags: undefined,
+      namespace: 'kube-system',
+      source: 'vpc-cni.json',
     }]);
     const list = new IrsaInventory();
     list.addAddonsJson('shop', JSON.stringify([{ addon: vpcCni }, { addon: { addonName: 'coredns', addonVersion: 'v1' } }]), 'all.json');
     expect(list.addons.map((a) => [a.addonName, a.serviceAccountRoleArn, a.source])).toEqual([
-      ['vpc-cni', `arn:aws:iam::${ACCOUNT}:role/cni`, 'all.json item 1'], ['coredns', undefined, 'all.json item 2']]);
+      ['vpc-cni', `arn:aws:iam::${ACCOUNT}:role/cni`, 'all.json item 1'], ['coredns', undefined, 'all.json item 2'],
+    ]);
     const wrapped = new IrsaInventory();
     wrapped.addAddonsFile('batch-use1', path.join(FLEET, 'addons', 'batch-use1', 'vpc-cni.json'));
     expect(wrapped.addons[0].addonVersion).toBe('v1.19.2-eksbuild.1');

@@ -27,7 +27,8 @@ export function placementCopy(): string {
 }
 
 /** The Northwind fleet and plan as the example uses them (with the example's declarations). */
-export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {}, options: { addons?: boolean } = {}): PodIdentityMigrationProps {
+export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdentityMigrationProps> = {},
+  options: { addons?: boolean } = {}): PodIdentityMigrationProps {
   const clusters = MigrationFiles.clustersFromJson(read('clusters.json'));
   const plan = MigrationFiles.planFromJson(read('plan.json'));
   const inventory = new IrsaInventory();

@@ -464,7 +464,10 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       // GIVEN a fleet where every role of tenant-c-use1 is at POD_IDENTITY_ONLY and kept roles are out of the picture
       const props = northwindProps({ wave2: P.POD_IDENTITY_ONLY });
       const plan = {
-        ...props.plan, waves: props.plan.waves.filter((w) => w.name === 'wave2'), consolidate: [], crossAccount: [],
+        ...props.plan,
+        waves: props.plan.waves.filter((w) => w.name === 'wave2'),
+        consolidate: [],
+        crossAccount: [],
         exclude: [{ namespace: 'kube-system', serviceAccount: 'aws-node', reason: 'vpc-cni: later' }],
       };
       const inventory = props.inventory;

@@ -43,8 +43,11 @@ export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(p
     if (addon) {
       // a managed add-on (describe-addon output) that owns a service account of the wave through IRSA
       inventory.addAddonsJson(addon.clusterName, JSON.stringify({ addon }), 'describe-addon');
-      inventory.addAddonConfigurationJson(JSON.stringify({ addonName: addon.addonName, addonVersion: addon.addonVersion,
-        podIdentityConfiguration: [{ serviceAccount: 'checkout', recommendedManagedPolicies: [] }] }), 'describe-addon-configuration');
+      inventory.addAddonConfigurationJson(JSON.stringify({
+        addonName: addon.addonName,
+        addonVersion: addon.addonVersion,
+        podIdentityConfiguration: [{ serviceAccount: 'checkout', recommendedManagedPolicies: [] }],
+      }), 'describe-addon-configuration');
     }
     const statements = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shop/*' }];
     new PodIdentityMigration(app, 'Shop', {

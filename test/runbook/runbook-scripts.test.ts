@@ -243,7 +243,9 @@ describe('a managed add-on in a wave: the scripts check it with describe-addon a
   const ROLE = `arn:aws:iam::${ACCOUNT}:role/checkout`;
   const recorded = { ...fixture('describe-addon-vpc-cni.json').addon, addonName: 'shop-checkout', clusterName: USE1, addonVersion: 'v1.2.0-eksbuild.1', serviceAccountRoleArn: ROLE };
   const live = (sara: boolean, associations: number, version = recorded.addonVersion) => ({
-    ...recorded, addonVersion: version, serviceAccountRoleArn: sara ? ROLE : undefined,
+    ...recorded,
+    addonVersion: version,
+    serviceAccountRoleArn: sara ? ROLE : undefined,
     podIdentityAssociations: Array.from({ length: associations }, (_, i) => `arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/${USE1}/a-addon${i}`),
   });
   const addonPlace = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-addon-place-'));

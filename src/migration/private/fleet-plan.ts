@@ -259,9 +259,12 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   return { placements, excluded, unassigned, addons, roles, clusters };
 }
 
+/** The add-on that owns a service account, and its cluster. */
+type Owner = { addon: InventoryAddon; cluster: PodIdentityCluster };
+
 /** Each service account owned by an add-on that uses IRSA, with its add-on. */
-function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentityCluster>): Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }> {
-  const owners = new Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }>();
+function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentityCluster>): Map<IrsaServiceAccount, Owner> {
+  const owners = new Map<IrsaServiceAccount, Owner>();
   const addons = inventory.addons.filter((a) => a.serviceAccountRoleArn !== undefined);
   if (addons.length === 0) {
     return owners;
@@ -300,7 +303,7 @@ function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentity
  * (they share the add-on's one serviceAccountRoleArn), and from POD_IDENTITY on only where the
  * recorded describe-addon-configuration of the add-on's version lists each of them.
  */
-function planAddons(owners: Map<IrsaServiceAccount, { addon: InventoryAddon; cluster: PodIdentityCluster }>, placements: PlannedPlacement[], inventory: IrsaInventory): PlannedAddon[] {
+function planAddons(owners: Map<IrsaServiceAccount, Owner>, placements: PlannedPlacement[], inventory: IrsaInventory): PlannedAddon[] {
   const placementOf = new Map<IrsaServiceAccount, PlannedPlacement>();
   placements.filter((p) => p.addon !== undefined).forEach((p) => placementOf.set(p.sa, p));
   const grouped = new Map<InventoryAddon, { cluster: PodIdentityCluster; sas: IrsaServiceAccount[] }>();
