@@ -27,6 +27,8 @@ def read(name):
 clusters = MigrationFiles.clusters_from_json(read("clusters.json"), "clusters.json")
 plan = MigrationFiles.plan_from_json(read("plan.json"), "plan.json")
 state = MigrationFiles.state_from_json(read("state.json"), "state.json")
+# the IRSA roles as IAM holds them today (see main.ts)
+collected_roles = MigrationFiles.collected_roles_from_json(read("roles.json"), "roles.json")
 
 inventory = IrsaInventory()
 for cluster in clusters:
@@ -66,6 +68,7 @@ migration = PodIdentityMigration(
     app, "Northwind",
     clusters=clusters,
     inventory=inventory,
+    collected_roles=collected_roles,
     state=state,
     placement_file=os.path.join(FLEET, "placement.json"),
     home_region="us-east-1",

@@ -21,6 +21,9 @@ const read = (file: string) => fs.readFileSync(path.join(fleet, file), 'utf8');
 const clusters = MigrationFiles.clustersFromJson(read('clusters.json'), 'clusters.json');
 const plan = MigrationFiles.planFromJson(read('plan.json'), 'plan.json');
 const state = MigrationFiles.stateFromJson(read('state.json'), 'state.json');
+// the IRSA roles as IAM holds them today: plan entries are checked against them; roles without one
+// (vpc-cni's AmazonEKS_CNI_<cluster>) take their permissions from here
+const collectedRoles = MigrationFiles.collectedRolesFromJson(read('roles.json'), 'roles.json');
 
 const inventory = new IrsaInventory();
 for (const cluster of clusters) {
@@ -53,6 +56,7 @@ const migration = new PodIdentityMigration(app, 'Northwind', {
   clusters,
   inventory,
   state,
+  collectedRoles,
   placementFile: path.join(fleet, 'placement.json'),
   homeRegion: 'us-east-1',
   plan: {

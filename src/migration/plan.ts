@@ -1,7 +1,7 @@
 import { MigrationState, OidcProviderRecord, OidcProviderStep, PhaseRecord } from './migration-state';
 import { MigrationPhase } from '../migration-phase';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
-import { CLUSTERS_SCHEMA, PLAN_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
+import { CLUSTERS_SCHEMA, PLAN_SCHEMA, ROLES_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
 
 /**
  * Selects service accounts for a wave (or for exclusion). Every field given must match.
@@ -211,9 +211,25 @@ export interface MigrationPlan {
 }
 
 /**
- * Readers for the fleet files: `clusters.json`, `plan.json` and `state.json`. Each is checked
- * against its JSON Schema (shipped in the package as `schemas/<file>.schema.json`): unknown keys,
- * missing required keys and wrong types fail with the file, the JSON path and the expected shape.
+ * An IAM role as IAM holds it today (`aws iam get-role`, `list-role-policies` + `get-role-policy`,
+ * `list-attached-role-policies`): what an adopted role's declared permissions are checked against,
+ * and where they come from when the plan declares none.
+ */
+export interface CollectedRole {
+  /** The role ARN. */
+  readonly arn: string;
+  /** The trust policy document. */
+  readonly trustPolicy: { [key: string]: any };
+  /** The inline policy documents, by policy name. */
+  readonly inlinePolicies: { [policyName: string]: any };
+  /** The attached managed policy ARNs. */
+  readonly managedPolicyArns: string[];
+}
+
+/**
+ * Readers for the fleet files: `clusters.json`, `plan.json`, `state.json` and `roles.json`. Each is
+ * checked against its JSON Schema (shipped in the package as `schemas/<file>.schema.json`): unknown
+ * keys, missing required keys and wrong types fail with the file, the JSON path and the expected shape.
  */
 export class MigrationFiles {
   /**
@@ -301,6 +317,26 @@ export class MigrationFiles {
         computeType: c.computeType === undefined ? undefined : (ComputeType as any)[c.computeType],
         agentStatus: status === undefined ? undefined : (AgentStatus as any)[status],
       });
+    });
+  }
+
+  /**
+   * Parse the roles collected from IAM (`roles.json`): a list of `{ arn, trustPolicy,
+   * inlinePolicies, managedPolicyArns }`, the policy documents as JSON objects (as the AWS CLI prints
+   * them, decoded).
+   *
+   * @param json the roles
+   * @param source a name for error messages
+   */
+  public static collectedRolesFromJson(json: string, source: string = 'roles'): CollectedRole[] {
+    const list: any[] = parse(json, source, ROLES_SCHEMA);
+    const seen = new Set<string>();
+    return list.map((r, i) => {
+      if (seen.has(r.arn)) {
+        throw new Error(`MigrationFiles: ${source}: $[${i}].arn: ${r.arn} is listed twice; give each role once.`);
+      }
+      seen.add(r.arn);
+      return { arn: r.arn, trustPolicy: r.trustPolicy, inlinePolicies: r.inlinePolicies, managedPolicyArns: [...r.managedPolicyArns] };
     });
   }
 }

@@ -7,7 +7,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { IrsaInventory } from './irsa-inventory';
 import { MigrationState, OidcProviderStep } from './migration-state';
-import { MigrationPlan } from './plan';
+import { CollectedRole, MigrationPlan } from './plan';
 import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityBinding } from '../pod-identity-binding';
@@ -154,6 +154,16 @@ export interface PodIdentityMigrationProps {
   readonly pipelineStages?: boolean;
 
   /**
+   * The IRSA roles as IAM holds them today (`roles.json` of the fleet folder, read with
+   * `MigrationFiles.collectedRolesFromJson`). An adopted role whose plan entry (`roles`) means
+   * other permissions than IAM holds fails synthesis with the difference; an adopted role without a
+   * plan entry takes the collected permissions.
+   *
+   * @default - nothing collected: every adopted role needs its permissions in the plan
+   */
+  readonly collectedRoles?: CollectedRole[];
+
+  /**
    * Clusters whose OIDC provider must no longer be used: a check only, refused while anything
    * still uses it (a role of the migration that trusts it, or a service account the plan leaves on
    * IRSA there). To take a provider over and delete it, record its steps in the state's
@@ -244,6 +254,7 @@ export class PodIdentityMigration extends Construct {
         plan: props.plan,
         phases: this.phases,
         trustPolicyMaxLengthByAccount: props.trustPolicyMaxLengthByAccount,
+        collectedRoles: props.collectedRoles,
       });
       this.checkTrustLengths();
       this.checkRetirements();

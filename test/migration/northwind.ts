@@ -56,6 +56,7 @@ export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdenti
     clusters,
     inventory,
     plan: adjusted,
+    collectedRoles: MigrationFiles.collectedRolesFromJson(read('roles.json')),
     state: stateOf(phases),
     placementFile: placementCopy(),
     homeRegion: 'us-east-1',

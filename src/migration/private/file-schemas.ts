@@ -174,6 +174,25 @@ export const STATE_SCHEMA: Schema = {
   },
 };
 
+export const ROLES_SCHEMA: Schema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'cdk-eks-pod-identity/roles.schema.json',
+  title: 'roles.json: the IRSA roles as collected from IAM (aws iam get-role, get-role-policy, list-attached-role-policies)',
+  type: 'array',
+  items: {
+    type: 'object',
+    description: 'a role as IAM holds it today',
+    additionalProperties: false,
+    required: ['arn', 'trustPolicy', 'inlinePolicies', 'managedPolicyArns'],
+    properties: {
+      arn: { type: 'string', pattern: '^arn:[^:]+:iam::\\d{12}:role/.+$', description: 'the role ARN' },
+      trustPolicy: { type: 'object', description: 'the trust policy document (AssumeRolePolicyDocument)' },
+      inlinePolicies: { type: 'object', additionalProperties: { type: 'object' }, description: 'the inline policy documents, by policy name' },
+      managedPolicyArns: { type: 'array', items: { type: 'string' }, description: 'the attached managed policy ARNs' },
+    },
+  },
+};
+
 /**
  * The problems of `value` against `schema` (the subset the schemas above use), each as
  * `<JSON path>: <what is wrong>; expected <shape>`.

@@ -7,7 +7,8 @@ import { hasAssociation, hasIrsaAnnotation, hasIrsaTrust, hasPodIdentityTrust } 
 import { policySize } from '../../private/policy-size';
 import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } from '../../private/trust';
 import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
-import { MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
+import { CollectedRole, MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
+import { inlineStatements, permissionDifferences } from './permission-diff';
 
 /** One service account's place in the migration: its wave, its phase, the roles it gets. */
 export interface PlannedPlacement {
@@ -99,6 +100,8 @@ export interface FleetInputs {
   readonly plan: MigrationPlan;
   readonly phases: Map<string, WavePhase>;
   readonly trustPolicyMaxLengthByAccount?: { [account: string]: number };
+  /** The roles as IAM holds them today: adopted roles are checked against them, or take their permissions. */
+  readonly collectedRoles?: CollectedRole[];
 }
 
 /** How a role is trusted by one service account of one placement. */
@@ -156,6 +159,17 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     (list ?? []).forEach((e) => index.has(`${e.namespace}/${e.serviceAccount}`) || index.set(`${e.namespace}/${e.serviceAccount}`, e));
     return index;
   };
+  // what each adopted role may do: declared in the plan (checked against IAM when collected), or collected
+  const collected = new Map((inputs.collectedRoles ?? []).map((r) => [r.arn, r]));
+  const resolved = new Map<string, MigrationRolePlan>();
+  const adopted = (parsed: ParsedRoleArn): MigrationRolePlan => {
+    let permissions = resolved.get(parsed.arn);
+    if (!permissions) {
+      permissions = adoptedPermissions(plan, parsed, collected.get(parsed.arn), inputs.collectedRoles !== undefined);
+      resolved.set(parsed.arn, permissions);
+    }
+    return permissions;
+  };
   const consolidations = firstBySa(plan.consolidate);
   const chains = firstBySa(plan.crossAccount);
   const owners = addonOwners(inputs.inventory, clusters);
@@ -192,7 +206,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     }
     if (consolidation) {
       // the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity
-      using(draft(sa.role, 'irsa-only', true, permissionsFor(plan, sa.role.roleName))).irsa.push(use);
+      using(draft(sa.role, 'irsa-only', true, adopted(sa.role))).irsa.push(use);
       const shared = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${sa.role.account}:role/${consolidation.roleName}`, `plan consolidate ${sa.namespace}/${sa.serviceAccount}`);
       const d = using(draft(shared, 'created', false, { statements: [] },
         `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`));
@@ -205,7 +219,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       let associationDraft: RoleDraft;
       if (sa.role.arn === association.arn) {
         // today's IRSA role becomes the association role: dual
-        associationDraft = using(draft(association, 'dual', true, permissionsFor(plan, association.roleName)));
+        associationDraft = using(draft(association, 'dual', true, adopted(association)));
         associationDraft.irsa.push(use);
         associationDraft.pod.push(use);
       } else {
@@ -213,11 +227,12 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
         associationDraft.pod.push(use);
         if (sa.role.arn !== target.arn) {
           // today's IRSA role is no longer used by Pod Identity: it keeps its IRSA trust until retired
-          using(draft(sa.role, 'irsa-only', true, permissionsFor(plan, sa.role.roleName))).irsa.push(use);
+          using(draft(sa.role, 'irsa-only', true, adopted(sa.role))).irsa.push(use);
         }
       }
       associationDraft.chainsTo.add(target.arn);
-      const targetPlan = permissionsFor(plan, target.roleName);
+      const declaredTarget = declaredFor(plan, target.roleName)?.permissions;
+      const targetPlan = declaredTarget?.exists === false ? declaredTarget : adopted(target);
       const targetDraft = using(draft(target, 'target', targetPlan.exists ?? true, targetPlan, `target of the Pod Identity chain from ${association.arn}`));
       targetDraft.chainFrom.push({ associationRoleArn: association.arn, namespace: sa.namespace, serviceAccount: sa.serviceAccount });
       if (sa.role.arn === target.arn) {
@@ -229,7 +244,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       if (sa.role.account !== cluster.account && hasPodIdentityTrust(phase)) {
         throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
       }
-      const d = using(draft(sa.role, 'dual', true, permissionsFor(plan, sa.role.roleName)));
+      const d = using(draft(sa.role, 'dual', true, adopted(sa.role)));
       d.irsa.push(use);
       d.pod.push(use);
       placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn, addon });
@@ -247,7 +262,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   for (const c of plan.consolidate ?? []) {
     for (const d of [...drafts.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
       const uses = usesOf.get(d.parsed.arn) ?? [];
-      const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses);
+      const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses, adopted);
       drafts.set(d.parsed.arn, { ...d, permissions: merged });
     }
   }
@@ -497,33 +512,56 @@ function targetStatements(d: RoleDraft): any[] {
   });
 }
 
-/** What an IRSA role may do today, from the plan (an exact name wins over the longest `*` pattern). */
-export function permissionsFor(plan: MigrationPlan, roleName: string): MigrationRolePlan {
+/** The plan's entry for a role, and its key (an exact name wins over the longest `*` pattern). */
+export function declaredFor(plan: MigrationPlan, roleName: string): { key: string; permissions: MigrationRolePlan } | undefined {
   const roles = plan.roles ?? {};
   if (roles[roleName]) {
-    return roles[roleName];
+    return { key: roleName, permissions: roles[roleName] };
   }
   const pattern = Object.keys(roles)
     .filter((k) => k.endsWith('*') && roleName.startsWith(k.slice(0, -1)))
     .sort((a, b) => b.length - a.length)[0];
-  if (pattern === undefined) {
-    throw new PlanningError(`role ${JSON.stringify(roleName)} has no permissions in the plan. Adopting it would replace what it may do today with nothing: declare roles[${JSON.stringify(roleName)}] with its statements and managedPolicyArns (what the role may do today), or exclude its service accounts.`);
+  return pattern === undefined ? undefined : { key: pattern, permissions: roles[pattern] };
+}
+
+/**
+ * What an existing role may do once adopted: the plan's entry, which must mean what IAM holds when
+ * the role was collected; or, without an entry, what was collected.
+ */
+function adoptedPermissions(plan: MigrationPlan, role: ParsedRoleArn, collected: CollectedRole | undefined, collecting: boolean): MigrationRolePlan {
+  const declared = declaredFor(plan, role.roleName);
+  if (declared === undefined) {
+    if (collected === undefined) {
+      throw new PlanningError(`role ${JSON.stringify(role.roleName)} has no permissions in the plan${collecting ? ' and was not collected' : ''}. Adopting it would replace what it may do today with nothing: `
+        + `declare roles[${JSON.stringify(role.roleName)}] with its statements and managedPolicyArns (what the role may do today), ${collecting ? 'collect it into roles.json, ' : ''}or exclude its service accounts.`);
+    }
+    return { account: role.account, statements: inlineStatements(collected.inlinePolicies), managedPolicyArns: [...collected.managedPolicyArns] };
   }
-  return roles[pattern];
+  if (collected !== undefined) {
+    const diffs = permissionDifferences(
+      { statements: declared.permissions.statements ?? [], managedPolicyArns: declared.permissions.managedPolicyArns ?? [] },
+      { statements: inlineStatements(collected.inlinePolicies), managedPolicyArns: collected.managedPolicyArns });
+    if (diffs.length > 0) {
+      throw new PlanningError(`role ${role.arn}: the plan's roles[${JSON.stringify(declared.key)}] differs from what IAM holds (collected): ${diffs.join('; ')}. `
+        + `Adopting the role as declared would change what it may do today: make roles[${JSON.stringify(declared.key)}] say what IAM holds${declared.key === role.roleName ? ', or remove it to take the collected permissions' : ''}.`);
+    }
+  }
+  return declared.permissions;
 }
 
 /**
  * The permissions of a consolidated role: its own plan entry when declared; otherwise those of the
  * per-cluster roles, which must all be the same (taking one of several would drop permissions).
  */
-function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedPlacement[]): MigrationRolePlan {
+function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedPlacement[],
+  adopted: (role: ParsedRoleArn) => MigrationRolePlan): MigrationRolePlan {
   if (plan.roles?.[roleName]) {
     return plan.roles[roleName];
   }
   const byShape = new Map<string, string[]>();
   let first: MigrationRolePlan | undefined;
   for (const p of uses) {
-    const permissions = permissionsFor(plan, p.sa.role.roleName);
+    const permissions = adopted(p.sa.role);
     first = first ?? permissions;
     const shape = JSON.stringify({ statements: permissions.statements ?? [], managedPolicyArns: [...(permissions.managedPolicyArns ?? [])].sort() });
     byShape.set(shape, [...(byShape.get(shape) ?? []), p.sa.role.roleName]);

@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { AgentStatus, MigrationFiles, MigrationPhase } from '../../../src';
-import { CLUSTERS_SCHEMA, PLAN_SCHEMA, STATE_SCHEMA } from '../../../src/migration/private/file-schemas';
+import { CLUSTERS_SCHEMA, PLAN_SCHEMA, ROLES_SCHEMA, STATE_SCHEMA } from '../../../src/migration/private/file-schemas';
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/blue';
 const clusters = (...items: object[]) => JSON.stringify(items);
 
 describe('the schemas shipped in the package', () => {
-  test.each([['clusters', CLUSTERS_SCHEMA], ['plan', PLAN_SCHEMA], ['state', STATE_SCHEMA]])('schemas/%s.schema.json is the schema the code checks with', (name, schema) => {
+  test.each([['clusters', CLUSTERS_SCHEMA], ['plan', PLAN_SCHEMA], ['state', STATE_SCHEMA], ['roles', ROLES_SCHEMA]])('schemas/%s.schema.json is the schema the code checks with', (name, schema) => {
     const shipped = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'schemas', `${name}.schema.json`), 'utf8'));
     expect(shipped).toEqual(schema);
   });
