@@ -207,13 +207,16 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       ...props.plan.roles,
       'cluster-autoscaler-batch-use1': { statements: [{ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }] },
     };
+    // (as IAM holds it: the plan's entries are checked against the collected roles)
+    const collectedRoles = props.collectedRoles!.map((r) => (r.arn.endsWith('/cluster-autoscaler-batch-use1')
+      ? { ...r, inlinePolicies: { extra: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }] } } } : r));
     // THEN
-    expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, plan: { ...props.plan, roles } })).toThrow(
+    expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, collectedRoles, plan: { ...props.plan, roles } })).toThrow(
       'PodIdentityMigration at \'Northwind\': consolidating kube-system/cluster-autoscaler into role "cluster-autoscaler": the per-cluster roles have different permissions (1: cluster-autoscaler-batch-euw1, cluster-autoscaler-platform-prod-euw1-blue, cluster-autoscaler-platform-prod-euw1-green, cluster-autoscaler-platform-prod-use1-blue, cluster-autoscaler-platform-prod-use1-green, cluster-autoscaler-tenant-a-euw1, cluster-autoscaler-tenant-a-use1, cluster-autoscaler-tenant-b-euw1, cluster-autoscaler-tenant-b-use1, cluster-autoscaler-tenant-c-use1; 2: cluster-autoscaler-batch-use1), and taking one set would drop the others. Declare roles["cluster-autoscaler"] with the permissions the shared role needs.');
     // WHEN the plan declares the shared role's permissions
     const declared = { ...roles, 'cluster-autoscaler': { statements: [{ Effect: 'Allow', Action: 'autoscaling:*', Resource: '*' }] } };
     const app = new App();
-    new PodIdentityMigration(app, 'Northwind', { ...props, plan: { ...props.plan, roles: declared } });
+    new PodIdentityMigration(app, 'Northwind', { ...props, collectedRoles, plan: { ...props.plan, roles: declared } });
     const shared = role(templates(app.synth()), 'cluster-autoscaler');
     expect(shared.Properties.Policies[0].PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: 'autoscaling:*', Resource: '*' }]);
   });
@@ -432,9 +435,10 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
   describe('errors', () => {
     test('a role without declared permissions', () => {
       const props = northwindProps();
-      const roles = { ...props.plan.roles };
+      const roles = { ...props.plan.roles, 'AmazonEKS_CNI_*': { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy'] } };
       delete roles['payments-ledger'];
-      expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, plan: { ...props.plan, roles } })).toThrow(
+      // without collected roles (with them, the collected permissions are taken: collected-roles.test.ts)
+      expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, collectedRoles: undefined, plan: { ...props.plan, roles } })).toThrow(
         "PodIdentityMigration at 'Northwind': role \"payments-ledger\" has no permissions in the plan. Adopting it would replace what it may do today with nothing: declare roles[\"payments-ledger\"] with its statements and managedPolicyArns (what the role may do today), or exclude its service accounts.");
     });
 
