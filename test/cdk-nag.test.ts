@@ -96,7 +96,8 @@ describe('cdk-nag AwsSolutionsChecks on the Northwind migration', () => {
     ]);
     expect(findings.length).toBeGreaterThan(0);
     // what the plan declares, or IAM holds for the roles the plan has no entry for (the collected roles)
-    const declared = JSON.stringify([northwindProps().plan.roles, northwindProps().collectedRoles!.map((r) => [r.inlinePolicies, r.managedPolicyArns])]);
+    const props = northwindProps();
+    const declared = JSON.stringify([props.plan.roles, props.collectedRoles!.map((r) => [r.inlinePolicies, r.managedPolicyArns])]);
     for (const f of findings) {
       // e.g. "AwsSolutions-IAM5[Resource::*]: ...": the rule, and what it flags
       const [, rule, flagged] = /^(AwsSolutions-IAM[45])\[(?:Resource|Policy)::([^\]]+)\]/.exec(String(f.entry.data)) ?? [];
