@@ -31,8 +31,8 @@ def load_templates(outdir):
 
 def test_python_demo_synthesizes_identical_templates(outdirs):
     ts, py = (load_templates(d) for d in outdirs)
-    # 2 foundation, 3 role, 11 cluster and 7 wave-record stacks
-    assert len(ts) == 23
+    # 2 foundation, 3 role, 11 cluster, 11 add-on (vpc-cni) and 9 wave-record stacks
+    assert len(ts) == 36
     assert sorted(ts) == sorted(py)
     for name in ts:
         assert ts[name] == py[name], name
@@ -131,4 +131,4 @@ def test_a_wave_name_typo_in_context_fails_the_cli():
     result = subprocess.run(["npx", "cdk", "ls", "--app", app, "-c", "pod-identity-migration:wave-1=POD_IDENTITY"],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode != 0
-    assert "context pod-identity-migration:wave-1=POD_IDENTITY names no wave of this migration; the waves are canary, wave1, wave2, wave3." in result.stderr
+    assert "context pod-identity-migration:wave-1=POD_IDENTITY names no wave of this migration; the waves are canary, wave1, wave2, wave3, cni." in result.stderr
