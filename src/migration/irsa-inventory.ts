@@ -310,9 +310,10 @@ export class IrsaInventory {
    */
   public addAddonsJson(cluster: string, json: string, source: string = `add-ons of ${cluster}`): void {
     const doc = parseJson(json, source, 'aws eks describe-addon --output json');
-    const list: any[] = Array.isArray(doc) ? doc : Array.isArray(doc?.addons) ? doc.addons : [doc];
+    const listed = Array.isArray(doc) || Array.isArray(doc?.addons);
+    const list: any[] = Array.isArray(doc) ? doc : listed ? doc.addons : [doc];
     list.forEach((item, index) => {
-      const where = list.length > 1 || Array.isArray(doc) || Array.isArray(doc?.addons) ? `${source} item ${index + 1}` : source;
+      const where = listed ? `${source} item ${index + 1}` : source;
       const addon = item && typeof item === 'object' && item.addon !== undefined ? item.addon : item;
       if (!addon || typeof addon !== 'object' || typeof addon.addonName !== 'string' || typeof addon.addonVersion !== 'string') {
         throw new Error(`IrsaInventory: ${where}: expected the output of aws eks describe-addon ({"addon": {"addonName": ..., "addonVersion": ...}}); got ${JSON.stringify(item)?.slice(0, 120)}.`);

@@ -234,8 +234,6 @@ export class PodIdentityMigration extends Construct {
   private readonly roleStacks = new Map<string, Stack>();
   /** wave -> the role and add-on stacks holding what it adopts. */
   private readonly importStacksOf = new Map<string, Set<Stack>>();
-  /** wave -> the stacks of the add-ons it moves. */
-  private readonly addonStacksOf = new Map<string, Stack[]>();
 
   constructor(scope: Construct, id: string, props: PodIdentityMigrationProps) {
     super(scope, id);
@@ -592,7 +590,6 @@ export class PodIdentityMigration extends Construct {
       resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.importMappings.set(stack, { [stack.getLogicalId(resource)]: { ClusterName: cluster.clusterName, AddonName: addon.addonName } });
       this.importStacksOf.set(wave!, (this.importStacksOf.get(wave!) ?? new Set<Stack>()).add(stack));
-      this.addonStacksOf.set(wave!, [...(this.addonStacksOf.get(wave!) ?? []), stack]);
       this.dependOn(stack, this.roleStackOf(planned.roleArn), `the trust of ${planned.roleArn} comes before the add-on's associations`);
     }
   }
@@ -660,8 +657,8 @@ export class PodIdentityMigration extends Construct {
           new Set(Object.values(associations[clusterArn])).forEach((shard) =>
             this.dependOn(stack, this.stackAt(this.layout.cluster(clusterArn, shard)), `the associations of ${wave.name}`));
         }
-        for (const addonStack of (this.addonStacksOf.get(wave.name) ?? []).filter((a) => a.account === account && a.region === region)) {
-          this.dependOn(stack, addonStack, `the add-ons of ${wave.name}`);
+        for (const a of this.fleet.addons.filter((x) => x.wave === wave.name && x.cluster.account === account && x.cluster.region === region)) {
+          this.dependOn(stack, this.stackAt(this.layout.addon(a.cluster.clusterArn, a.addon.addonName)), `the add-ons of ${wave.name}`);
         }
         records.push(stack);
       }

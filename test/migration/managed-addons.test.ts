@@ -268,6 +268,20 @@ describe('add-ons in a small fleet', () => {
     f.inventory.addAddonsJson('shop', JSON.stringify({ addon: { addonName: 'aws-efs-csi-driver', addonVersion: 'v2.1.0-eksbuild.1', serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/efs-shop` } }), 'efs.json');
     expect(() => synthFleet(f, {}, place())).toThrow(
       "PodIdentityMigration at 'Shop': add-on aws-efs-csi-driver on cluster \"shop\" uses role arn:aws:iam::111122223333:role/efs-shop through IRSA (serviceAccountRoleArn), but no service account of the cluster's inventory carries it: add the cluster's kubectl get serviceaccounts -A -o json output, or describe-addon output that is current.");
+    // an add-on already with associations of its own: the phases would remove them
+    const both = fleet();
+    both.inventory.addAddonsJson('shop', JSON.stringify({
+      addon: {
+        addonName: 'aws-mountpoint-s3-csi-driver',
+        addonVersion: 'v1.10.0-eksbuild.1',
+        serviceAccountRoleArn: `arn:aws:iam::${ACCOUNT}:role/checkout`,
+        podIdentityAssociations: [`arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/shop/a-1`],
+      },
+    }), 's3.json');
+    expect(() => synthFleet(both, {}, place())).toThrow(
+      "PodIdentityMigration at 'Shop': add-on aws-mountpoint-s3-csi-driver on cluster \"shop\" has a serviceAccountRoleArn and already 1 podIdentityAssociations "
+      + `(arn:aws:eks:us-east-1:${ACCOUNT}:podidentityassociation/shop/a-1); the migration sets them from its phases and would remove these. `
+      + "Remove them (aws eks update-addon --pod-identity-associations '[]') or the serviceAccountRoleArn, and record describe-addon again.");
     const c = fleet();
     expect(() => synthFleet({ ...c, plan: { ...c.plan, consolidate: [{ namespace: 'kube-system', serviceAccount: 'aws-node', roleName: 'cni' }] } }, {}, place())).toThrow(
       "PodIdentityMigration at 'Shop': kube-system/aws-node on cluster \"shop\" belongs to add-on vpc-cni, whose podIdentityAssociations name one role in the cluster's account, without a target role: it cannot be consolidated. Remove it from plan consolidate; the add-on keeps its role (arn:aws:iam::111122223333:role/cni-shop).");

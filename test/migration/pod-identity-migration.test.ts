@@ -435,7 +435,7 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
   describe('errors', () => {
     test('a role without declared permissions', () => {
       const props = northwindProps();
-      const roles = { ...props.plan.roles, 'AmazonEKS_CNI_*': { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy'] } };
+      const roles: { [name: string]: any } = { ...props.plan.roles, 'AmazonEKS_CNI_*': { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy'] } };
       delete roles['payments-ledger'];
       // without collected roles (with them, the collected permissions are taken: collected-roles.test.ts)
       expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, collectedRoles: undefined, plan: { ...props.plan, roles } })).toThrow(

@@ -293,6 +293,11 @@ function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentity
     if (!cluster) {
       throw new PlanningError(`the inventory has add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} (${addon.source}), which is not in clusters; add the cluster or leave its add-ons out of the inventory.`);
     }
+    if (addon.podIdentityAssociations.length > 0) {
+      // the phases set the add-on's associations from none (before POD_IDENTITY) to its own: adopting would remove these
+      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} has a serviceAccountRoleArn and already ${addon.podIdentityAssociations.length} podIdentityAssociations (${addon.podIdentityAssociations.join(', ')}); `
+        + 'the migration sets them from its phases and would remove these. Remove them (aws eks update-addon --pod-identity-associations \'[]\') or the serviceAccountRoleArn, and record describe-addon again.');
+    }
     const config = inventory.addonConfiguration(addon.addonName, addon.addonVersion);
     const named = config && config.podIdentityServiceAccounts.length > 0 ? config.podIdentityServiceAccounts : undefined;
     const owned = (byCluster.get(addon.cluster) ?? []).filter((sa) => sa.roleArn === addon.serviceAccountRoleArn
