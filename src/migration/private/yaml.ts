@@ -4,12 +4,14 @@ import { Yaml } from 'cdk8s';
 const PLAIN = /^[A-Za-z_][A-Za-z0-9._/:-]*$/;
 /** YAML 1.1 booleans and null spelled with letters (cdk8s writes YAML 1.1), which must be quoted. */
 const RESERVED = /^(y|yes|n|no|true|false|on|off|null)$/i;
+/** YAML 1.1 floats whose digits before the exponent are left out (`E0`, `e5`), which must be quoted too. */
+const EXPONENT = /^[eE][-+]?[0-9]+$/;
 
 function plainScalar(value: unknown): string | undefined {
   if (typeof value === 'boolean') {
     return String(value);
   }
-  if (typeof value === 'string' && PLAIN.test(value) && !value.endsWith(':') && !RESERVED.test(value)) {
+  if (typeof value === 'string' && PLAIN.test(value) && !value.endsWith(':') && !RESERVED.test(value) && !EXPONENT.test(value)) {
     return value;
   }
   return undefined;

@@ -7,7 +7,7 @@ const word = fc.oneof(
   fc.constantFrom('svc-0', 'team-a', 'app.kubernetes.io/name', 'eks.amazonaws.com/role-arn', 'arn:aws:iam::111122223333:role/x',
     'yes', 'No', 'on', 'OFF', 'y', 'n', 'true', 'False', 'null', '~', 'e', '_x', '1:20', '12', '0x1f', '.5', '1e3', '-', '-a',
     'a:', 'a: b', 'a:b', 'a #b', 'a#b', '@a', '%a', '`a', '!a', '&a', '*a', '|', '>', '"q"', "'q'", 'a,b', '[a]', '{a}', '', ' ', 'a b',
-    'multi\nline', 'tab\t', 'ümlaut', '<<', '=', '?', 'a?', 'Yes:', '2025-03-14'),
+    'multi\nline', 'tab\t', 'ümlaut', '<<', '=', '?', 'a?', 'Yes:', '2025-03-14', 'E0', 'e12', 'E-1'),
   fc.string({ maxLength: 8 }),
   fc.stringMatching(/^[A-Za-z_][A-Za-z0-9._/:-]{0,12}$/),
 );
