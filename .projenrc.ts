@@ -21,6 +21,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenrcTs: true,
   license: 'Apache-2.0',
 
+  // `npx cdk-eks-pod-identity collect ...`: writes the fleet folder from the live fleet (README, "Collecting the fleet")
+  bin: { 'cdk-eks-pod-identity': 'lib/collect/cli.js' },
+
   cdkVersion: CDK_FLOOR,
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
@@ -103,6 +106,9 @@ const rosetta = project.addTask('rosetta:extract', {
   exec: 'jsii-rosetta extract --strict',
 });
 project.postCompileTask.spawn(rosetta);
+// The command's script is run directly by the Python wheel's launcher (jsii's invokeBinScript), not only
+// through npm's bin links: it must be executable in the tarball.
+project.postCompileTask.exec('chmod +x lib/collect/cli.js');
 
 // The JSON Schemas of the fleet files, written from src/migration/private/file-schemas.ts (a test
 // fails when schemas/ differs from it).

@@ -14,6 +14,7 @@ import zipfile
 
 ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|\.jsii\.tabl\.json|schemas/[a-z]+\.schema\.json|assets/runbooks/lib\.sh|lib/.+\.(js|d\.ts|json))$")
 ALLOWED_WHEEL = re.compile(r"^(cdk_eks_pod_identity/(__init__\.py|py\.typed|_jsii/__init__\.py|_jsii/cdk-eks-pod-identity@[^/]+\.jsii\.tgz)"
+                           r"|cdk_eks_pod_identity-[^/]+\.data/scripts/cdk-eks-pod-identity"
                            r"|cdk_eks_pod_identity-[^/]+\.dist-info/.+)$")
 
 

@@ -3,11 +3,13 @@
 #   ShellCheck and jq from Debian's packages (the generated scripts are checked with shellcheck and use jq);
 #   kubectl from Debian's kubernetes-client package, unpacked into .tools/kubernetes-client (not installed,
 #     so it cannot conflict with a kubectl already on the machine);
-#   the AWS CLI from PyPI in .tools/awscli.
+#   the AWS CLI from PyPI in .tools/awscli;
+#   moto's server from PyPI in .tools/moto (the local IAM endpoint the collect tests read roles from).
 # The tests replay every kubectl and aws call the scripts make against these real clients.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AWSCLI_VERSION=1.46.3
+MOTO_VERSION=5.2.5
 sudo=''
 if [ "$(id -u)" != 0 ]; then sudo='sudo'; fi
 missing=''
@@ -31,4 +33,9 @@ if [ ! -x .tools/awscli/bin/aws ] || ! .tools/awscli/bin/aws --version 2>&1 | gr
   .tools/awscli/bin/python -m pip install --quiet --upgrade pip
   .tools/awscli/bin/python -m pip install --quiet "awscli==$AWSCLI_VERSION"
 fi
-echo "tools: $(shellcheck --version | sed -n 2p), jq $(jq --version), kubectl $(.tools/kubernetes-client/usr/bin/kubectl version --client --short 2>/dev/null || .tools/kubernetes-client/usr/bin/kubectl version --client | head -1), $(.tools/awscli/bin/aws --version 2>&1)"
+if [ ! -x .tools/moto/bin/moto_server ] || ! .tools/moto/bin/python -m pip show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; then
+  python3 -m venv .tools/moto
+  .tools/moto/bin/python -m pip install --quiet --upgrade pip
+  .tools/moto/bin/python -m pip install --quiet "moto[server]==$MOTO_VERSION"
+fi
+echo "tools: $(shellcheck --version | sed -n 2p), jq $(jq --version), kubectl $(.tools/kubernetes-client/usr/bin/kubectl version --client --short 2>/dev/null || .tools/kubernetes-client/usr/bin/kubectl version --client | head -1), $(.tools/awscli/bin/aws --version 2>&1), moto $MOTO_VERSION"

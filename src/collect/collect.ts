@@ -50,6 +50,13 @@ export interface CollectResult {
   readonly warnings: string[];
 }
 
+/** Where an account's IAM is read: the AWS CLI profile and the region of the endpoint. */
+interface IamTarget {
+  account: string;
+  profile?: string;
+  region: string;
+}
+
 interface Collected {
   name: string;
   entry: { [key: string]: unknown };
@@ -187,7 +194,7 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
  * paginated by the CLI); where that is denied, role by role (get-role, list-role-policies,
  * get-role-policy, list-attached-role-policies). Roles that do not exist are not returned.
  */
-function readRoles(tools: Tools, where: { account: string; profile?: string; region: string }, names: string[], io: CollectIo): any[] {
+function readRoles(tools: Tools, where: IamTarget, names: string[], io: CollectIo): any[] {
   const all = tools.iam(where, ['get-account-authorization-details', '--filter', 'Role'], `the roles of account ${where.account}`, { denied: true });
   if (all !== undefined) {
     const wanted = new Set(names);
@@ -330,7 +337,7 @@ class Tools {
   }
 
   /** An IAM read; `undefined` for a role that does not exist (`missing`), or a call that is denied (`denied`). */
-  public iam(where: { account: string; profile?: string; region: string }, args: string[], what: string, allow: { missing?: boolean; denied?: boolean } = {}): any {
+  public iam(where: IamTarget, args: string[], what: string, allow: { missing?: boolean; denied?: boolean } = {}): any {
     const full = ['iam', ...args, '--region', where.region, ...(where.profile ? ['--profile', where.profile] : []), '--output', 'json'];
     const r = this.run('aws', full);
     if (r.status !== 0) {
@@ -368,7 +375,7 @@ class Tools {
   }
 
   private run(tool: string, args: string[]): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(tool, args, { env: { ...this.io.env, AWS_PAGER: '' } as NodeJS.ProcessEnv, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const r = spawnSync(tool, args, { env: { ...this.io.env, AWS_PAGER: '' } as NodeJS.ProcessEnv, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
     if (r.error !== undefined) {
       const install = tool === 'kubectl' ? 'https://kubernetes.io/docs/tasks/tools/' : 'https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html';
       throw new CollectError(`collect: cannot run ${tool} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): install it (${install}) and put it on PATH.`);

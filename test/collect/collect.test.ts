@@ -77,11 +77,11 @@ function writeKubeconfig(file: string, extra: any[] = []) {
     ...extra,
   ];
   fs.writeFileSync(file, JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: all.map((e) => ({ name: e.name, cluster: e.cluster })),
-    users: all.map((e) => ({ name: e.name, user: e.user })),
-    contexts: all.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name } })),
+    'apiVersion': 'v1',
+    'kind': 'Config',
+    'clusters': all.map((e) => ({ name: e.name, cluster: e.cluster })),
+    'users': all.map((e) => ({ name: e.name, user: e.user })),
+    'contexts': all.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name } })),
     'current-context': entries[0].name,
   }, null, 2));
 }
@@ -185,7 +185,8 @@ describe('collect', () => {
     }
     // every IRSA role the inventory holds was collected, and the cross-account target plan.json adopts
     const plan = MigrationFiles.planFromJson(fs.readFileSync(path.join(FLEET, 'plan.json'), 'utf8'));
-    expect(new Set(roles.map((r) => r.arn))).toEqual(new Set([...inventory.serviceAccounts.map((s) => s.roleArn), ...plan.crossAccount!.map((c) => c.targetRoleArn)]));
+    const expected = [...inventory.serviceAccounts.map((s) => s.roleArn), ...plan.crossAccount!.map((c) => c.targetRoleArn)];
+    expect(new Set(roles.map((r) => r.arn))).toEqual(new Set(expected));
     // owned Jobs and Pods were left out; the workloads the inventory ties to service accounts are all there
     const workloads = JSON.parse(fs.readFileSync(path.join(out, 'workloads', 'batch-use1.json'), 'utf8')).items;
     const recorded = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'batch-use1', 'workloads.json'), 'utf8')).items;
