@@ -303,6 +303,30 @@ describe('collect', () => {
     expect(fs.readFileSync(path.join(out, 'plan.json'), 'utf8')).toEqual('{"waves": []}\n');
   });
 
+  test('the README\'s example runs as written (its folder aside)', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /```sh\nnpx cdk-eks-pod-identity collect \\\n([\s\S]*?)```/.exec(readme);
+    expect(block).not.toBeNull();
+    const argv = block![1].replace(/\\\n/g, ' ').trim().split(/\s+/);
+    expect(argv).toContain('--account-profile');
+    argv[argv.indexOf('--out') + 1] = path.join(work, 'readme-fleet');
+    const r = collect(argv);
+    expect(r.err).not.toMatch(/WARN/);
+    expect(r.code).toBe(0);
+    expect(filesUnder(path.join(work, 'readme-fleet'))).toEqual([
+      'addon-configurations/vpc-cni-v1.19.0-eksbuild.1.json',
+      'addon-configurations/vpc-cni-v1.19.2-eksbuild.1.json',
+      'addons/batch-euw1/vpc-cni.json',
+      'addons/platform-prod-use1-blue/vpc-cni.json',
+      'clusters.json',
+      'roles.json',
+      'serviceaccounts/batch-euw1.json',
+      'serviceaccounts/platform-prod-use1-blue.json',
+      'workloads/batch-euw1.json',
+      'workloads/platform-prod-use1-blue.json',
+    ]);
+  });
+
   test('usage errors exit 2 with the usage', () => {
     expect(collect(['--out', path.join(work, 'x')]).err).toEqual('collect: no --context given; give one per cluster (kubectl config get-contexts -o name lists them).');
     const bad = collect(['--context', 'a', '--out', 'x', '--account-profile', '4444=p']);
@@ -356,6 +380,8 @@ describe('the real clients accept every call collect makes', () => {
   test('aws eks', () => {
     const list = shapes('aws').filter((argv) => argv[0] === 'eks'); // iam and sts calls ran on the real AWS CLI already
     expect(list.map((argv) => argv[1]).sort()).toEqual(['describe-addon', 'describe-addon-configuration', 'describe-cluster', 'list-addons', 'list-nodegroups']);
+    // and the command collect's errors tell the operator to run
+    list.push(['eks', 'update-kubeconfig', '--name', 'tenant-a-use1', '--region', 'us-east-1', '--alias', 'tenant-a-old', '--kubeconfig', path.join(work, 'kubeconfig-replay')]);
     const rejected: string[] = [];
     for (const argv of list) {
       const r = spawnSync(REAL_AWS, [...argv.filter((a, i) => a !== '--profile' && argv[i - 1] !== '--profile'), '--endpoint-url', 'http://127.0.0.1:9', '--cli-connect-timeout', '1'], {
