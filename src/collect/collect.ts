@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MigrationFiles } from '../migration/plan';
 import {
-  agentStatusOf, awsErrorOf, CollectError, computeTypeOf, contextTarget, DENIED, irsaRoles, kubectlProblem,
+  AgentStatusName, agentStatusOf, awsErrorOf, CollectError, ComputeTypeName, computeTypeOf, contextTarget, DENIED, irsaRoles, kubectlProblem,
   NO_CREDENTIALS, oidcProviderArn, ownWorkloads, WORKLOAD_KINDS,
 } from './private/collect-facts';
 
@@ -57,12 +57,22 @@ interface IamTarget {
   region: string;
 }
 
+/** One cluster, as read. */
 interface Collected {
-  name: string;
-  entry: { [key: string]: unknown };
+  context: string;
   profile?: string;
+  name: string;
+  region: string;
   account: string;
   partition: string;
+  clusterArn: string;
+  oidcIssuer: string;
+  /** Set once IAM is seen to list the provider. */
+  oidcProviderArn?: string;
+  computeType: ComputeTypeName;
+  /** Why that compute type (the progress line). */
+  why: string;
+  podIdentityAgent: AgentStatusName;
   serviceAccounts: any;
   workloads: any;
   addons: any[];
@@ -87,26 +97,25 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
   const configurations = new Map<string, { doc: any; file: string }>();
   options.contexts.forEach((context, index) => {
     const c = collectCluster(tools, context);
-    const other = clusters.find((x) => x.entry.clusterArn === c.entry.clusterArn);
+    const other = clusters.find((x) => x.clusterArn === c.clusterArn);
     if (other !== undefined) {
-      throw new CollectError(`collect: contexts "${other.entry.context}" and "${context}" both reach ${c.entry.clusterArn}; give each cluster once.`);
+      throw new CollectError(`collect: contexts "${other.context}" and "${context}" both reach ${c.clusterArn}; give each cluster once.`);
     }
     const clash = clusters.find((x) => x.name === c.name);
     if (clash !== undefined) {
-      throw new CollectError(`collect: contexts "${clash.entry.context}" and "${context}" reach two clusters named ${c.name} (${clash.entry.clusterArn}, ${c.entry.clusterArn}); the fleet folder names files by cluster, so collect them into two folders.`);
+      throw new CollectError(`collect: contexts "${clash.context}" and "${context}" reach two clusters named ${c.name} (${clash.clusterArn}, ${c.clusterArn}); the fleet folder names files by cluster, so collect them into two folders.`);
     }
     for (const a of c.addons) {
       const key = `${a.addonName}-${a.addonVersion}`;
       if (!configurations.has(key)) {
-        const doc = tools.aws(`cluster ${c.name}`, ['eks', 'describe-addon-configuration', '--addon-name', a.addonName, '--addon-version', a.addonVersion], c.profile, c.entry.region as string);
+        const doc = tools.aws(`cluster ${c.name}`, ['eks', 'describe-addon-configuration', '--addon-name', a.addonName, '--addon-version', a.addonVersion], c.profile, c.region);
         configurations.set(key, { doc, file: `${key}.json` });
       }
     }
     const sas = c.serviceAccounts.items as any[];
     const irsa = sas.filter((s) => s?.metadata?.annotations?.['eks.amazonaws.com/role-arn']).length;
     const addonText = c.addons.length === 0 ? 'no add-ons' : `${c.addons.length} add-on(s) (${c.addons.map((a) => `${a.addonName}${a.serviceAccountRoleArn ? ' IRSA' : ''}`).join(', ')})`;
-    io.log(`[${index + 1}/${options.contexts.length}] ${c.name} (${c.entry.region}, ${c.account}): ${sas.length} service accounts (${irsa} IRSA), ${c.workloads.items.length} workloads, ${addonText}, ${c.entry.computeType} (${c.entry.why}), agent ${c.entry.podIdentityAgent}`);
-    delete c.entry.why;
+    io.log(`[${index + 1}/${options.contexts.length}] ${c.name} (${c.region}, ${c.account}): ${sas.length} service accounts (${irsa} IRSA), ${c.workloads.items.length} workloads, ${addonText}, ${c.computeType} (${c.why}), agent ${c.podIdentityAgent}`);
     clusters.push(c);
   });
 
@@ -114,18 +123,18 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
   const providerLists = new Map<string, Set<string>>();
   const iamProfile = (account: string) => options.accountProfiles?.[account] ?? clusters.find((c) => c.account === account)?.profile;
   // IAM and STS are global, but the AWS CLI needs a region for their endpoint: the first cluster's
-  const iamRegion = clusters[0].entry.region as string;
+  const iamRegion = clusters[0].region;
   const account = (id: string, profile: string | undefined) => ({ account: id, profile, region: iamRegion });
   for (const c of clusters) {
     if (!providerLists.has(c.account)) {
       const list = tools.iam(account(c.account, iamProfile(c.account)), ['list-open-id-connect-providers'], `the OIDC providers of account ${c.account}`);
       providerLists.set(c.account, new Set((list.OpenIDConnectProviderList ?? []).map((p: any) => p.Arn)));
     }
-    const arn = oidcProviderArn(c.partition, c.account, `https://${c.entry.oidcIssuer}`);
+    const arn = oidcProviderArn(c.partition, c.account, `https://${c.oidcIssuer}`);
     if (providerLists.get(c.account)!.has(arn)) {
-      c.entry.oidcProviderArn = arn;
+      c.oidcProviderArn = arn;
     } else {
-      warn(`${c.name}: no IAM OIDC provider for ${c.entry.oidcIssuer} in account ${c.account}: IRSA cannot work on this cluster today; clusters.json leaves oidcProviderArn out.`);
+      warn(`${c.name}: no IAM OIDC provider for ${c.oidcIssuer} in account ${c.account}: IRSA cannot work on this cluster today; clusters.json leaves oidcProviderArn out.`);
     }
   }
 
@@ -241,21 +250,17 @@ function collectCluster(tools: Tools, context: string): Collected {
   const kept = { ...workloads, items: ownWorkloads(workloads.items ?? []) };
   const compute = computeTypeOf(cluster, nodes.items ?? [], nodegroups);
   return {
+    context,
+    profile: target.profile,
     name: arn[4],
+    region: arn[2],
     account: arn[3],
     partition: arn[1],
-    profile: target.profile,
-    entry: {
-      name: arn[4],
-      region: arn[2],
-      account: arn[3],
-      clusterArn: cluster.arn,
-      oidcIssuer: issuer,
-      computeType: compute.computeType,
-      podIdentityAgent: agentStatusOf(compute.computeType, addonNames, kept.items),
-      why: compute.why,
-      context,
-    },
+    clusterArn: cluster.arn,
+    oidcIssuer: issuer,
+    computeType: compute.computeType,
+    why: compute.why,
+    podIdentityAgent: agentStatusOf(compute.computeType, addonNames, kept.items),
     serviceAccounts,
     workloads: kept,
     addons: addonDocs.map((a) => a.doc.addon),
@@ -269,8 +274,16 @@ function write(options: CollectOptions, clusters: Collected[], configurations: M
   const raw = (value: unknown) => `${JSON.stringify(value, null, 4)}\n`; // as kubectl and the AWS CLI print it
   const ours = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   const files = new Map<string, string>();
-  const order = ['name', 'region', 'account', 'clusterArn', 'oidcIssuer', 'oidcProviderArn', 'computeType', 'podIdentityAgent'];
-  files.set('clusters.json', ours(clusters.map((c) => Object.fromEntries(order.filter((k) => c.entry[k] !== undefined).map((k) => [k, c.entry[k]])))));
+  files.set('clusters.json', ours(clusters.map((c) => ({
+    name: c.name,
+    region: c.region,
+    account: c.account,
+    clusterArn: c.clusterArn,
+    oidcIssuer: c.oidcIssuer,
+    oidcProviderArn: c.oidcProviderArn, // left out by JSON.stringify when IAM has no provider
+    computeType: c.computeType,
+    podIdentityAgent: c.podIdentityAgent,
+  }))));
   for (const c of clusters) {
     files.set(`serviceaccounts/${c.name}.json`, raw(c.serviceAccounts));
     files.set(`workloads/${c.name}.json`, raw(c.workloads));

@@ -10,14 +10,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { IrsaInventory, MigrationFiles } from '../../src';
 import { main } from '../../src/collect/cli';
+import { awsRejects, callShapes, kubectlRejects, REAL_AWS, REAL_KUBECTL } from '../util/real-clients';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TOOLS = path.join(ROOT, '.tools');
+const MOTO = path.join(ROOT, '.tools', 'moto', 'bin');
 const FLEET = path.join(ROOT, 'examples', 'northwind', 'fleet');
 const FIXTURES = path.join(__dirname, 'fixtures');
-const REAL_KUBECTL = process.env.PI_REAL_KUBECTL ?? path.join(TOOLS, 'kubernetes-client', 'usr', 'bin', 'kubectl');
-const REAL_AWS = process.env.PI_REAL_AWS ?? path.join(TOOLS, 'awscli', 'bin', 'aws');
-const MOTO = path.join(TOOLS, 'moto', 'bin');
 /** The interpreter itself, not a version manager's shim (every stand-in call starts it). */
 const PYTHON = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
 /** What the operator writes; collect never touches them. */
@@ -223,8 +221,6 @@ describe('collect', () => {
   });
 
   test('no permission on EKS: the call, the profile, and the permissions collect needs', () => {
-    const r = collect(contexts([CLUSTERS[6].clusterArn]), { STANDIN_DENY: 'describe-addon' });
-    expect(r.code).toBe(2); // --out missing
     const d = collect([...contexts([CLUSTERS[6].clusterArn]), '--out', path.join(work, 'none')], { STANDIN_DENY: 'describe-addon' });
     expect(d.code).toBe(1);
     expect(d.err).toEqual('collect: context "arn:aws:eks:eu-west-1:111122223333:cluster/platform-prod-euw1-blue" (cluster platform-prod-euw1-blue, eu-west-1): '
@@ -332,6 +328,9 @@ describe('collect', () => {
     const bad = collect(['--context', 'a', '--out', 'x', '--account-profile', '4444=p']);
     expect(bad.code).toBe(2);
     expect(bad.err).toEqual('collect: --account-profile 4444=p: expected <12-digit account>=<profile>, e.g. 444455556666=ingest-readonly.');
+    const noOut = collect(contexts([CLUSTERS[6].clusterArn]));
+    expect(noOut.code).toBe(2);
+    expect(noOut.err).toMatch(/^collect: --out is missing: give the fleet folder to write\.\nusage: /);
     const unknown = collect(['--contexts', 'a']);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/^collect: unknown option --contexts\.\nusage: cdk-eks-pod-identity collect --context/);
@@ -340,59 +339,22 @@ describe('collect', () => {
 
 /**
  * Every kubectl and aws call collect made above, with its exact arguments, given to the real clients
- * (as the runbook tests do): a usage error fails before any connection, a good call gets as far as
- * the (refused) connection.
+ * (test/util/real-clients.ts, as the runbook tests do).
  */
 describe('the real clients accept every call collect makes', () => {
   const made = () => fs.readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tool: string; argv: string[] });
-  const shapes = (tool: string) => {
-    const seen = new Map<string, string[]>();
-    for (const c of made().filter((x) => x.tool === tool)) {
-      const shape = c.argv.filter((a) => a.startsWith('-')).map((a) => a.split('=')[0]).join(' ') + ' ' + c.argv.filter((a) => /^[a-z-]+$/.test(a)).slice(0, 3).join(' ');
-      if (!seen.has(shape)) seen.set(shape, c.argv);
-    }
-    return [...seen.values()];
-  };
 
   test('kubectl', () => {
-    const list = shapes('kubectl').filter((argv) => argv[0] !== 'config'); // config calls ran on the real kubectl already
+    const list = callShapes(made(), 'kubectl', 3).filter((argv) => argv[0] !== 'config'); // config calls ran on the real kubectl already
     expect(list.length).toBe(3);
-    const rejected: string[] = [];
-    const config = path.join(work, 'refused');
-    const names = [...new Set(list.map((argv) => argv[argv.indexOf('--context') + 1]))];
-    fs.writeFileSync(config, JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'refused', cluster: { server: 'https://127.0.0.1:9' } }],
-      users: [{ name: 'operator', user: { token: 'x' } }],
-      contexts: names.map((name) => ({ name, context: { cluster: 'refused', user: 'operator' } })),
-    }));
-    for (const argv of list) {
-      const r = spawnSync(REAL_KUBECTL, argv, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: config }, timeout: 60000 });
-      const output = `${r.stdout}${r.stderr}`;
-      if (!/connection refused|was refused|Unable to connect to the server|dial tcp/.test(output) || /unknown (shorthand )?flag|unknown command|invalid argument|See 'kubectl/.test(output)) {
-        rejected.push(`kubectl ${argv.join(' ')}\n  ${output.trim().split('\n').slice(0, 3).join('\n  ')}`);
-      }
-    }
-    expect(rejected).toEqual([]);
+    expect(kubectlRejects(list)).toEqual([]);
   });
 
   test('aws eks', () => {
-    const list = shapes('aws').filter((argv) => argv[0] === 'eks'); // iam and sts calls ran on the real AWS CLI already
+    const list = callShapes(made(), 'aws', 3).filter((argv) => argv[0] === 'eks'); // iam and sts calls ran on the real AWS CLI already
     expect(list.map((argv) => argv[1]).sort()).toEqual(['describe-addon', 'describe-addon-configuration', 'describe-cluster', 'list-addons', 'list-nodegroups']);
     // and the command collect's errors tell the operator to run
     list.push(['eks', 'update-kubeconfig', '--name', 'tenant-a-use1', '--region', 'us-east-1', '--alias', 'tenant-a-old', '--kubeconfig', path.join(work, 'kubeconfig-replay')]);
-    const rejected: string[] = [];
-    for (const argv of list) {
-      const r = spawnSync(REAL_AWS, [...argv.filter((a, i) => a !== '--profile' && argv[i - 1] !== '--profile'), '--endpoint-url', 'http://127.0.0.1:9', '--cli-connect-timeout', '1'], {
-        encoding: 'utf8',
-        timeout: 60000,
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_MAX_ATTEMPTS: '1', AWS_RETRY_MODE: 'standard', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
-      });
-      if (r.status !== 255 || !/Could not connect to the endpoint URL/.test(r.stderr)) {
-        rejected.push(`aws ${argv.join(' ')}\n  exit ${r.status}: ${r.stderr.trim().split('\n').slice(0, 3).join('\n  ')}`);
-      }
-    }
-    expect(rejected).toEqual([]);
+    expect(awsRejects(list)).toEqual([]);
   });
 });

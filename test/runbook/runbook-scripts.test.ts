@@ -10,8 +10,8 @@ import { ACCOUNT, ALL_CALLS, associationsOf, fixture, providerArnOf, put, Run, r
 import { MigrationPhase as P, OidcProviderStep as S } from '../../src';
 import { TRANSITIONS } from '../../src/migration/private/wave-scripts';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
+import { awsRejects, callShapes, kubectlRejects, REAL_AWS, REAL_KUBECTL } from '../util/real-clients';
 
-const TOOLS = path.join(__dirname, '..', '..', '.tools');
 const placementDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-place-'));
 const assembly: { [phase: string]: string } = {};
 
@@ -385,65 +385,21 @@ describe('the scripts of an OIDC provider\'s retirement, run against recorded fi
 
 /**
  * Every kubectl and aws invocation the scripts made above, with its exact arguments, given to the
- * real clients: kubectl from Debian's packages against a kubeconfig whose clusters refuse
- * connections, the AWS CLI from PyPI against an endpoint that refuses them. A bad flag or argument
- * fails with a usage error before any connection; a good one gets as far as the connection.
+ * real clients (test/util/real-clients.ts): each must get past argument parsing to the (refused)
+ * connection.
  */
 describe('the real clients accept every call', () => {
-  const kubectl = process.env.PI_REAL_KUBECTL ?? path.join(TOOLS, 'kubernetes-client', 'usr', 'bin', 'kubectl');
-  const aws = process.env.PI_REAL_AWS ?? path.join(TOOLS, 'awscli', 'bin', 'aws');
-
-  const shapes = (tool: string) => {
-    const seen = new Map<string, string[]>();
-    for (const c of ALL_CALLS.filter((x) => x.tool === tool)) {
-      const shape = c.argv.filter((a) => a.startsWith('-')).map((a) => a.split('=')[0]).join(' ') + ' ' + c.argv.filter((a) => /^[a-z-]+$/.test(a)).slice(0, 4).join(' ');
-      if (!seen.has(shape)) seen.set(shape, c.argv);
-    }
-    return [...seen.values()];
-  };
-
   test('kubectl', () => {
-    expect(fs.existsSync(kubectl)).toBe(true); // installed by scripts/install-tools.sh
-    const calls = shapes('kubectl');
+    expect(fs.existsSync(REAL_KUBECTL)).toBe(true); // installed by scripts/install-tools.sh
+    const calls = callShapes(ALL_CALLS, 'kubectl', 4);
     expect(calls.length).toBeGreaterThan(10);
-    const contexts = [...new Set(calls.map((argv) => argv[argv.indexOf('--context') + 1]))];
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubeconfig-'));
-    const config = path.join(dir, 'config');
-    fs.writeFileSync(config, JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'refused', cluster: { server: 'https://127.0.0.1:9' } }],
-      users: [{ name: 'operator', user: { token: 'x' } }],
-      contexts: contexts.map((name) => ({ name, context: { cluster: 'refused', user: 'operator' } })),
-    }));
-    const rejected: string[] = [];
-    for (const argv of calls) {
-      const r = spawnSync(kubectl, argv, { encoding: 'utf8', env: { ...process.env, KUBECONFIG: config }, timeout: 60000 });
-      const output = `${r.stdout}${r.stderr}`;
-      const reached = /connection refused|was refused|Unable to connect to the server|dial tcp/.test(output);
-      const usage = /unknown (shorthand )?flag|unknown command|invalid argument|flag needs an argument|See 'kubectl/.test(output);
-      if (!reached || usage) {
-        rejected.push(`kubectl ${argv.join(' ')}\n  ${output.trim().split('\n').slice(0, 3).join('\n  ')}`);
-      }
-    }
-    expect(rejected).toEqual([]);
+    expect(kubectlRejects(calls)).toEqual([]);
   });
 
   test('aws', () => {
-    expect(fs.existsSync(aws)).toBe(true); // installed by scripts/install-tools.sh
-    const calls = shapes('aws');
+    expect(fs.existsSync(REAL_AWS)).toBe(true); // installed by scripts/install-tools.sh
+    const calls = callShapes(ALL_CALLS, 'aws', 4);
     expect(calls.length).toBeGreaterThanOrEqual(8);
-    const rejected: string[] = [];
-    for (const argv of calls) {
-      const r = spawnSync(aws, [...argv, '--endpoint-url', 'http://127.0.0.1:9', '--cli-connect-timeout', '1'], {
-        encoding: 'utf8',
-        timeout: 60000,
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'x', AWS_MAX_ATTEMPTS: '1', AWS_RETRY_MODE: 'standard', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' },
-      });
-      if (r.status !== 255 || !/Could not connect to the endpoint URL/.test(r.stderr)) {
-        rejected.push(`aws ${argv.join(' ')}\n  exit ${r.status}: ${r.stderr.trim().split('\n').slice(0, 3).join('\n  ')}`);
-      }
-    }
-    expect(rejected).toEqual([]);
+    expect(awsRejects(calls)).toEqual([]);
   });
 });

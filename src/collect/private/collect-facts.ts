@@ -138,15 +138,6 @@ export function irsaRoles(clusters: { name: string; serviceAccounts: any[]; addo
   return new Map([...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** Object keys sorted at every level (arrays keep their order): one spelling per document. */
-export function sortKeys(value: any): any {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
-  }
-  return value;
-}
-
 /** The IAM ARN of a cluster's OIDC provider, from its issuer URL. */
 export function oidcProviderArn(partition: string, account: string, issuerUrl: string): string {
   return `arn:${partition}:iam::${account}:oidc-provider/${issuerUrl.replace(/^https:\/\//, '')}`;
