@@ -1,4 +1,4 @@
-import { Aspects, IAspect, Stack, Stage } from 'aws-cdk-lib';
+import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cdk8s from 'cdk8s';
@@ -6,18 +6,12 @@ import { Construct, IConstruct } from 'constructs';
 import { DualTrustRole } from './dual-trust-role';
 import { PodIdentityAgentAddon } from './pod-identity-agent-addon';
 import { PodIdentityCluster } from './pod-identity-cluster';
-import { appRegistry } from './private/app-registry';
+import { AssociationRegistry, dependOnAgent } from './private/associations';
 import { checkClusterEnvironment } from './private/environment';
 import { clusterLabel, constructError } from './private/errors';
 import { hasPodIdentityTrust } from './private/phases';
-import { checkServiceAccountRef, describeServiceAccount, serviceAccountKey } from './private/service-accounts';
+import { checkServiceAccountRef } from './private/service-accounts';
 import { tagScopedPoliciesOf } from './private/tag-scoped';
-
-const REGISTRY = 'cdk-eks-pod-identity.PodIdentityBinding';
-const PER_CLUSTER = 'cdk-eks-pod-identity.PodIdentityBinding.perCluster';
-
-/** EKS allows 5,000 Pod Identity associations per cluster (a fixed quota). */
-const MAX_ASSOCIATIONS_PER_CLUSTER = 5000;
 
 /**
  * Properties of a `PodIdentityBinding`.
@@ -191,21 +185,7 @@ export class PodIdentityBinding extends Construct {
         `\`sessionPolicy\` requires \`sessionTags: false\` (EKS rejects a session policy while session tags are on); got sessionTags: ${props.sessionTags === undefined ? 'true (the default)' : 'true'}.`);
     }
 
-    const registry = appRegistry<PodIdentityBinding>(this, REGISTRY);
-    const key = serviceAccountKey(props);
-    const first = registry.get(key);
-    if (first) {
-      throw constructError(this, kind,
-        `${describeServiceAccount(props)} already has a binding at '${first.node.path}'; EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.`);
-    }
-    registry.set(key, this);
-    const perCluster = appRegistry<number>(this, PER_CLUSTER);
-    const count = (perCluster.get(props.cluster._key) ?? 0) + 1;
-    if (count > MAX_ASSOCIATIONS_PER_CLUSTER) {
-      throw constructError(this, kind,
-        `cluster ${clusterLabel(props.cluster)} would get association number ${count.toLocaleString('en-US')}, over EKS's fixed limit of ${MAX_ASSOCIATIONS_PER_CLUSTER.toLocaleString('en-US')} per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.`);
-    }
-    perCluster.set(props.cluster._key, count);
+    AssociationRegistry.of(this).claim(this, kind, props);
 
     if (props.role instanceof DualTrustRole) {
       if (!hasPodIdentityTrust(props.role.phase)) {
@@ -254,7 +234,7 @@ export class PodIdentityBinding extends Construct {
     // is looked up once the app is complete (an aspect, only then: one per binding costs at scale).
     const agent = PodIdentityAgentAddon.forCluster(this, props.cluster);
     if (agent) {
-      dependOnAgent(this, agent);
+      dependOnAgent(this.resource, agent);
     } else {
       Aspects.of(this).add(new DependOnAgent(this));
     }
@@ -297,30 +277,6 @@ export class PodIdentityBinding extends Construct {
   }
 }
 
-/** Top-level stacks already made to depend on the stack of an agent add-on (one call per pair). */
-const STACKS_AFTER_AGENTS = new WeakMap<Stack, WeakSet<Stack>>();
-
-/** Makes the association of `binding` depend on `agent`'s add-on, within one Stage. */
-function dependOnAgent(binding: PodIdentityBinding, agent: PodIdentityAgentAddon): void {
-  // dependencies cannot cross Stage boundaries: there the deployment order (e.g. a pipeline) provides it
-  if (!agent.resource || Stage.of(agent) !== Stage.of(binding)) {
-    return;
-  }
-  const [from, to] = [Stack.of(binding), Stack.of(agent)];
-  if (from === to || from.nested || to.nested) {
-    binding.resource.node.addDependency(agent.resource);
-    return;
-  }
-  // another top-level stack: what CDK makes of a resource dependency there is a stack dependency;
-  // added once per pair of stacks, not once per association (10,000 in a fleet)
-  const done = STACKS_AFTER_AGENTS.get(from) ?? new WeakSet<Stack>();
-  STACKS_AFTER_AGENTS.set(from, done);
-  if (!done.has(to)) {
-    done.add(to);
-    binding.resource.node.addDependency(agent.resource);
-  }
-}
-
 /** Makes the association depend on the cluster's agent add-on, when the app has one by synthesis. */
 class DependOnAgent implements IAspect {
   constructor(private readonly binding: PodIdentityBinding) {}
@@ -331,7 +287,7 @@ class DependOnAgent implements IAspect {
     }
     const agent = PodIdentityAgentAddon.forCluster(node, this.binding.cluster);
     if (agent) {
-      dependOnAgent(this.binding, agent);
+      dependOnAgent(this.binding.resource, agent);
     }
   }
 }

@@ -190,6 +190,10 @@ export class IrsaInventory {
   }
 
   private readonly entries = new Map<string, IrsaServiceAccount>();
+  /** Role ARN -> the ARN parsed (one object per role, shared by its service accounts). */
+  private readonly parsedRoles = new Map<string, ParsedRoleArn>();
+  /** Namespaces (`ns <name>`) and service account names (`sa <name>`) already found valid. */
+  private readonly validNames = new Set<string>();
   private readonly addonEntries = new Map<string, InventoryAddon>();
   private readonly configurationEntries = new Map<string, AddonConfiguration>();
 
@@ -203,29 +207,30 @@ export class IrsaInventory {
   public addServiceAccountsJson(cluster: string, json: string, source: string = `serviceaccounts of ${cluster}`): void {
     const items = parseList(json, source, ['ServiceAccount']);
     items.forEach((item, index) => {
-      const where = `${source} item ${index + 1}`;
+      // error messages only: made when one is thrown (10,000 service accounts in a fleet)
+      const where = () => `${source} item ${index + 1}`;
       const metadata = item.metadata;
       if (!metadata || typeof metadata.name !== 'string' || typeof metadata.namespace !== 'string') {
-        throw new Error(`IrsaInventory: ${where}: a ServiceAccount needs metadata.name and metadata.namespace.`);
+        throw new Error(`IrsaInventory: ${where()}: a ServiceAccount needs metadata.name and metadata.namespace.`);
       }
-      const annotations: { [key: string]: string } = { ...(metadata.annotations ?? {}) };
-      const roleArn = annotations[IRSA_ROLE_ANNOTATION];
+      const roleArn = metadata.annotations?.[IRSA_ROLE_ANNOTATION];
       if (roleArn === undefined) {
         return;
       }
+      const annotations: { [key: string]: string } = { ...metadata.annotations };
       delete annotations[IRSA_ROLE_ANNOTATION];
       if (item.automountServiceAccountToken !== undefined && typeof item.automountServiceAccountToken !== 'boolean') {
-        throw new Error(`IrsaInventory: ${where} (${metadata.namespace}/${metadata.name}): automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
+        throw new Error(`IrsaInventory: ${where()} (${metadata.namespace}/${metadata.name}): automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
       }
       this.add({
         cluster,
         namespace: metadata.namespace,
         serviceAccount: metadata.name,
         roleArn,
-        labels: { ...(metadata.labels ?? {}) },
+        labels: metadata.labels,
         annotations,
         automountServiceAccountToken: item.automountServiceAccountToken,
-      }, `${where} (${metadata.namespace}/${metadata.name})`, source);
+      }, () => `${where()} (${metadata.namespace}/${metadata.name})`, source);
     });
   }
 
@@ -295,7 +300,7 @@ export class IrsaInventory {
    * Add a service account explicitly.
    */
   public addEntry(entry: IrsaServiceAccountEntry): void {
-    this.add(entry, `entry ${entry.namespace}/${entry.serviceAccount} on ${entry.cluster}`, 'entries');
+    this.add(entry, () => `entry ${entry.namespace}/${entry.serviceAccount} on ${entry.cluster}`, 'entries');
   }
 
   /**
@@ -418,29 +423,45 @@ export class IrsaInventory {
     return [...new Set([...this.entries.values()].map((e) => e.cluster))];
   }
 
-  private add(entry: IrsaServiceAccountEntry, where: string, source: string): void {
-    const nsProblem = namespaceProblem(entry.namespace);
-    if (nsProblem) {
-      throw new Error(`IrsaInventory: ${where}: invalid namespace ${JSON.stringify(entry.namespace)}: ${nsProblem}.`);
+  /**
+   * Adds one service account; `where` names it in errors. Its labels and annotations are copied
+   * (the caller's objects are never kept).
+   */
+  private add(entry: IrsaServiceAccountEntry, where: () => string, source: string): void {
+    // names and role ARNs repeat across a fleet's clusters: each distinct one is checked and parsed once
+    if (!this.validNames.has(`ns ${entry.namespace}`)) {
+      const problem = namespaceProblem(entry.namespace);
+      if (problem) {
+        throw new Error(`IrsaInventory: ${where()}: invalid namespace ${JSON.stringify(entry.namespace)}: ${problem}.`);
+      }
+      this.validNames.add(`ns ${entry.namespace}`);
     }
-    const saProblem = serviceAccountProblem(entry.serviceAccount);
-    if (saProblem) {
-      throw new Error(`IrsaInventory: ${where}: invalid service account ${JSON.stringify(entry.serviceAccount)}: ${saProblem}.`);
+    if (!this.validNames.has(`sa ${entry.serviceAccount}`)) {
+      const problem = serviceAccountProblem(entry.serviceAccount);
+      if (problem) {
+        throw new Error(`IrsaInventory: ${where()}: invalid service account ${JSON.stringify(entry.serviceAccount)}: ${problem}.`);
+      }
+      this.validNames.add(`sa ${entry.serviceAccount}`);
     }
-    const role = IrsaInventory.parseRoleArn(entry.roleArn, where);
+    let role = this.parsedRoles.get(entry.roleArn);
+    if (!role) {
+      role = IrsaInventory.parseRoleArn(entry.roleArn, where());
+      this.parsedRoles.set(entry.roleArn, role);
+    }
     const k = key(entry.cluster, entry.namespace, entry.serviceAccount);
     const existing = this.entries.get(k);
     if (existing) {
-      throw new Error(`IrsaInventory: ${where}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
+      throw new Error(`IrsaInventory: ${where()}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
     }
+    const labels = entry.labels ?? {};
     const annotations = entry.annotations ?? {};
     this.entries.set(k, {
       ...entry,
-      labels: { ...(entry.labels ?? {}) },
+      labels: { ...labels },
       annotations: { ...annotations },
       role,
       helmRelease: annotations['meta.helm.sh/release-name']
-        ?? ((entry.labels ?? {})['app.kubernetes.io/managed-by'] === 'Helm' ? (entry.labels ?? {})['app.kubernetes.io/instance'] ?? 'unknown' : undefined),
+        ?? (labels['app.kubernetes.io/managed-by'] === 'Helm' ? labels['app.kubernetes.io/instance'] ?? 'unknown' : undefined),
       workloads: [],
       source,
     });

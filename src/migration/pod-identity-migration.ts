@@ -10,7 +10,6 @@ import { MigrationState, OidcProviderStep } from './migration-state';
 import { CollectedRole, MigrationPlan } from './plan';
 import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
-import { PodIdentityBinding } from '../pod-identity-binding';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
@@ -23,6 +22,7 @@ import { roleInput, roleProps } from './private/role-resource';
 import { ADDONS, CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
 import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
 import { renderIndex } from './runbook';
+import { AssociationRegistry, dependOnAgent } from '../private/associations';
 import { clusterLabel, constructError, show } from '../private/errors';
 import { hasAssociation, hasIrsaAnnotation, hasPodIdentityTrust } from '../private/phases';
 
@@ -228,8 +228,8 @@ export class PodIdentityMigration extends Construct {
   private readonly providers: ProviderEntry[] = [];
   /** stack -> the stacks it was made to depend on (one dependency per pair, not one per association). */
   private readonly dependencies = new Map<Stack, Set<Stack>>();
-  /** role ARN -> the role as the associations reference it. */
-  private readonly importedRoles = new Map<string, iam.IRole>();
+  /** Each association stack's first association and its cluster, to order the stack after the cluster's agent. */
+  private readonly agentUsers = new Map<Stack, { cluster: PodIdentityCluster; association: eks.CfnPodIdentityAssociation }>();
   /** The stack of each role, by ARN. */
   private readonly roleStacks = new Map<string, Stack>();
   /** wave -> the role and add-on stacks holding what it adopts. */
@@ -286,6 +286,7 @@ export class PodIdentityMigration extends Construct {
     // memory is low): by an aspect on a leaf construct, invoked once (on the migration itself, it
     // would be invoked on each of its constructs, ~50,000 in a fleet)
     Aspects.of(new Construct(this, 'Artifacts')).add(new WriteArtifacts(this));
+    this.node.addValidation({ validate: () => this.missingAgents() });
   }
 
   /** The phase each wave is synthesized at (the recorded one, or the context override). */
@@ -544,21 +545,59 @@ export class PodIdentityMigration extends Construct {
       return stack;
     };
     // an add-on's service accounts get their associations from the add-on (buildAddons)
+    const registry = AssociationRegistry.of(this);
     for (const p of this.fleet.placements.filter((x) => hasAssociation(x.phase) && x.addon === undefined)) {
       const stack = stackOf(p.cluster.clusterArn, associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]);
       const scope = (stack.node.tryFindChild(p.sa.namespace) as Construct | undefined) ?? new Construct(stack, p.sa.namespace);
-      new PodIdentityBinding(scope, p.sa.serviceAccount, {
-        cluster: p.cluster,
+      // what a PodIdentityBinding with its defaults synthesizes (session tags on, no session policy,
+      // no tags), at the same path: its checks are the plan's (the inventory's names, one entry per
+      // service account, the compute type), and the roles are literal ARNs that create nothing here
+      const owner = new Construct(scope, p.sa.serviceAccount);
+      registry.claim(owner, 'PodIdentityMigration', { cluster: p.cluster, namespace: p.sa.namespace, serviceAccount: p.sa.serviceAccount });
+      const association = new eks.CfnPodIdentityAssociation(owner, 'Resource', {
+        clusterName: p.cluster.clusterName,
         namespace: p.sa.namespace,
         serviceAccount: p.sa.serviceAccount,
-        role: this.roleByArn(p.associationRoleArn, stack),
-        targetRole: p.targetRoleArn ? this.roleByArn(p.targetRoleArn, stack) : undefined,
+        roleArn: p.associationRoleArn,
+        targetRoleArn: p.targetRoleArn,
       });
-      for (const arn of [p.associationRoleArn, p.targetRoleArn].filter((a): a is string => a !== undefined)) {
-        // F4: the role, its trust and its policies before the association
-        this.dependOn(stack, this.roleStackOf(arn), `the trust of ${arn} comes before its associations`);
+      if (!this.agentUsers.has(stack)) {
+        this.agentUsers.set(stack, { cluster: p.cluster, association });
+      }
+      // F4: the role, its trust and its policies before the association
+      this.dependOn(stack, this.roleStackOf(p.associationRoleArn), `the trust of ${p.associationRoleArn} comes before its associations`);
+      if (p.targetRoleArn !== undefined) {
+        this.dependOn(stack, this.roleStackOf(p.targetRoleArn), `the trust of ${p.targetRoleArn} comes before its associations`);
       }
     }
+    this._dependOnAgents();
+  }
+
+  /**
+   * Each association stack waits for its cluster's agent add-on: the migration's own (foundation
+   * stacks), or one the app defines elsewhere, looked up again at synthesis when it comes later.
+   */
+  /** @internal */
+  public _dependOnAgents(): void {
+    for (const [stack, { cluster, association }] of this.agentUsers) {
+      const agent = PodIdentityAgentAddon.forCluster(this, cluster);
+      if (agent) {
+        dependOnAgent(association, agent);
+        this.agentUsers.delete(stack);
+      }
+    }
+  }
+
+  /** Clusters whose associations need an agent that no PodIdentityAgentAddon of the app provides. */
+  private missingAgents(): string[] {
+    const clusters = new Map<string, Set<string>>();
+    for (const p of this.fleet.placements) {
+      if (hasAssociation(p.phase) && p.cluster.needsAgentAddon && !PodIdentityAgentAddon.forCluster(this, p.cluster)) {
+        clusters.set(p.cluster.clusterName, (clusters.get(p.cluster.clusterName) ?? new Set<string>()).add(p.wave));
+      }
+    }
+    return [...clusters].sort(([a], [b]) => a.localeCompare(b)).map(([name, waves]) => `PodIdentityMigration at '${this.node.path}': cluster ${show(name)} has no Pod Identity agent, `
+      + `and the associations of ${[...waves].sort().join(', ')} need it: set installAgents (the default) or add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.`);
   }
 
   /**
@@ -588,6 +627,10 @@ export class PodIdentityMigration extends Construct {
       });
       // deleting an add-on such as vpc-cni takes the cluster's networking with it: never
       resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      if (hasAssociation(phase!)) {
+        const registry = AssociationRegistry.of(this);
+        planned.serviceAccounts.forEach((sa) => registry.claim(resource, 'PodIdentityMigration', { cluster, namespace: sa.namespace, serviceAccount: sa.serviceAccount }));
+      }
       this.importMappings.set(stack, { [stack.getLogicalId(resource)]: { ClusterName: cluster.clusterName, AddonName: addon.addonName } });
       this.importStacksOf.set(wave!, (this.importStacksOf.get(wave!) ?? new Set<Stack>()).add(stack));
       this.dependOn(stack, this.roleStackOf(planned.roleArn), `the trust of ${planned.roleArn} comes before the add-on's associations`);
@@ -603,25 +646,6 @@ export class PodIdentityMigration extends Construct {
       this.roleStacks.set(arn, stack);
     }
     return stack;
-  }
-
-  /**
-   * The role `arn` as an immutable `IRole` for the associations of `user`: one per role (not per
-   * association), beside the role in its stack; with pipeline stages, where a construct dependency
-   * may not cross a Stage, one per role and association stack. It creates nothing; the role stacks
-   * hold the trust and permissions in every phase.
-   */
-  private roleByArn(arn: string, user: Stack): iam.IRole {
-    const roleStack = this.roleStackOf(arn);
-    const shared = !this.props.pipelineStages || Stage.of(roleStack) === Stage.of(user);
-    const key = shared ? arn : `${user.node.path} ${arn}`;
-    let role = this.importedRoles.get(key);
-    if (!role) {
-      const scope = shared ? roleStack.node.findChild(this.fleet.roles.get(arn)!.parsed.roleName) : user;
-      role = iam.Role.fromRoleArn(scope, shared ? 'ForAssociations' : `Role-${arn}`, arn, { mutable: false });
-      this.importedRoles.set(key, role);
-    }
-    return role;
   }
 
   /**
@@ -822,11 +846,15 @@ export class PodIdentityMigration extends Construct {
   }
 }
 
-/** Writes the placement file, manifests, runbooks and import mappings, once per synthesis. */
+/**
+ * Once per synthesis: orders association stacks after agents the app defined after the migration,
+ * and writes the placement file, manifests, runbooks and import mappings.
+ */
 class WriteArtifacts implements IAspect {
   constructor(private readonly migration: PodIdentityMigration) {}
 
   public visit(): void {
+    this.migration._dependOnAgents();
     this.migration._writeArtifacts(Stage.of(this.migration)!.outdir);
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Fleet-scale shape of the stack set: role stacks sized by bytes as well as resources (every
  * template within CloudFormation's limits), a stack that would grow past 1 MB refused, per-role
- * work kept per role (one imported role per role, not per association) and no per-role messages.
+ * work kept per role (an association is two constructs, its roles literal ARNs) and no per-role messages.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
+import { CfnPodIdentityAssociation } from 'aws-cdk-lib/aws-eks';
 import { IrsaInventory, MigrationPhase, PodIdentityCluster, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
 import { PHASE_ORDER } from '../../src/private/phases';
 
@@ -82,12 +83,20 @@ describe('PodIdentityMigration at fleet scale', () => {
     expect(Object.keys(JSON.parse(fs.readFileSync(file, 'utf8')).roles[ACCOUNT])).toHaveLength(400);
   });
 
-  test('one imported role per role, not per association; no per-association metadata; one message per role stack', () => {
+  test('an association is its service account\'s construct and the resource, nothing else; no imported roles; no per-association metadata; one message per role stack', () => {
     const { app, assembly } = synth({ ...props, placementFile: placementFile() });
     const all = app.node.findAll();
-    const imported = all.filter((c) => c.node.id === 'ForAssociations');
-    expect(imported).toHaveLength(400);
-    expect(all.filter((c) => c.node.id.endsWith('-Role') || c.node.id.endsWith('-Target'))).toEqual([]);
+    const associations = all.filter((c): c is CfnPodIdentityAssociation => c instanceof CfnPodIdentityAssociation);
+    expect(associations).toHaveLength(6 * 200);
+    for (const association of associations) {
+      // <stack>/<namespace>/<service account>/Resource, as a PodIdentityBinding would place it
+      const owner = association.node.scope!;
+      expect([association.node.id, owner.node.id, owner.node.children.length]).toEqual(['Resource', association.serviceAccount, 1]);
+      expect(owner.node.scope!.node.id).toBe(association.namespace);
+      expect(association.roleArn).toMatch(/^arn:aws:iam::111122223333:role\/svc-\d+-g\d$/);
+    }
+    // the roles are literal ARNs: nothing imports them (Role.fromRoleArn), per role or per association
+    expect(all.filter((c) => c.node.id === 'ForAssociations' || c.node.id.startsWith('ImmutableRole') || c.node.id.startsWith('Role-'))).toEqual([]);
     expect(all.filter((c) => c.node.metadata.some((m) => m.type.startsWith('cdk-eks-pod-identity:')))).toEqual([]);
     // what cdk synth prints: the placement note and one line per role stack, none per role
     const messages = assembly.stacks.flatMap((s) => s.messages);

@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { demoState, northwindProps, placementCopy, stateOf, synthNorthwind, templates, FLEET } from './northwind';
-import { MigrationPhase, PodIdentityMigration } from '../../src';
+import { MigrationPhase, PodIdentityAgentAddon, PodIdentityBinding, PodIdentityMigration } from '../../src';
 import { evaluate } from '../util/iam-simulator';
 import { TEMPLATE_DIR } from '../util/synth';
 
@@ -482,11 +483,55 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
         + 'add-on vpc-cni (serviceAccountRoleArn arn:aws:iam::111122223333:role/AmazonEKS_CNI_tenant-c-use1). ');
     });
 
-    test('a wave at POD_IDENTITY on a cluster with no agent', () => {
+    test('a wave at POD_IDENTITY on a cluster with no agent: one error per cluster', () => {
       const app = new App();
       new PodIdentityMigration(app, 'Northwind', northwindProps({ wave3: P.POD_IDENTITY }, { installAgents: false }));
-      expect(() => app.synth()).toThrow(
-        "PodIdentityBinding at 'Northwind/Clusters/platform-prod-euw1-blue-111122223333-eu-west-1/payments/checkout': cluster \"platform-prod-euw1-blue\" has no Pod Identity agent: add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.");
+      const missing = (cluster: string) => `[Northwind] PodIdentityMigration at 'Northwind': cluster "${cluster}" has no Pod Identity agent, and the associations of wave3 need it: `
+        + 'set installAgents (the default) or add a PodIdentityAgentAddon for it, or declare agentStatus PRE_INSTALLED if the agent is installed outside this app.';
+      expect(() => app.synth()).toThrow('Validation failed with the following errors:\n  '
+        + ['platform-prod-euw1-blue', 'platform-prod-euw1-green', 'platform-prod-use1-blue', 'platform-prod-use1-green'].map(missing).join('\n  '));
+    });
+
+    test('agents the app adds after the migration (installAgents: false) order the association stacks after them', () => {
+      const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'agents-')) });
+      const props = northwindProps({ wave3: P.POD_IDENTITY }, { installAgents: false });
+      new PodIdentityMigration(app, 'Northwind', props);
+      const agentStacks = new Map<string, Stack>();
+      for (const cluster of props.clusters.filter((c) => c.needsAgentAddon)) {
+        const key = `${cluster.account}-${cluster.region}`;
+        const stack = agentStacks.get(key) ?? new Stack(app, `Agents-${key}`, { env: { account: cluster.account, region: cluster.region } });
+        agentStacks.set(key, stack);
+        new PodIdentityAgentAddon(stack, cluster.clusterName, { cluster });
+      }
+      const assembly = app.synth();
+      const wave3 = ['platform-prod-euw1-blue', 'platform-prod-euw1-green', 'platform-prod-use1-blue', 'platform-prod-use1-green'];
+      for (const name of wave3) {
+        const cluster = props.clusters.find((c) => c.clusterName === name)!;
+        const stack = assembly.stacks.find((s) => s.stackName === `PodIdentity-Cluster-${name}-${ACCOUNT}-${cluster.region}`)!;
+        expect(stack.dependencies.map((d) => d.id)).toContain(`Agents-${ACCOUNT}-${cluster.region}`);
+      }
+      // clusters with no association now wait for nothing
+      const canary = assembly.stacks.find((s) => s.stackName.startsWith('PodIdentity-Cluster-tenant-a-use1-'))!;
+      expect(canary.dependencies.map((d) => d.id).filter((id) => id.startsWith('Agents-'))).toEqual([]);
+    });
+
+    test('a PodIdentityBinding for a service account the migration associates is refused, whichever comes first', () => {
+      const props = northwindProps({ wave3: P.POD_IDENTITY });
+      const cluster = props.clusters.find((c) => c.clusterName === 'platform-prod-euw1-blue')!;
+      const bind = (app: App) => {
+        const stack = new Stack(app, 'Own', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+        const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com') });
+        new PodIdentityBinding(stack, 'Checkout', { cluster, namespace: 'payments', serviceAccount: 'checkout', role });
+      };
+      const after = new App();
+      new PodIdentityMigration(after, 'Northwind', props);
+      expect(() => bind(after)).toThrow(
+        "PodIdentityBinding at 'Own/Checkout': payments/checkout on cluster \"platform-prod-euw1-blue\" already has a binding at 'Northwind/Clusters/platform-prod-euw1-blue-111122223333-eu-west-1/payments/checkout'; "
+        + 'EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.');
+      const before = new App();
+      bind(before);
+      expect(() => new PodIdentityMigration(before, 'Northwind', props)).toThrow(
+        "PodIdentityMigration at 'Northwind/Clusters/platform-prod-euw1-blue-111122223333-eu-west-1/payments/checkout': payments/checkout on cluster \"platform-prod-euw1-blue\" already has a binding at 'Own/Checkout'; ");
     });
 
     test('an invalid wave name', () => {

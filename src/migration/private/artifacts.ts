@@ -15,6 +15,14 @@ import { manifestsYaml } from './yaml';
  */
 export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
   imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = []): void {
+  // one mkdir per folder, not per file (hundreds of files in a fleet)
+  const made = new Set<string>();
+  const mkdir = (dir: string) => {
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+  };
   for (const report of reports) {
     for (const cluster of report.clusters) {
       // what ServiceAccountChart renders (Helm-managed accounts are not, nor those of a managed
@@ -22,17 +30,17 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
       const rendered = cluster.placements.filter((p) => p.addon === undefined).map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
       if (rendered.length > 0) {
         const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
-        fs.mkdirSync(path.dirname(file), { recursive: true });
+        mkdir(path.dirname(file));
         fs.writeFileSync(file, manifestsYaml(rendered.map((sa) => serviceAccountDocument(sa, report.phase))));
       }
     }
   }
   const runbooks = path.join(outdir, 'runbooks');
-  fs.mkdirSync(runbooks, { recursive: true });
+  mkdir(runbooks);
   fs.writeFileSync(path.join(runbooks, 'lib.sh'), scriptLibrary());
   const write = (file: ScriptFile) => {
     const target = path.join(runbooks, file.path);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    mkdir(path.dirname(target));
     fs.writeFileSync(target, file.text, { mode: file.executable ? 0o755 : 0o644 });
     if (file.executable) {
       fs.chmodSync(target, 0o755);
