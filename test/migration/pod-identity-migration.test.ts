@@ -520,8 +520,8 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       const cluster = props.clusters.find((c) => c.clusterName === 'platform-prod-euw1-blue')!;
       const bind = (app: App) => {
         const stack = new Stack(app, 'Own', { env: { account: ACCOUNT, region: 'eu-west-1' } });
-        const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com') });
-        new PodIdentityBinding(stack, 'Checkout', { cluster, namespace: 'payments', serviceAccount: 'checkout', role });
+        const own = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com') });
+        new PodIdentityBinding(stack, 'Checkout', { cluster, namespace: 'payments', serviceAccount: 'checkout', role: own });
       };
       const after = new App();
       new PodIdentityMigration(after, 'Northwind', props);
