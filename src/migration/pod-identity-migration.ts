@@ -230,6 +230,8 @@ export class PodIdentityMigration extends Construct {
   private readonly dependencies = new Map<Stack, Set<Stack>>();
   /** Each association stack's first association and its cluster, to order the stack after the cluster's agent. */
   private readonly agentUsers = new Map<Stack, { cluster: PodIdentityCluster; association: eks.CfnPodIdentityAssociation }>();
+  /** Each role's bytes in its stack's template at its widest trust (what placement plans with). */
+  private roleBytes = new Map<string, number>();
   /** The stack of each role, by ARN. */
   private readonly roleStacks = new Map<string, Stack>();
   /** wave -> the role and add-on stacks holding what it adopts. */
@@ -405,7 +407,8 @@ export class PodIdentityMigration extends Construct {
     for (const [arn, role] of this.fleet.roles) {
       const name = this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]).stackName;
       const entry = stacks.get(name) ?? { bytes: TEMPLATE_OVERHEAD_BYTES, roles: [] };
-      const bytes = roleTemplateBytes(roleInput(role, role.trust));
+      // a role whose trust is its widest (within its quota, checked before) takes its planned bytes
+      const bytes = role.trust === role.widestTrust ? this.roleBytes.get(arn)! : roleTemplateBytes(roleInput(role, role.trust));
       entry.bytes += bytes;
       entry.roles.push({ arn, bytes });
       stacks.set(name, entry);
@@ -447,7 +450,8 @@ export class PodIdentityMigration extends Construct {
     // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
     // their size at their widest trust, within a budget that leaves room for their trust to grow
     const roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
-      [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax)]));
+      [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
+    this.roleBytes = roleBytes;
     const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations, roleBytes },
       this.props.maxResourcesPerStack ?? 450,
       (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName,
@@ -516,7 +520,7 @@ export class PodIdentityMigration extends Construct {
       const resource = new iam.CfnRole(new Construct(stack, role.parsed.roleName), 'Resource', roleProps(roleInput(role, role.trust)));
       // IAM replacement or deletion breaks running pods; adopted roles outlive the app
       resource.applyRemovalPolicy(RemovalPolicy.RETAIN);
-      byStack.set(stack, [...(byStack.get(stack) ?? []), role]);
+      (byStack.get(stack) ?? byStack.set(stack, []).get(stack)!).push(role);
       if (role.adopted) {
         const mapping = this.importMappings.get(stack) ?? {};
         mapping[stack.getLogicalId(resource)] = { RoleName: role.parsed.roleName };

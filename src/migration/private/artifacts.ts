@@ -3,9 +3,8 @@ import * as path from 'path';
 import { FleetPlan } from './fleet-plan';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
-import { serviceAccountDocument } from './service-account-documents';
+import { serviceAccountYaml } from './service-account-documents';
 import { ScriptFile, scriptLibrary, waveScriptFiles } from './wave-scripts';
-import { manifestsYaml } from './yaml';
 
 /**
  * Writes what the operator applies and follows into the cloud assembly: ServiceAccount manifests
@@ -31,7 +30,7 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
       if (rendered.length > 0) {
         const file = path.join(outdir, 'k8s', cluster.name, `${report.wave}.yaml`);
         mkdir(path.dirname(file));
-        fs.writeFileSync(file, manifestsYaml(rendered.map((sa) => serviceAccountDocument(sa, report.phase))));
+        fs.writeFileSync(file, rendered.map((sa) => serviceAccountYaml(sa, report.phase)).join('---\n'));
       }
     }
   }

@@ -1,6 +1,7 @@
 import { MigrationPhase } from '../../migration-phase';
 import { hasIrsaAnnotation } from '../../private/phases';
 import { IrsaServiceAccount } from '../irsa-inventory';
+import { manifestsYaml, plainScalar } from './yaml';
 
 export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
@@ -60,4 +61,51 @@ export function serviceAccountDocument(sa: IrsaServiceAccount, phase: MigrationP
     }
   }
   return result;
+}
+
+/**
+ * `manifestsYaml([serviceAccountDocument(sa, phase)])`, the same bytes, written straight from the
+ * service account when every name, label and annotation is a plain YAML scalar (the common case:
+ * a fleet renders 10,000 of them on every synthesis); otherwise through the document.
+ */
+export function serviceAccountYaml(sa: IrsaServiceAccount, phase: MigrationPhase): string {
+  return process.env.CDK8S_DISABLE_SORT ? manifestsYaml([serviceAccountDocument(sa, phase)]) : plainServiceAccountYaml(sa, phase)
+    ?? manifestsYaml([serviceAccountDocument(sa, phase)]);
+}
+
+/** The sorted document's YAML, or undefined when anything in it is not a plain string. */
+function plainServiceAccountYaml(sa: IrsaServiceAccount, phase: MigrationPhase): string | undefined {
+  const lines: string[] = ['apiVersion: v1\nkind: ServiceAccount\nmetadata:\n'];
+  const map = (name: string, entries: { [key: string]: unknown } | undefined, role?: string): boolean => {
+    const keys = Object.keys(entries ?? {});
+    if (role !== undefined && !keys.includes(ROLE_ANNOTATION)) {
+      keys.push(ROLE_ANNOTATION);
+    }
+    if (keys.length === 0) {
+      return true;
+    }
+    lines.push(`  ${name}:\n`);
+    for (const key of keys.sort()) {
+      const value = key === ROLE_ANNOTATION && role !== undefined ? role : entries![key];
+      const scalar = typeof value === 'string' ? plainScalar(value) : undefined;
+      if (scalar === undefined || plainScalar(key) !== key) {
+        return false;
+      }
+      lines.push(`    ${key}: ${scalar}\n`);
+    }
+    return true;
+  };
+  if (!map('annotations', sa.annotations, hasIrsaAnnotation(phase) ? sa.roleArn : undefined) || !map('labels', sa.labels)) {
+    return undefined;
+  }
+  const name = plainScalar(sa.serviceAccount);
+  const namespace = plainScalar(sa.namespace);
+  if (name === undefined || namespace === undefined) {
+    return undefined;
+  }
+  lines.push(`  name: ${name}\n  namespace: ${namespace}\n`);
+  if (sa.automountServiceAccountToken !== undefined) {
+    lines.push(`automountServiceAccountToken: ${sa.automountServiceAccountToken}\n`);
+  }
+  return lines.join('');
 }

@@ -66,11 +66,12 @@ export function roleTemplateBytes(role: RoleTemplateInput): number {
 /**
  * The bytes a role may come to take in its stack: with `widestTrust` (every IRSA and Pod Identity
  * use trusted at once), but with that trust no longer than `trustMax` characters, since synthesis
- * refuses any phase whose trust is longer.
+ * refuses any phase whose trust is longer. `length` is the widest trust's length as IAM counts it,
+ * when the caller has it.
  */
-export function roleBoundBytes(role: Omit<RoleTemplateInput, 'trust'>, widestTrust: any, trustMax: number): number {
+export function roleBoundBytes(role: Omit<RoleTemplateInput, 'trust'>, widestTrust: any, trustMax: number,
+  length: number = policySize(widestTrust).length): number {
   const widest = roleTemplateBytes({ ...role, trust: widestTrust });
-  const length = policySize(widestTrust).length;
   if (length <= trustMax) {
     return widest;
   }

@@ -7,7 +7,8 @@ const RESERVED = /^(y|yes|n|no|true|false|on|off|null)$/i;
 /** YAML 1.1 floats whose digits before the exponent are left out (`E0`, `e5`), which must be quoted too. */
 const EXPONENT = /^[eE][-+]?[0-9]+$/;
 
-function plainScalar(value: unknown): string | undefined {
+/** `value` as a plain YAML scalar that reads back the same, or undefined when it must be quoted. */
+export function plainScalar(value: unknown): string | undefined {
   if (typeof value === 'boolean') {
     return String(value);
   }

@@ -1,3 +1,4 @@
+import * as fc from 'fast-check';
 import { place, parsePlacement, renderPlacement, PlacementInput } from '../../../src/migration/private/placement';
 
 const name = (kind: string, group: string, shard: number) => `${kind}:${group}#${shard}`;
@@ -71,6 +72,33 @@ describe('place', () => {
     const text = renderPlacement(record);
     expect(renderPlacement(parsePlacement(text, 'f'))).toBe(text);
     expect(text.indexOf('arn:c1')).toBeLessThan(text.indexOf('arn:c2'));
+  });
+
+  test('the file is exactly JSON.stringify of the record with every map\'s keys sorted, for any record', () => {
+    const reference = (record: any) => {
+      const sortKeys = (value: any): any => (value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])])) : value);
+      return JSON.stringify({ ...record, roles: sortKeys(record.roles), associations: sortKeys(record.associations) }, null, 2) + '\n';
+    };
+    const key = fc.oneof(fc.constantFrom('111122223333', '012345678901', 'arn:aws:eks:us-east-1:1:cluster/a', 'ns/sa', '7', '10', '0', '01', '4294967295', 'B', 'a', '"q"', 'ü'),
+      fc.string({ maxLength: 5 }));
+    const shard = fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom<any>(1.5, 'x', null, undefined, [1], { a: 1 }, Number.NaN));
+    const groups = fc.dictionary(key, fc.oneof(fc.dictionary(key, shard, { maxKeys: 5 }), fc.constantFrom<any>({}, [], null, 3)), { maxKeys: 4 });
+    // records as placement writes them (shard numbers only), and anything a hand edit could leave
+    const placed = fc.dictionary(key, fc.dictionary(key, fc.integer({ min: 1, max: 40 }), { maxKeys: 6 }), { maxKeys: 4 });
+    fc.assert(fc.property(fc.record({ version: fc.constant(1), stackPrefix: fc.constant('PodIdentity'), homeRegion: fc.constant('us-east-1'), roles: placed, associations: placed }),
+      (record) => {
+        expect(renderPlacement(record)).toBe(reference(record));
+      }), { numRuns: 2000 });
+    fc.assert(fc.property(fc.record({
+      version: fc.constantFrom<any>(1, 2, undefined, '1'),
+      stackPrefix: fc.constantFrom('PodIdentity', 'P"q', 'ü'),
+      homeRegion: fc.constantFrom('us-east-1', 'eu-west-1'),
+      roles: groups,
+      associations: groups,
+    }), (record) => {
+      expect(renderPlacement(record as any)).toBe(reference(record));
+    }), { numRuns: 3000 });
   });
 
   test('a damaged file fails, naming it', () => {
