@@ -37,7 +37,8 @@ const text = fc.oneof(
   fc.stringMatching(/^[a-z0-9][-a-z0-9.]{0,10}$/),
   fc.string({ maxLength: 6 }),
 );
-const entries = fc.option(fc.dictionary(fc.oneof(key, text), fc.oneof(text, fc.constant(null as unknown as string)), { maxKeys: 4 }), { nil: undefined });
+const value = fc.oneof(text, fc.constant(null as unknown as string));
+const entries = fc.option(fc.dictionary(fc.oneof(key, text), value, { maxKeys: 4 }), { nil: undefined });
 const anyAccount: fc.Arbitrary<IrsaServiceAccount> = fc.record({
   namespace: fc.oneof(fc.constantFrom('payments', 'kube-system', 'yes', 'null', 'e5', 'on'), fc.stringMatching(/^[a-z0-9][-a-z0-9]{0,8}$/)),
   serviceAccount: fc.oneof(fc.constantFrom('ingest', 'default', 'svc-1', 'n', 'true', 'a.b'), fc.stringMatching(/^[a-z0-9][-a-z0-9.]{0,8}$/)),
