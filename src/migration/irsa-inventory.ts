@@ -192,8 +192,9 @@ export class IrsaInventory {
   private readonly entries = new Map<string, IrsaServiceAccount>();
   /** Role ARN -> the ARN parsed (one object per role, shared by its service accounts). */
   private readonly parsedRoles = new Map<string, ParsedRoleArn>();
-  /** Namespaces (`ns <name>`) and service account names (`sa <name>`) already found valid. */
-  private readonly validNames = new Set<string>();
+  /** Namespaces and service account names already found valid. */
+  private readonly validNamespaces = new Set<string>();
+  private readonly validServiceAccounts = new Set<string>();
   private readonly addonEntries = new Map<string, InventoryAddon>();
   private readonly configurationEntries = new Map<string, AddonConfiguration>();
 
@@ -429,19 +430,19 @@ export class IrsaInventory {
    */
   private add(entry: IrsaServiceAccountEntry, where: () => string, source: string): void {
     // names and role ARNs repeat across a fleet's clusters: each distinct one is checked and parsed once
-    if (!this.validNames.has(`ns ${entry.namespace}`)) {
+    if (!this.validNamespaces.has(entry.namespace)) {
       const problem = namespaceProblem(entry.namespace);
       if (problem) {
         throw new Error(`IrsaInventory: ${where()}: invalid namespace ${JSON.stringify(entry.namespace)}: ${problem}.`);
       }
-      this.validNames.add(`ns ${entry.namespace}`);
+      this.validNamespaces.add(entry.namespace);
     }
-    if (!this.validNames.has(`sa ${entry.serviceAccount}`)) {
+    if (!this.validServiceAccounts.has(entry.serviceAccount)) {
       const problem = serviceAccountProblem(entry.serviceAccount);
       if (problem) {
         throw new Error(`IrsaInventory: ${where()}: invalid service account ${JSON.stringify(entry.serviceAccount)}: ${problem}.`);
       }
-      this.validNames.add(`sa ${entry.serviceAccount}`);
+      this.validServiceAccounts.add(entry.serviceAccount);
     }
     let role = this.parsedRoles.get(entry.roleArn);
     if (!role) {
