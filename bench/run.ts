@@ -81,6 +81,12 @@ function runNode(script: string, args: string[]): Sample {
   return { wallMs, rssKb: JSON.parse(last).maxRssKb };
 }
 
+/** Removes `dir` and waits until the disk has written out everything before (`sync`). */
+function fresh(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  spawnSync('sync');
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -146,10 +152,12 @@ function measure(fleet: FleetSpec, runs: number, work: string): Result {
   const library: Sample[] = [];
   const floor: Sample[] = [];
   for (let i = 0; i < runs; i++) {
-    // alternating, each into a fresh folder (removing it is not timed)
-    fs.rmSync(out, { recursive: true, force: true });
+    // alternating, each into a fresh folder; removing the last run's folder is not timed, nor is
+    // writing out to disk what the last run left in the page cache, which would otherwise land on
+    // whichever process runs next
+    fresh(out);
     library.push(runNode('library-app.js', [folder, out, quota]));
-    fs.rmSync(out, { recursive: true, force: true });
+    fresh(out);
     floor.push(runNode('floor-app.js', [specFile, out]));
   }
   const result = {
