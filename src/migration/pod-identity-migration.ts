@@ -231,7 +231,7 @@ export class PodIdentityMigration extends Construct {
   /** Each association stack's first association and its cluster, to order the stack after the cluster's agent. */
   private readonly agentUsers = new Map<Stack, { cluster: PodIdentityCluster; association: eks.CfnPodIdentityAssociation }>();
   /** Each role's bytes in its stack's template at its widest trust (what placement plans with). */
-  private roleBytes = new Map<string, number>();
+  private readonly roleBytes: Map<string, number>;
   /** The stack of each role, by ARN. */
   private readonly roleStacks = new Map<string, Stack>();
   /** wave -> the role and add-on stacks holding what it adopts. */
@@ -262,6 +262,8 @@ export class PodIdentityMigration extends Construct {
       this.checkPlacementNotLost(record);
       this.homeRegion = this.chooseHomeRegion(record);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
+      this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
+        [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
       this.placed = this.placeResources(record);
       this.checkRoleStackSizes();
     } catch (e) {
@@ -448,11 +450,8 @@ export class PodIdentityMigration extends Construct {
       add(associations, p.cluster.clusterArn, `${p.sa.namespace}/${p.sa.serviceAccount}`);
     }
     // a role stack's template stays under CloudFormation's 1 MB in every phase: roles are placed by
-    // their size at their widest trust, within a budget that leaves room for their trust to grow
-    const roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
-      [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
-    this.roleBytes = roleBytes;
-    const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations, roleBytes },
+    // their size at their widest trust (roleBytes), within a budget that leaves room for their trust to grow
+    const placed = place(record, { stackPrefix: this.prefix, homeRegion: this.homeRegion, roles, associations, roleBytes: this.roleBytes },
       this.props.maxResourcesPerStack ?? 450,
       (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName,
       ROLE_STACK_BYTE_BUDGET);
@@ -580,8 +579,9 @@ export class PodIdentityMigration extends Construct {
   /**
    * Each association stack waits for its cluster's agent add-on: the migration's own (foundation
    * stacks), or one the app defines elsewhere, looked up again at synthesis when it comes later.
+   *
+   * @internal
    */
-  /** @internal */
   public _dependOnAgents(): void {
     for (const [stack, { cluster, association }] of this.agentUsers) {
       const agent = PodIdentityAgentAddon.forCluster(this, cluster);

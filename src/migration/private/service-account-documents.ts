@@ -69,8 +69,7 @@ export function serviceAccountDocument(sa: IrsaServiceAccount, phase: MigrationP
  * a fleet renders 10,000 of them on every synthesis); otherwise through the document.
  */
 export function serviceAccountYaml(sa: IrsaServiceAccount, phase: MigrationPhase): string {
-  return process.env.CDK8S_DISABLE_SORT ? manifestsYaml([serviceAccountDocument(sa, phase)]) : plainServiceAccountYaml(sa, phase)
-    ?? manifestsYaml([serviceAccountDocument(sa, phase)]);
+  return (process.env.CDK8S_DISABLE_SORT ? undefined : plainServiceAccountYaml(sa, phase)) ?? manifestsYaml([serviceAccountDocument(sa, phase)]);
 }
 
 /** The sorted document's YAML, or undefined when anything in it is not a plain string. */
