@@ -109,6 +109,10 @@ project.postCompileTask.spawn(rosetta);
 // The command's script is run directly by the Python wheel's launcher (jsii's invokeBinScript), not only
 // through npm's bin links: it must be executable in the tarball.
 project.postCompileTask.exec('chmod +x lib/collect/cli.js');
+// lib/index.js loads the modules that need cdk8s on first use, as aws-cdk-lib loads its modules:
+// `cdk synth` of a migration never renders a cdk8s chart and should not pay for loading it.
+// The script checks the result in a fresh node process (no cdk8s loaded, the same exports).
+project.postCompileTask.exec('ts-node --project tsconfig.dev.json scripts/lazy-exports.ts lib');
 
 // The JSON Schemas of the fleet files, written from src/migration/private/file-schemas.ts (a test
 // fails when schemas/ differs from it).

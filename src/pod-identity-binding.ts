@@ -1,12 +1,13 @@
 import { Aspects, IAspect, Stack } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as cdk8s from 'cdk8s';
+import type * as cdk8s from 'cdk8s';
 import { Construct, IConstruct } from 'constructs';
 import { DualTrustRole } from './dual-trust-role';
 import { PodIdentityAgentAddon } from './pod-identity-agent-addon';
 import { PodIdentityCluster } from './pod-identity-cluster';
 import { AssociationRegistry, dependOnAgent } from './private/associations';
+import { cdk8s as lazyCdk8s } from './private/cdk8s';
 import { checkClusterEnvironment } from './private/environment';
 import { clusterLabel, constructError } from './private/errors';
 import { hasPodIdentityTrust } from './private/phases';
@@ -254,7 +255,8 @@ export class PodIdentityBinding extends Construct {
     if (options.automountServiceAccountToken !== undefined) {
       extra.automountServiceAccountToken = options.automountServiceAccountToken;
     }
-    return new cdk8s.ApiObject(chart, `${this.namespace}-${this.serviceAccount}`, {
+    const { ApiObject } = lazyCdk8s();
+    return new ApiObject(chart, `${this.namespace}-${this.serviceAccount}`, {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
       metadata: { name: this.serviceAccount, namespace: this.namespace, labels: options.labels, annotations: options.annotations },

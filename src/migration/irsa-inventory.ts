@@ -1,11 +1,9 @@
 import * as fs from 'fs';
+import { AGENT_ADDRESSES } from '../private/constants';
 import { namespaceProblem, serviceAccountProblem } from '../private/k8s-names';
 
 /** The annotation that binds an IRSA role to a ServiceAccount. */
 const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
-
-/** The addresses of the Pod Identity agent a proxy must not see (F12). */
-const AGENT_ADDRESSES = ['169.254.170.23', '[fd00:ec2::23]'];
 
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role(\/(?:[\u0021-\u007E]+\/)?)?([\w+=,.@-]{1,64})$/;
 

@@ -1,7 +1,7 @@
 import { IrsaServiceAccount } from './irsa-inventory';
-import { ServiceAccountChart } from './service-account-chart';
 import { MigrationPhase } from '../migration-phase';
 import { TRANSITIONS } from './private/wave-scripts';
+import { noProxyValue } from '../private/no-proxy';
 
 /** What the runbook of a wave is rendered from. */
 export interface WaveReport {
@@ -175,7 +175,7 @@ export function renderRunbook(report: WaveReport): string {
     for (const p of c.placements) {
       for (const x of p.sa.workloads.filter((wl) => wl.noProxyMissing.length > 0)) {
         const key = `${x.kind} ${p.sa.namespace}/${x.name}`;
-        const entry = proxied.get(key) ?? { fix: ServiceAccountChart.noProxyValue(x.noProxy), clusters: [] };
+        const entry = proxied.get(key) ?? { fix: noProxyValue(x.noProxy), clusters: [] };
         entry.clusters.push(c.name);
         proxied.set(key, entry);
       }

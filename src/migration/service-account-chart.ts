@@ -3,11 +3,8 @@ import { Construct } from 'constructs';
 import { IrsaServiceAccount } from './irsa-inventory';
 import { MigrationPhase } from '../migration-phase';
 import { ROLE_ANNOTATION, serviceAccountProps } from './private/service-account-documents';
+import { noProxyValue } from '../private/no-proxy';
 import { hasIrsaAnnotation } from '../private/phases';
-
-
-/** The addresses of the Pod Identity agent (IPv4 and IPv6). */
-const AGENT_NO_PROXY = ['169.254.170.23', '[fd00:ec2::23]'];
 
 /**
  * Properties of a `ServiceAccountChart`.
@@ -38,8 +35,7 @@ export class ServiceAccountChart extends Chart {
    * @param existing the workload's current NO_PROXY
    */
   public static noProxyValue(existing: string = ''): string {
-    const entries = existing.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
-    return [...entries, ...AGENT_NO_PROXY.filter((a) => !entries.includes(a))].join(',');
+    return noProxyValue(existing);
   }
 
   /**

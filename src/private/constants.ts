@@ -10,3 +10,6 @@ export const SESSION_TAGS = {
   POD_NAME: 'kubernetes-pod-name',
   POD_UID: 'kubernetes-pod-uid',
 } as const;
+
+/** The addresses of the Pod Identity agent, IPv4 and IPv6, which a proxied workload's NO_PROXY must list. */
+export const AGENT_ADDRESSES = ['169.254.170.23', '[fd00:ec2::23]'];

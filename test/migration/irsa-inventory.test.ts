@@ -30,7 +30,7 @@ describe('IrsaInventory', () => {
     });
     const autoscaler = accounts.find((a) => a.serviceAccount === 'cluster-autoscaler')!;
     expect(autoscaler.helmRelease).toEqual('cluster-autoscaler');
-    expect(autoscaler.annotations['meta.helm.sh/release-name']).toEqual('cluster-autoscaler');
+    expect(autoscaler.annotations?.['meta.helm.sh/release-name']).toEqual('cluster-autoscaler');
   });
 
   test('keeps automountServiceAccountToken as given', () => {

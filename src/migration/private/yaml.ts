@@ -1,4 +1,4 @@
-import { Yaml } from 'cdk8s';
+import { cdk8s } from '../../private/cdk8s';
 
 /** Plain YAML 1.1 scalars that read back as strings: a letter or '_' first, no spaces, no trailing ':'. */
 const PLAIN = /^[A-Za-z_][A-Za-z0-9._/:-]*$/;
@@ -55,6 +55,6 @@ function plainMap(map: { [key: string]: unknown }, indent: string, out: string[]
 export function manifestsYaml(docs: any[]): string {
   return docs.map((doc) => {
     const out: string[] = [];
-    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) && plainMap(doc, '', out) ? out.join('') : Yaml.stringify(doc);
+    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) && plainMap(doc, '', out) ? out.join('') : cdk8s().Yaml.stringify(doc);
   }).join('---\n');
 }
