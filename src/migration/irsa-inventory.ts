@@ -216,8 +216,13 @@ export class IrsaInventory {
       if (roleArn === undefined) {
         return;
       }
-      const annotations: { [key: string]: string } = { ...metadata.annotations };
-      delete annotations[IRSA_ROLE_ANNOTATION];
+      // the other annotations, copied without the role's (no delete: it would make a slow dictionary object)
+      const annotations: { [key: string]: string } = {};
+      for (const name of Object.keys(metadata.annotations)) {
+        if (name !== IRSA_ROLE_ANNOTATION) {
+          annotations[name] = metadata.annotations[name];
+        }
+      }
       if (item.automountServiceAccountToken !== undefined && typeof item.automountServiceAccountToken !== 'boolean') {
         throw new Error(`IrsaInventory: ${where()} (${metadata.namespace}/${metadata.name}): automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
       }
@@ -229,7 +234,7 @@ export class IrsaInventory {
         labels: metadata.labels,
         annotations,
         automountServiceAccountToken: item.automountServiceAccountToken,
-      }, () => `${where()} (${metadata.namespace}/${metadata.name})`, source);
+      }, () => `${where()} (${metadata.namespace}/${metadata.name})`, source, true);
     });
   }
 
@@ -426,7 +431,7 @@ export class IrsaInventory {
    * Adds one service account; `where` names it in errors. Its labels and annotations are copied
    * (the caller's objects are never kept).
    */
-  private add(entry: IrsaServiceAccountEntry, where: () => string, source: string): void {
+  private add(entry: IrsaServiceAccountEntry, where: () => string, source: string, owned: boolean = false): void {
     // names and role ARNs repeat across a fleet's clusters: each distinct one is checked and parsed once
     if (!this.validNamespaces.has(entry.namespace)) {
       const problem = namespaceProblem(entry.namespace);
@@ -452,12 +457,17 @@ export class IrsaInventory {
     if (existing) {
       throw new Error(`IrsaInventory: ${where()}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
     }
-    const labels = entry.labels ?? {};
-    const annotations = entry.annotations ?? {};
+    // copies of what the caller still holds; the parsed kubectl output's own maps are kept as they are
+    const labels = owned ? entry.labels ?? {} : { ...entry.labels };
+    const annotations = owned ? entry.annotations ?? {} : { ...entry.annotations };
     this.entries.set(k, {
-      ...entry,
-      labels: { ...labels },
-      annotations: { ...annotations },
+      cluster: entry.cluster,
+      namespace: entry.namespace,
+      serviceAccount: entry.serviceAccount,
+      roleArn: entry.roleArn,
+      labels,
+      annotations,
+      automountServiceAccountToken: entry.automountServiceAccountToken,
       role,
       helmRelease: annotations['meta.helm.sh/release-name']
         ?? (labels['app.kubernetes.io/managed-by'] === 'Helm' ? labels['app.kubernetes.io/instance'] ?? 'unknown' : undefined),

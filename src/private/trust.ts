@@ -6,12 +6,26 @@ import { policySize, PolicySize } from './policy-size';
 /** IAM's default quota for the length of a role trust policy. */
 export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
 
+/** oidcProviderInAccount's answers, by account and provider ARN. */
+const PROVIDER_IN_ACCOUNT = new Map<string, Map<string, string>>();
+
 /**
  * The ARN of an OIDC provider as registered in `account`: IRSA into a role of another account
  * names the cluster's provider registered in the role's account.
  */
 export function oidcProviderInAccount(providerArn: string, account: string): string {
-  return providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${account}$2`);
+  // asked once per role and cluster by a fleet's plan (20,000 times for 200 roles on 50 clusters)
+  let inAccount = PROVIDER_IN_ACCOUNT.get(account);
+  if (inAccount === undefined) {
+    inAccount = new Map<string, string>();
+    PROVIDER_IN_ACCOUNT.set(account, inAccount);
+  }
+  let arn = inAccount.get(providerArn);
+  if (arn === undefined) {
+    arn = providerArn.replace(/^(arn:[^:]+:iam::)\d{12}(:oidc-provider\/)/, `$1${account}$2`);
+    inAccount.set(providerArn, arn);
+  }
+  return arn;
 }
 
 /** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */

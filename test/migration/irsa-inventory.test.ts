@@ -79,6 +79,30 @@ describe('IrsaInventory', () => {
     ]);
   });
 
+  test('an entry keeps its labels and annotations as they were added, whatever the caller does to its maps afterwards', () => {
+    const inventory = new IrsaInventory();
+    const labels: { [key: string]: string } = { team: 'batch' };
+    const annotations: { [key: string]: string } = { 'eks.amazonaws.com/sts-regional-endpoints': 'true' };
+    inventory.addEntry({ cluster: 'c1', namespace: 'batch', serviceAccount: 'job', roleArn: 'arn:aws:iam::111122223333:role/job', labels, annotations });
+    labels.team = 'changed';
+    annotations.extra = 'added';
+    const [entry] = inventory.serviceAccounts;
+    expect({ labels: entry.labels, annotations: entry.annotations }).toEqual({
+      labels: { team: 'batch' },
+      annotations: { 'eks.amazonaws.com/sts-regional-endpoints': 'true' },
+    });
+    expect(entry).toEqual(expect.objectContaining({ cluster: 'c1', namespace: 'batch', serviceAccount: 'job', roleArn: 'arn:aws:iam::111122223333:role/job', source: 'entries', workloads: [] }));
+  });
+
+  test('kubectl output: the role annotation is left out of the other annotations, in their order', () => {
+    const inventory = new IrsaInventory();
+    inventory.addServiceAccountsJson('c1', JSON.stringify({
+      kind: 'ServiceAccount',
+      metadata: { name: 'app', namespace: 'web', annotations: { 'z-first': '1', 'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/app', 'a-last': '2' } },
+    }));
+    expect(Object.entries(inventory.serviceAccounts[0].annotations!)).toEqual([['z-first', '1'], ['a-last', '2']]);
+  });
+
   describe('malformed input names the source and the item', () => {
     const add = (json: string) => () => new IrsaInventory().addServiceAccountsJson('c1', json, 'sa.json');
     test('not JSON', () => {
