@@ -6,7 +6,8 @@
  *
  *   node .bench/floor-app.js <spec.json> <outdir>
  *
- * Prints one JSON line on exit: the process's peak resident memory (getrusage, as /usr/bin/time).
+ * Prints one JSON line on exit: the process's peak resident memory and CPU time (user and system,
+ * all threads) from getrusage, as /usr/bin/time reports them.
  */
 import * as fs from 'fs';
 import { App, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
@@ -17,7 +18,10 @@ import { Construct } from 'constructs';
 import { FloorSpec } from './floor-spec';
 
 const [specFile, outdir] = process.argv.slice(2);
-process.on('exit', () => console.log(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })));
+process.on('exit', () => {
+  const usage = process.resourceUsage();
+  console.log(JSON.stringify({ maxRssKb: usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }));
+});
 
 const spec: FloorSpec = JSON.parse(fs.readFileSync(specFile, 'utf8'));
 const app = new App({ outdir, analyticsReporting: false });

@@ -4,7 +4,8 @@
  *
  *   node .bench/library-app.js <fleet-folder> <outdir> <trust-quota>
  *
- * Prints one JSON line on exit: the process's peak resident memory (getrusage, as /usr/bin/time).
+ * Prints one JSON line on exit: the process's peak resident memory and CPU time (user and system,
+ * all threads) from getrusage, as /usr/bin/time reports them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +13,10 @@ import { App } from 'aws-cdk-lib';
 import { IrsaInventory, MigrationFiles, PodIdentityMigration } from '../lib';
 
 const [fleet, outdir, quota] = process.argv.slice(2);
-process.on('exit', () => console.log(JSON.stringify({ maxRssKb: process.resourceUsage().maxRSS })));
+process.on('exit', () => {
+  const usage = process.resourceUsage();
+  console.log(JSON.stringify({ maxRssKb: usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }));
+});
 
 const read = (file: string) => fs.readFileSync(path.join(fleet, file), 'utf8');
 const clusters = MigrationFiles.clustersFromJson(read('clusters.json'), 'clusters.json');

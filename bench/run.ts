@@ -12,7 +12,9 @@
  * the bench fails. Then library and floor run alternately, `runs` times each, each a whole
  * `node` process on compiled JavaScript into a fresh output folder, timed from spawn to exit
  * (wall) with its peak resident memory (getrusage at exit, as /usr/bin/time -v reports it).
- * Printed: medians, the ratios library/floor, the scaling table, and the largest stack (resources,
+ * Printed: medians; the ratios library/floor, each the median of the runs' own ratios (a library
+ * run over the floor run right after it, so that the machine's drift between runs cancels), with
+ * their range; CPU time besides wall time; the scaling table; the largest stack (resources,
  * bytes). Nothing is asserted on times; the bench exits non-zero only when the floor's output
  * differs, a synthesis fails, or a stack exceeds CloudFormation's limits (500 resources, 1 MB).
  */
@@ -67,7 +69,7 @@ function options(argv: string[]): Options {
   return o;
 }
 
-interface Sample { wallMs: number; rssKb: number }
+interface Sample { wallMs: number; rssKb: number; cpuMs: number }
 
 /** One whole `node` process: wall time from spawn to exit, peak RSS as the process reported it. */
 function runNode(script: string, args: string[]): Sample {
@@ -77,8 +79,8 @@ function runNode(script: string, args: string[]): Sample {
   if (r.status !== 0) {
     throw new Error(`bench: ${script} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr}${r.stdout}`.slice(0, 4000));
   }
-  const last = r.stdout.trim().split('\n').pop()!;
-  return { wallMs, rssKb: JSON.parse(last).maxRssKb };
+  const last = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { wallMs, rssKb: last.maxRssKb, cpuMs: last.cpuMs };
 }
 
 /** Removes `dir` and waits until the disk has written out everything before (`sync`). */
@@ -92,10 +94,27 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** Library over floor, run by run: each library run against the floor run right after it. */
+interface Paired {
+  /** The median of the runs' ratios. */
+  median: number;
+  min: number;
+  max: number;
+}
+
+function paired(library: Sample[], floor: Sample[], of: (s: Sample) => number): Paired {
+  const ratios = library.map((l, i) => of(l) / of(floor[i]));
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
 interface Result {
   fleet: FleetSpec;
+  /** Medians of the runs. */
   library: Sample;
   floor: Sample;
+  wall: Paired;
+  cpu: Paired;
+  memory: Paired;
   stacks: number;
   associations: number;
   roles: number;
@@ -160,19 +179,28 @@ function measure(fleet: FleetSpec, runs: number, work: string): Result {
     fresh(out);
     floor.push(runNode('floor-app.js', [specFile, out]));
   }
+  const medians = (samples: Sample[]) => ({
+    wallMs: median(samples.map((s) => s.wallMs)), rssKb: median(samples.map((s) => s.rssKb)), cpuMs: median(samples.map((s) => s.cpuMs)),
+  });
   const result = {
     fleet,
-    library: { wallMs: median(library.map((s) => s.wallMs)), rssKb: median(library.map((s) => s.rssKb)) },
-    floor: { wallMs: median(floor.map((s) => s.wallMs)), rssKb: median(floor.map((s) => s.rssKb)) },
+    library: medians(library),
+    floor: medians(floor),
+    wall: paired(library, floor, (s) => s.wallMs),
+    cpu: paired(library, floor, (s) => s.cpuMs),
+    memory: paired(library, floor, (s) => s.rssKb),
     ...figures,
   };
-  process.stderr.write(`  ${name}: library ${fmtS(result.library.wallMs)} ${fmtMb(result.library.rssKb)}, floor ${fmtS(result.floor.wallMs)} ${fmtMb(result.floor.rssKb)}\n`);
+  const each = (samples: Sample[]) => samples.map((s) => (s.wallMs / 1000).toFixed(2)).join(' ');
+  process.stderr.write(`  ${name}: library ${fmtS(result.library.wallMs)} ${fmtMb(result.library.rssKb)} (runs: ${each(library)}), `
+    + `floor ${fmtS(result.floor.wallMs)} ${fmtMb(result.floor.rssKb)} (runs: ${each(floor)})\n`);
   return result;
 }
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
+const range = (p: Paired) => `${p.min.toFixed(2)}–${p.max.toFixed(2)}`;
 
 function row(cells: string[], widths: number[]): string {
   return '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
@@ -198,21 +226,24 @@ function main(): void {
     process.stderr.write(`node ${process.version}, ${os.cpus().length} CPUs; ${o.runs} runs each, library and floor alternating\n`);
     const fleets = o.fleets.map(get);
     const scaling = o.scaling.map((n) => get({ kind: 'F', clusters: n }));
-    console.log(`\nLibrary against the raw-L1 floor (same CloudFormation, checked), median of ${o.runs} whole-process runs:\n`);
+    console.log(`\nLibrary against the raw-L1 floor (same CloudFormation, checked), ${o.runs} whole-process runs each, alternating. `
+      + 'Times and peaks are medians; a ratio is the median of the runs\' ratios, each library run over the floor run right after it '
+      + '(the range: their lowest and highest); CPU is user and system time of all threads:\n');
     console.log(table(
-      ['fleet', 'clusters', 'roles', 'associations', 'stacks', 'largest stack', 'library wall', 'floor wall', 'wall ratio', 'library peak', 'floor peak', 'memory ratio'],
+      ['fleet', 'clusters', 'roles', 'associations', 'stacks', 'largest stack', 'library wall', 'floor wall', 'wall ratio', 'wall ratio range', 'CPU ratio',
+        'library peak', 'floor peak', 'memory ratio'],
       fleets.map((r) => [fleetName(r.fleet), String(r.fleet.clusters), String(r.roles), String(r.associations), String(r.stacks),
         `${r.largestResources} res, ${(r.largestBytes / 1024).toFixed(0)} KB`,
-        fmtS(r.library.wallMs), fmtS(r.floor.wallMs), ratio(r.library.wallMs, r.floor.wallMs),
-        fmtMb(r.library.rssKb), fmtMb(r.floor.rssKb), ratio(r.library.rssKb, r.floor.rssKb)]),
+        fmtS(r.library.wallMs), fmtS(r.floor.wallMs), r.wall.median.toFixed(2), range(r.wall), r.cpu.median.toFixed(2),
+        fmtMb(r.library.rssKb), fmtMb(r.floor.rssKb), r.memory.median.toFixed(2)]),
     ));
     if (scaling.length > 0) {
       const base = scaling[0];
       console.log(`\nScaling, fleet F shape (200 service accounts per cluster); x first: the wall time against ${base.fleet.clusters} clusters, and per association:\n`);
       console.log(table(
-        ['clusters', 'associations', 'library wall', 'floor wall', 'wall ratio', 'memory ratio', 'x first', 'x first per association'],
+        ['clusters', 'associations', 'library wall', 'floor wall', 'wall ratio', 'wall ratio range', 'memory ratio', 'x first', 'x first per association'],
         scaling.map((r) => [String(r.fleet.clusters), String(r.associations), fmtS(r.library.wallMs), fmtS(r.floor.wallMs),
-          ratio(r.library.wallMs, r.floor.wallMs), ratio(r.library.rssKb, r.floor.rssKb), ratio(r.library.wallMs, base.library.wallMs),
+          r.wall.median.toFixed(2), range(r.wall), r.memory.median.toFixed(2), ratio(r.library.wallMs, base.library.wallMs),
           ratio(r.library.wallMs / r.associations, base.library.wallMs / base.associations)]),
       ));
       const at = (n: number) => scaling.find((r) => r.fleet.clusters === n);
