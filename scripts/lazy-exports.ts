@@ -15,6 +15,8 @@ export const LAZY_MODULES = ['./migration/service-account-chart'];
 
 /** The marker a rewritten line starts with (and the reason, for whoever reads lib/index.js). */
 const MARKER = '// loaded on first use (scripts/lazy-exports.ts):';
+/** The start of the name of the object that holds a lazy module's getters. */
+const LAZY_PREFIX = '__lazy';
 
 /**
  * The names a tsc-compiled CommonJS module exports, from its `exports.A = exports.B = void 0;` line
@@ -41,9 +43,18 @@ export function lazyIndex(index: string, lazyModules: string[], namesOf: (module
     if (!out.includes(line)) {
       throw new Error(`lazy-exports: lib/index.js has no line ${line}: is ${module} still exported with "export * from" in src/index.ts?`);
     }
-    const getters = namesOf(module).map((name) =>
-      `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, configurable: true, get: function () { return require(${JSON.stringify(module)}).${name}; } });`);
-    out = out.replace(line, [`${MARKER} ${line}`, ...getters].join('\n'));
+    // Node finds an ES module's named imports of a CommonJS module by reading its source
+    // (cjs-module-lexer), and reads a getter only of the form `return id.name`: each export's
+    // getter reads a holder object, whose own getter requires the module.
+    const holder = `${LAZY_PREFIX}${module.replace(/[^A-Za-z0-9]/g, '_')}`;
+    const names = namesOf(module);
+    const lines = [
+      `${MARKER} ${line}`,
+      `var ${holder} = { ${names.map((name) => `get ${name}() { return require(${JSON.stringify(module)}).${name}; }`).join(', ')} };`,
+      ...names.map((name) =>
+        `Object.defineProperty(exports, ${JSON.stringify(name)}, { enumerable: true, get: function () { return ${holder}.${name}; } });`),
+    ];
+    out = out.replace(line, lines.join('\n'));
   }
   return out;
 }
@@ -51,7 +62,7 @@ export function lazyIndex(index: string, lazyModules: string[], namesOf: (module
 /** The index `lazyIndex` was given, from what it returned: each lazy module's line back in place of its getters. */
 export function eagerIndex(lazy: string): string {
   return lazy.split('\n')
-    .filter((l) => !(l.startsWith('Object.defineProperty(exports, ') && l.includes('{ enumerable: true, configurable: true, get: function () { return require(')))
+    .filter((l) => !l.startsWith(`var ${LAZY_PREFIX}`) && !(l.startsWith('Object.defineProperty(exports, ') && l.includes(`get: function () { return ${LAZY_PREFIX}`)))
     .map((l) => (l.startsWith(`${MARKER} `) ? l.slice(MARKER.length + 1) : l))
     .join('\n');
 }
@@ -77,7 +88,12 @@ export function checkLazyIndex(lib: string, eagerIndex: string): string[] {
     const want = Object.keys(eager).sort().join(',');
     if (have !== want) problems.push('exports differ: lazy [' + have + '] eager [' + want + ']');
     for (const k of Object.keys(eager)) if (k in lib && lib[k] !== eager[k]) problems.push('export ' + k + ' is not the module\\'s value');
-    process.stdout.write(JSON.stringify(problems));
+    // an ES module imports each name by itself (import { X } from ...): Node must find them all
+    import(require('url').pathToFileURL(path.resolve(${JSON.stringify(lib)}, 'index.js')).href).then((ns) => {
+      const missing = Object.keys(eager).filter((k) => !(k in ns));
+      if (missing.length > 0) problems.push('an ES module cannot import by name: ' + missing.join(','));
+      process.stdout.write(JSON.stringify(problems));
+    });
   `;
   const result = spawnSync(process.execPath, ['-e', program], { encoding: 'utf-8' });
   if (result.status !== 0) {

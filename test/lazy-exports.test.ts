@@ -146,11 +146,18 @@ describe('checkLazyIndex (run by the build on lib/)', () => {
   });
 
   test('an index that drops an export fails, listing both', () => {
-    expect(check(lazyIndex(eager, ['./b'], () => ['B']))).toEqual(['exports differ: lazy [B,a] eager [B,a,c]']);
+    expect(check(lazyIndex(eager, ['./b'], () => ['B']))).toEqual(['exports differ: lazy [B,a] eager [B,a,c]', 'an ES module cannot import by name: c']);
+  });
+
+  test('an export an ES module cannot import by name fails, naming it (Node reads only getters of the form `return id.name`)', () => {
+    const lazy = lazyIndex(eager, ['./b'], () => ['B', 'c']);
+    expect(lazy).toContain('get: function () { return __lazy__b.c; }');
+    expect(check(lazy.replace('return __lazy__b.c;', 'return require("./b").c;'))).toEqual(['an ES module cannot import by name: c']);
   });
 
   test('an export whose value is not the module\'s fails, naming it', () => {
     const wrong = lazyIndex(eager, ['./b'], () => ['B', 'c']).replace('require("./b").c;', 'require("./b").B;');
+    expect(wrong).not.toEqual(lazyIndex(eager, ['./b'], () => ['B', 'c']));
     expect(check(wrong)).toEqual(["export c is not the module's value"]);
   });
 });
