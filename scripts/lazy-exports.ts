@@ -5,7 +5,8 @@
 // Run after jsii (post-compile):
 //   npx ts-node --project tsconfig.dev.json scripts/lazy-exports.ts [lib]
 // It then checks the result in a fresh node process and fails the build when requiring lib/ loads
-// cdk8s or when the exports differ from tsc's eager `__exportStar` ones.
+// cdk8s, when the exports differ from tsc's eager `__exportStar` ones, or when an ES module cannot
+// import one of them by name.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';

@@ -429,7 +429,8 @@ export class IrsaInventory {
 
   /**
    * Adds one service account; `where` names it in errors. Its labels and annotations are copied
-   * (the caller's objects are never kept).
+   * (the caller's objects are never kept), unless `owned`: maps the inventory parsed itself, which
+   * nobody else holds.
    */
   private add(entry: IrsaServiceAccountEntry, where: () => string, source: string, owned: boolean = false): void {
     // names and role ARNs repeat across a fleet's clusters: each distinct one is checked and parsed once
