@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { AGENT_ADDRESSES } from '../private/constants';
+import { AGENT_ADDRESSES, CLIENT_WRITTEN_METADATA } from '../private/constants';
 import { namespaceProblem, serviceAccountProblem } from '../private/k8s-names';
 
 /** The annotation that binds an IRSA role to a ServiceAccount. */
@@ -458,9 +458,11 @@ export class IrsaInventory {
     if (existing) {
       throw new Error(`IrsaInventory: ${where()}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
     }
-    // copies of what the caller still holds; the parsed kubectl output's own maps are kept as they are
-    const labels = owned ? entry.labels ?? {} : { ...entry.labels };
-    const annotations = owned ? entry.annotations ?? {} : { ...entry.annotations };
+    // copies of what the caller still holds; the parsed kubectl output's own maps are kept as they
+    // are; neither keeps what a client or the server wrote (CLIENT_WRITTEN_METADATA)
+    const labels = withoutClientWritten(entry.labels ?? {}, CLIENT_WRITTEN_METADATA.labels, owned);
+    // nor the role annotation, which the phase decides (roleArn)
+    const annotations = withoutClientWritten(entry.annotations ?? {}, NOT_KEPT_ANNOTATIONS, owned);
     this.entries.set(k, {
       cluster: entry.cluster,
       namespace: entry.namespace,
@@ -520,4 +522,21 @@ function podSpecOf(item: any): any {
     case 'CronJob': return item.spec?.jobTemplate?.spec?.template?.spec;
     default: return item.spec?.template?.spec;
   }
+}
+
+/** Annotations an entry never keeps as its other annotations. */
+const NOT_KEPT_ANNOTATIONS = [...CLIENT_WRITTEN_METADATA.annotations, IRSA_ROLE_ANNOTATION];
+
+/** `map` without the keys `drop` (itself when it holds none of them and may be kept). */
+function withoutClientWritten(map: { [key: string]: string }, drop: readonly string[], owned: boolean): { [key: string]: string } {
+  if (!drop.some((k) => k in map)) {
+    return owned ? map : { ...map };
+  }
+  const kept: { [key: string]: string } = {};
+  for (const k of Object.keys(map)) {
+    if (!drop.includes(k)) {
+      kept[k] = map[k];
+    }
+  }
+  return kept;
 }

@@ -64,6 +64,82 @@ export interface OidcProviderRecord {
 }
 
 /**
+ * A recorded acknowledgement, in the state file's `serviceAccounts`, that service accounts change
+ * their effective phase by more than one step, or leave the inventory.
+ *
+ * Each service account's wave and phase are recorded in the placement file at every synthesis. A
+ * change of plan, inventory or state that moves a service account's effective phase by more than
+ * one step (leaving the migration counts as going back to `IRSA_ONLY`) fails synthesis, and so does
+ * a recorded service account that is no longer in the inventory, unless an entry here covers it.
+ * An entry covers the service accounts it names (a whole namespace or cluster when those fields are
+ * left out) for the change it names, and nothing else; once synthesis has recorded the change it
+ * covers nothing more.
+ *
+ * @example
+ * // migration-state.json
+ * // { "serviceAccounts": [
+ * //   { "cluster": "prod-use1", "namespace": "legacy", "serviceAccount": "reporter", "deleted": true, "note": "CHG-1301: app retired" },
+ * //   { "cluster": "prod-use1", "namespace": "batch", "serviceAccount": "etl", "from": "POD_IDENTITY", "to": "IRSA_ONLY",
+ * //     "acknowledge": ["trust-with-associations"], "note": "CHG-1302: back to IRSA, its pods restarted" } ] }
+ */
+export interface ServiceAccountAcknowledgement {
+  /** The name of the service account's cluster. */
+  readonly cluster: string;
+
+  /**
+   * The namespace.
+   *
+   * @default - every namespace of the cluster
+   */
+  readonly namespace?: string;
+
+  /**
+   * The service account.
+   *
+   * @default - every service account of the namespace (or of the cluster)
+   */
+  readonly serviceAccount?: string;
+
+  /**
+   * The service accounts were deleted from the cluster (or the cluster was): they left the
+   * inventory, and the migration deletes what it had for them (associations, trust statements).
+   *
+   * @default false
+   */
+  readonly deleted?: boolean;
+
+  /**
+   * The effective phase recorded for them before the change (the placement file). Required unless
+   * `deleted`.
+   *
+   * @default - only with `deleted`: any phase
+   */
+  readonly from?: MigrationPhase;
+
+  /**
+   * Their effective phase after the change: their new wave's phase, or `IRSA_ONLY` when they leave
+   * the migration (excluded, or selected by no wave). Required unless `deleted`.
+   *
+   * @default - only with `deleted`
+   */
+  readonly to?: MigrationPhase;
+
+  /**
+   * The risks of the phases the change jumps over, by id (as in `PhaseRecord.acknowledge`).
+   *
+   * @default - none
+   */
+  readonly acknowledge?: string[];
+
+  /**
+   * Free text: the change ticket, who, when.
+   *
+   * @default - none
+   */
+  readonly note?: string;
+}
+
+/**
  * The recorded phases of a migration (the state file, committed and reviewed beside the plan).
  *
  * Each wave has its history of phases, oldest first; the last entry is the phase the wave is
@@ -93,4 +169,13 @@ export interface MigrationState {
    * @default - every cluster's provider KEPT (not in the app)
    */
   readonly oidcProviders?: { [cluster: string]: OidcProviderRecord[] };
+
+  /**
+   * Acknowledged changes of single service accounts: a change of more than one step of a service
+   * account's effective phase that is not its wave's own recorded step (it moved to a wave at
+   * another phase, or left the migration), or a service account deleted from its cluster.
+   *
+   * @default - none
+   */
+  readonly serviceAccounts?: ServiceAccountAcknowledgement[];
 }

@@ -267,8 +267,12 @@ export class MigrationFiles {
         ? { phase: entry as MigrationPhase }
         : { phase: entry.phase, acknowledge: entry.acknowledge, note: entry.note }));
     }
+    const serviceAccounts = state.serviceAccounts === undefined ? undefined
+      : (state.serviceAccounts as any[]).map((e) => ({
+        cluster: e.cluster, namespace: e.namespace, serviceAccount: e.serviceAccount, deleted: e.deleted, from: e.from, to: e.to, acknowledge: e.acknowledge, note: e.note,
+      }));
     if (state.oidcProviders === undefined) {
-      return { waves };
+      return serviceAccounts === undefined ? { waves } : { waves, serviceAccounts };
     }
     const oidcProviders: { [cluster: string]: OidcProviderRecord[] } = {};
     for (const [cluster, history] of Object.entries<any[]>(state.oidcProviders)) {
@@ -276,7 +280,7 @@ export class MigrationFiles {
         ? { step: entry as OidcProviderStep }
         : { step: entry.step, note: entry.note }));
     }
-    return { waves, oidcProviders };
+    return serviceAccounts === undefined ? { waves, oidcProviders } : { waves, oidcProviders, serviceAccounts };
   }
 
   /**

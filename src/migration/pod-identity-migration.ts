@@ -12,6 +12,7 @@ import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
+import { Assignment, AssignmentRecord, guardAssignments } from './private/assignment-guard';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
@@ -217,6 +218,7 @@ export class PodIdentityMigration extends Construct {
   private readonly placed: Placed;
   private readonly layout: StackLayout;
   private readonly recordedPlacement?: string;
+  private renderedPlacement?: { readonly text?: string };
   private readonly stackByName = new Map<string, Stack>();
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
@@ -245,6 +247,7 @@ export class PodIdentityMigration extends Construct {
 
     const recorded = fs.existsSync(props.placementFile) ? fs.readFileSync(props.placementFile, 'utf8') : undefined;
     this.recordedPlacement = recorded;
+    let record: PlacementRecord | undefined;
     try {
       this.phases = resolvePhases(props.plan.waves.map((w) => w.name), props.state, this.node.getAllContext());
       this.providerSteps = resolveProviderSteps(props.clusters.map((c) => c.clusterName), props.state?.oidcProviders);
@@ -256,15 +259,17 @@ export class PodIdentityMigration extends Construct {
         trustPolicyMaxLengthByAccount: props.trustPolicyMaxLengthByAccount,
         collectedRoles: props.collectedRoles,
       });
+      record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
+      this.checkPlacementNotLost(record);
+      const assignments = this.guardAssignments(record);
       this.checkTrustLengths();
       this.checkRetirements();
-      const record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
-      this.checkPlacementNotLost(record);
       this.homeRegion = this.chooseHomeRegion(record);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
       this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
         [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
-      this.placed = this.placeResources(record);
+      const placed = this.placeResources(record);
+      this.placed = { ...placed, record: { ...placed.record, ...assignments } };
       this.checkRoleStackSizes();
     } catch (e) {
       if (e instanceof PlanningError) {
@@ -280,12 +285,7 @@ export class PodIdentityMigration extends Construct {
     this.buildWaveRecords();
     this.buildOidcProviders();
     this.keepDeployable();
-    for (const phase of this.phases.values()) {
-      if (phase.overriddenBy) {
-        Annotations.of(this).addWarningV2('cdk-eks-pod-identity:phaseOverride',
-          `wave ${phase.wave} is synthesized at ${phase.phase} from context ${phase.overriddenBy}, but the state records ${phase.recorded}: record the step in the state file, so that the next plain deploy does not undo it.`);
-      }
-    }
+    this.warnInStacks(record);
     // the artifacts are written at synthesis, when aspects run (before templates are rendered, while
     // memory is low): by an aspect on a leaf construct, invoked once (on the migration itself, it
     // would be invoked on each of its constructs, ~50,000 in a fleet)
@@ -403,6 +403,86 @@ export class PodIdentityMigration extends Construct {
     }
   }
 
+  /**
+   * Every service account's effective phase against what the placement file records (F20): a
+   * change of more than one step fails unless acknowledged. A file written before the record
+   * existed (version 1) gets it from this synthesis.
+   */
+  private guardAssignments(record: PlacementRecord | undefined): AssignmentRecord {
+    const current: Assignment[] = [];
+    for (const p of this.fleet.placements) {
+      const { namespace, serviceAccount } = p.sa;
+      current.push({ clusterArn: p.cluster.clusterArn, namespace, serviceAccount, wave: p.wave, phase: p.phase });
+    }
+    const left = [
+      ...this.fleet.excluded.map((e) => ({ sa: e.sa, reason: `excluded: ${e.reason}` })),
+      ...this.fleet.unassigned.map((sa) => ({ sa, reason: 'no wave selects it' })),
+    ];
+    for (const { sa, reason } of left) {
+      const cluster = this.fleet.clusters.get(sa.cluster)!;
+      const { namespace, serviceAccount } = sa;
+      current.push({ clusterArn: cluster.clusterArn, namespace, serviceAccount, phase: MigrationPhase.IRSA_ONLY, reason });
+    }
+    const known = record?.serviceAccounts !== undefined && record.waves !== undefined;
+    return guardAssignments({
+      recorded: known ? { waves: record!.waves!, serviceAccounts: record!.serviceAccounts! } : undefined,
+      current,
+      waves: this.phases,
+      acknowledgements: this.props.state?.serviceAccounts,
+      source: `the placement file ${this.props.placementFile}`,
+    });
+  }
+
+  /**
+   * Warnings the operator must act on, on the stacks they concern (the CDK CLI prints the messages
+   * of stacks, not of constructs outside them): a wave synthesized at a phase from context, on the
+   * wave's record stacks; the placement file written, on the record stacks of the waves whose
+   * recorded phase or service accounts it changed (on the first stack when it is created).
+   */
+  private warnInStacks(before: PlacementRecord | undefined): void {
+    const recordStacks = (waves: Iterable<string>) => [...new Set([...waves].flatMap((w) => this.waveStacks.get(w) ?? []))];
+    const fallback = (stacks: Stack[]) => (stacks.length > 0 ? stacks : this.stacks.slice(0, 1));
+    for (const phase of this.phases.values()) {
+      if (phase.overriddenBy) {
+        const text = `wave ${phase.wave} is synthesized at ${phase.phase} from context ${phase.overriddenBy}, but the state records ${phase.recorded}: `
+          + 'record the step in the state file, so that the next plain deploy does not undo it.';
+        fallback(recordStacks([phase.wave])).forEach((stack) => Annotations.of(stack).addWarningV2('cdk-eks-pod-identity:phaseOverride', text));
+      }
+    }
+    if (this.placementText === undefined) {
+      return;
+    }
+    const after = this.placed.record;
+    const changedWaves = new Set<string>();
+    const upgraded = before !== undefined && (before.waves === undefined || before.serviceAccounts === undefined);
+    for (const [wave, phase] of Object.entries(after.waves ?? {})) {
+      if (before?.waves?.[wave] !== phase) {
+        changedWaves.add(wave);
+      }
+    }
+    let moved = 0;
+    for (const [clusterArn, members] of Object.entries(after.serviceAccounts ?? {})) {
+      for (const [key, wave] of Object.entries(members)) {
+        const was = before?.serviceAccounts?.[clusterArn]?.[key];
+        if (was !== wave) {
+          moved += 1;
+          changedWaves.add(wave);
+          if (was !== undefined) {
+            changedWaves.add(was);
+          }
+        }
+      }
+    }
+    // a resource is placed when a service account enters a wave: the wave's record stacks (what
+    // `cdk deploy '<id>/<wave>/*'` selects) carry the message
+    const stacks = before === undefined ? [] : recordStacks(changedWaves);
+    const what = before === undefined ? 'created' : `updated (${this.placed.added.length} resources placed, ${moved} service accounts recorded in a new wave`
+      + `${changedWaves.size > 0 ? `, waves ${[...changedWaves].sort().join(', ')} recorded` : ''})`;
+    const text = `placement file ${this.props.placementFile} ${what}: review and commit it with the change that caused it`
+      + (upgraded ? '. It did not record the wave of each service account yet (written by an earlier version): this synthesis records them as the plan puts them now; check in runbooks/index.md that every service account is in the wave you expect.' : '.');
+    fallback(stacks).forEach((stack) => Annotations.of(stack).addWarningV2('cdk-eks-pod-identity:placementFile', text));
+  }
+
   /** Each role stack's template, as the roles are now, within CloudFormation's limit. */
   private checkRoleStackSizes(): void {
     const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
@@ -463,10 +543,13 @@ export class PodIdentityMigration extends Construct {
     return placed;
   }
 
-  /** The file's new text when synthesis extends it. */
+  /** The file's new text when synthesis changes it (rendered once). */
   private get placementText(): string | undefined {
-    const text = renderPlacement(this.placed.record);
-    return text === this.recordedPlacement ? undefined : text;
+    if (this.renderedPlacement === undefined) {
+      const text = renderPlacement(this.placed.record);
+      this.renderedPlacement = { text: text === this.recordedPlacement ? undefined : text };
+    }
+    return this.renderedPlacement.text;
   }
 
   private stackAt(address: StackAddress): Stack {
@@ -828,7 +911,6 @@ export class PodIdentityMigration extends Construct {
     const placement = this.placementText;
     if (placement !== undefined) {
       fs.writeFileSync(this.props.placementFile, placement);
-      Annotations.of(this).addInfo(`placement file ${this.props.placementFile} ${this.recordedPlacement === undefined ? 'created' : `extended with ${this.placed.added.length} resources`}: review and commit it.`);
     }
     const imports = [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping }));
     writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, this.providers);

@@ -1,11 +1,47 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { IrsaInventory } from '../../src';
+import { IrsaInventory, MigrationPhase } from '../../src';
+import { serviceAccountYaml } from '../../src/migration/private/service-account-documents';
 
 const FLEET = path.join(__dirname, '..', '..', 'examples', 'northwind', 'fleet');
 
 describe('IrsaInventory', () => {
+  test('what a client or the server wrote is never kept, so no manifest copies it (last-applied still holds the role annotation)', () => {
+    // GIVEN a ServiceAccount that kubectl apply, Argo CD, kapp and Flux have all touched
+    const roleArn = 'arn:aws:iam::111122223333:role/prometheus';
+    const lastApplied = JSON.stringify({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { annotations: { 'eks.amazonaws.com/role-arn': roleArn }, name: 'prometheus', namespace: 'monitoring' } });
+    const metadata = {
+      name: 'prometheus',
+      namespace: 'monitoring',
+      uid: '0b5c',
+      resourceVersion: '4711',
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      managedFields: [{ manager: 'kubectl-client-side-apply' }],
+      labels: { 'app': 'prometheus', 'kustomize.toolkit.fluxcd.io/name': 'infra', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system', 'kapp.k14s.io/app': '1', 'kapp.k14s.io/association': 'v1.x' },
+      annotations: {
+        'eks.amazonaws.com/role-arn': roleArn,
+        'eks.amazonaws.com/token-expiration': '86400',
+        'kubectl.kubernetes.io/last-applied-configuration': lastApplied,
+        'argocd.argoproj.io/tracking-id': 'infra:/ServiceAccount:monitoring/prometheus',
+        'kapp.k14s.io/identity': 'v1;monitoring//ServiceAccount/prometheus;v1',
+        'kapp.k14s.io/original': lastApplied,
+        'kapp.k14s.io/original-diff-md5': 'c6e94dc94aed3401b5d0f26ed6c0bff3',
+      },
+    };
+    const inventory = new IrsaInventory();
+    inventory.addServiceAccountsJson('c1', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata }] }));
+    inventory.addEntry({ cluster: 'c2', namespace: 'monitoring', serviceAccount: 'prometheus', roleArn, labels: metadata.labels, annotations: metadata.annotations });
+    // THEN only what the owner declared is kept, from kubectl output and from entries alike
+    for (const sa of inventory.serviceAccounts) {
+      expect([sa.cluster, sa.labels, sa.annotations]).toEqual([sa.cluster, { app: 'prometheus' }, { 'eks.amazonaws.com/token-expiration': '86400' }]);
+      // and the ANNOTATION_REMOVED manifest names the role nowhere
+      const yaml = serviceAccountYaml(inventory._entries().find((e) => e.cluster === sa.cluster)!, MigrationPhase.ANNOTATION_REMOVED);
+      expect(yaml).not.toContain(roleArn);
+      expect(yaml).not.toMatch(/last-applied|argocd|kapp|fluxcd|uid|resourceVersion|managedFields|creationTimestamp/);
+    }
+  });
+
   test('reads kubectl output: keeps only IRSA accounts with labels, other annotations and automount', () => {
     // GIVEN
     const inventory = new IrsaInventory();

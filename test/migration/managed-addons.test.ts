@@ -12,6 +12,7 @@ import * as fc from 'fast-check';
 import { FLEET, synthNorthwind } from './northwind';
 import { IrsaInventory, MigrationPhase as P, MigrationPlan, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { PHASE_ORDER } from '../../src/private/phases';
+import { recordWavePhases } from '../util/placement';
 
 const ACCOUNT = '111122223333';
 const CNI_ROLE = (cluster: string) => `arn:aws:iam::${ACCOUNT}:role/AmazonEKS_CNI_${cluster}`;
@@ -227,6 +228,7 @@ describe('add-ons in a small fleet', () => {
     const place = fs.mkdtempSync(path.join(os.tmpdir(), 'addons-place-'));
     const f = fleet();
     synthFleet(f, {}, place);
+    recordWavePhases(path.join(place, 'placement.json'), { platform: P.POD_IDENTITY });
     const { outdir } = synthFleet(f, { platform: P.POD_IDENTITY }, place);
     const t = templatesIn(outdir);
     expect(Object.keys(t).filter((k) => k.startsWith('ShopAddons')).sort()).toEqual([
@@ -296,6 +298,7 @@ describe('add-ons in a small fleet', () => {
       const app = new App();
       const history = (phase: P) => PHASE_ORDER.slice(0, PHASE_ORDER.indexOf(phase) + 1).map((p) => ({ phase: p }));
       const p = props(addons);
+      recordWavePhases(path.join(place, 'placement.json'), p);
       return () => new PodIdentityMigration(app, 'Shop', {
         clusters: [PodIdentityCluster.fromClusterAttributes({ clusterName: 'shop', clusterArn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/shop`, oidcIssuer: ISSUER })],
         inventory: f.inventory,
@@ -318,6 +321,8 @@ describe('add-ons in a small fleet', () => {
     const step = fc.tuple(fc.constantFrom<'platform' | 'apps'>('platform', 'apps'), fc.constantFrom(-1, 1));
     fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (moves) => {
       const pos = { platform: 0, apps: 0 };
+      // each walk starts where the first synthesis left the file
+      recordWavePhases(path.join(place, 'placement.json'), { platform: P.IRSA_ONLY, apps: P.IRSA_ONLY });
       for (const [wave, d] of moves) {
         pos[wave] = Math.min(PHASE_ORDER.length - 1, Math.max(0, pos[wave] + d));
         const phases = { platform: PHASE_ORDER[pos.platform], apps: PHASE_ORDER[pos.apps] };

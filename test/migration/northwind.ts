@@ -4,6 +4,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { IrsaInventory, MigrationFiles, MigrationPhase, MigrationPlan, MigrationState, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
 import { PHASE_ORDER } from '../../src/private/phases';
+import { recordWavePhases } from '../util/placement';
 
 export const FLEET = path.join(__dirname, '..', '..', 'examples', 'northwind', 'fleet');
 const read = (file: string) => fs.readFileSync(path.join(FLEET, file), 'utf8');
@@ -19,10 +20,21 @@ export function stateOf(phases: Phases): MigrationState {
   };
 }
 
-/** A fresh copy of the demo's committed placement file (tests never write into the repository). */
-export function placementCopy(): string {
+/**
+ * A fresh copy of the demo's committed placement file (tests never write into the repository). With
+ * `state`, the copy records each wave at the state's phase, as the deploys that stepped it there
+ * one phase at a time left it; without, it is the committed file (the demo's state).
+ */
+export function placementCopy(state?: MigrationState): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'placement-')), 'placement.json');
   fs.copyFileSync(path.join(FLEET, 'placement.json'), file);
+  if (state !== undefined) {
+    const waves = JSON.parse(read('plan.json')).waves.map((w: { name: string }) => w.name);
+    recordWavePhases(file, Object.fromEntries(waves.map((w: string) => {
+      const history = state.waves?.[w] ?? [];
+      return [w, history[history.length - 1]?.phase ?? MigrationPhase.IRSA_ONLY];
+    })));
+  }
   return file;
 }
 
@@ -52,13 +64,14 @@ export function northwindProps(phases: Phases = {}, overrides: Partial<PodIdenti
       'firehose-writer-pod-identity': { ...plan.roles!['firehose-writer'], exists: false },
     },
   };
+  const state = overrides.state ?? stateOf(phases);
   return {
     clusters,
     inventory,
     plan: adjusted,
     collectedRoles: MigrationFiles.collectedRolesFromJson(read('roles.json')),
-    state: stateOf(phases),
-    placementFile: placementCopy(),
+    state,
+    placementFile: overrides.placementFile ?? placementCopy(state),
     homeRegion: 'us-east-1',
     trustPolicyMaxLengthByAccount: { 111122223333: 4096, 999988887777: 4096 },
     ...overrides,

@@ -12,6 +12,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import * as fc from 'fast-check';
 import { IrsaInventory, MigrationFiles, MigrationPhase as P, OidcProviderStep as S, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { PROVIDER_STEP_ORDER, resolveProviderSteps } from '../../src/migration/private/oidc-provider-steps';
+import { recordWavePhases } from '../util/placement';
 
 const ACCOUNT = '111122223333';
 const CLUSTERS = [
@@ -39,6 +40,8 @@ function synth(o: Options = {}): string {
   const placementDir = o.placementDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'retire-place-'));
   if (!fs.existsSync(path.join(placementDir, 'placement.json'))) {
     build({ placementDir });
+    // the deploys that stepped the waves to where this synthesis starts
+    recordWavePhases(path.join(placementDir, 'placement.json'), o.phases ?? {});
   }
   return build({ ...o, placementDir });
 }

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { AgentStatus, CrossAccountPodRole, IrsaInventory, MigrationPhase, PodIdentityChecks, PodIdentityCluster, PodIdentityMigration } from '../../src';
+import { recordWavePhases } from '../util/placement';
 
 const ACCOUNT = '111122223333';
 const DATA = '444455556666';
@@ -53,6 +54,7 @@ describe('another partition (aws-cn)', () => {
     const start = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cn-')) });
     migrate(start, []);
     start.synth();
+    recordWavePhases(placementFile, { all: MigrationPhase.DUAL_TRUST });
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cn-'));
     const app = new App({ outdir });
     migrate(app, [MigrationPhase.IRSA_ONLY, MigrationPhase.DUAL_TRUST, MigrationPhase.POD_IDENTITY]);

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { IrsaInventory, MigrationPhase, OidcProviderStep, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
+import { recordWavePhases } from '../util/placement';
 
 export const ACCOUNT = '111122223333';
 export const FIXTURES = path.join(__dirname, 'fixtures');
@@ -69,6 +70,8 @@ export function synthShop(phase: MigrationPhase, placementDir = fs.mkdtempSync(p
   if (!fs.existsSync(placementFile)) {
     build(fs.mkdtempSync(path.join(os.tmpdir(), 'shop-first-')), []);
   }
+  // the deploys that stepped the wave to `phase`, one phase at a time
+  recordWavePhases(placementFile, { shop: phase });
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'shop-'));
   build(outdir, historyTo(phase), providers);
   return outdir;

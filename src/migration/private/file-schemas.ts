@@ -150,6 +150,25 @@ export const STATE_SCHEMA: Schema = {
         },
       },
     },
+    serviceAccounts: {
+      type: 'array',
+      description: 'acknowledged changes of single service accounts: a jump of more than one phase that is not their wave\'s own step, or a deletion',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['cluster'],
+        properties: {
+          cluster: text('the cluster name'),
+          namespace: text('the namespace (default: every namespace of the cluster)'),
+          serviceAccount: text('the service account (default: every one of the namespace)'),
+          deleted: { type: 'boolean', description: 'deleted from the cluster (or the cluster was): they left the inventory' },
+          from: { enum: PHASES },
+          to: { enum: PHASES },
+          acknowledge: { type: 'array', items: { enum: ['trust-with-associations', 'associations-with-annotation', 'irsa-pods-lose-credentials'] } },
+          note: text('free text: the change ticket, who, when'),
+        },
+      },
+    },
     oidcProviders: {
       type: 'object',
       description: 'per cluster name, the steps of the retirement of its IAM OIDC provider',

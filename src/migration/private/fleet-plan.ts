@@ -112,7 +112,8 @@ interface Use {
   readonly namespace: string;
   readonly serviceAccount: string;
   readonly phase: MigrationPhase;
-  readonly wave: string;
+  /** The wave of the placement; none for a service account the plan leaves on IRSA. */
+  readonly wave?: string;
 }
 
 /** What the planner gathers for a role before writing its documents. */
@@ -250,6 +251,15 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
       d.irsa.push(use);
       d.pod.push(use);
       placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn, addon });
+    }
+  }
+  // F20: a role's trust covers every user of it the plan leaves on IRSA (excluded, in no wave),
+  // whatever the phase of the waves that migrate its other users
+  for (const sa of [...excluded.map((e) => e.sa), ...unassigned]) {
+    const d = drafts.get(sa.role.arn);
+    if (d !== undefined && d.kind !== 'created') {
+      const { namespace, serviceAccount } = sa;
+      d.irsa.push({ cluster: clusters.get(sa.cluster)!, namespace, serviceAccount, phase: MigrationPhase.IRSA_ONLY });
     }
   }
   const addons = planAddons(owners, placements, inputs.inventory);

@@ -19,6 +19,11 @@ export interface WavePhase {
   readonly recorded: MigrationPhase;
   /** The context key when a context override set `phase`. */
   readonly overriddenBy?: string;
+  /**
+   * The risks acknowledged for the step to `phase`: the context's with an override, else those of
+   * the last entry of the wave's history.
+   */
+  readonly acknowledged: readonly string[];
 }
 
 /**
@@ -66,7 +71,8 @@ export function resolvePhases(waves: readonly string[], state: MigrationState | 
       if (acknowledgements.has(wave)) {
         throw new PlanningError(`context ${key}${ACKNOWLEDGE_SUFFIX} is set, but ${key} is not: an acknowledgement goes with an override of the phase.`);
       }
-      result.set(wave, { wave, phase: recorded, recorded });
+      const history = histories[wave] ?? [];
+      result.set(wave, { wave, phase: recorded, recorded, acknowledged: history[history.length - 1]?.acknowledge ?? [] });
       continue;
     }
     if (!isPhase(value)) {
@@ -75,7 +81,7 @@ export function resolvePhases(waves: readonly string[], state: MigrationState | 
     checkStep(recorded, value, acknowledgements.get(wave) ?? [],
       `wave ${JSON.stringify(wave)}: the step from ${recorded} (recorded) to ${value} (from context ${key})`,
       (ids) => `acknowledge the risks with -c ${key}${ACKNOWLEDGE_SUFFIX}=${ids.join(',')}`);
-    result.set(wave, { wave, phase: value, recorded, overriddenBy: key });
+    result.set(wave, { wave, phase: value, recorded, overriddenBy: key, acknowledged: acknowledgements.get(wave) ?? [] });
   }
   return result;
 }
@@ -99,7 +105,7 @@ function recordedPhase(wave: string, history: PhaseRecord[]): MigrationPhase {
  * A step of one phase (or none) passes; a bigger one only with every skipped phase's risk
  * acknowledged by id.
  */
-function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string,
+export function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string,
   howToAcknowledge: (ids: string[]) => string): void {
   const valid = PHASE_ORDER.map((p) => PHASES[p].skipRisk?.id).filter((id): id is string => id !== undefined);
   const unknown = acknowledged.filter((id) => !valid.includes(id));

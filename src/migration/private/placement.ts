@@ -1,7 +1,14 @@
+import { AssignmentRecord } from './assignment-guard';
 import { PlanningError } from './phase-state';
 
-/** The version of the placement file this code writes and reads. */
-export const PLACEMENT_VERSION = 1;
+/**
+ * The version of the placement file this code writes. Version 1 (without `waves` and
+ * `serviceAccounts`) is read too.
+ */
+export const PLACEMENT_VERSION = 2;
+
+/** The versions this code reads. */
+const READABLE_VERSIONS = [1, PLACEMENT_VERSION];
 
 /**
  * The placement file: which shard stack each role and each association lives in. Synthesis adds
@@ -18,6 +25,10 @@ export interface PlacementRecord {
   readonly roles: { [account: string]: { [roleArn: string]: number } };
   /** cluster ARN -> `namespace/serviceAccount` -> shard. */
   readonly associations: { [clusterArn: string]: { [serviceAccount: string]: number } };
+  /** wave -> its phase as recorded in the state when the file was written (version 2). */
+  readonly waves?: AssignmentRecord['waves'];
+  /** cluster ARN -> `namespace/serviceAccount` -> the wave of each migrated service account (version 2). */
+  readonly serviceAccounts?: AssignmentRecord['serviceAccounts'];
 }
 
 /** The shard of every member of every group, and what was added to the record. */
@@ -56,8 +67,8 @@ export interface PlacementInput {
 export function place(recorded: PlacementRecord | undefined, input: PlacementInput, max: number,
   stackName: (kind: 'roles' | 'associations', group: string, shard: number) => string, maxRoleBytes: number = Infinity): Placed {
   if (recorded) {
-    if (recorded.version !== PLACEMENT_VERSION) {
-      throw new PlanningError(`the placement file has version ${JSON.stringify(recorded.version)}; this version of the library reads version ${PLACEMENT_VERSION}.`);
+    if (!READABLE_VERSIONS.includes(recorded.version)) {
+      throw new PlanningError(`the placement file has version ${JSON.stringify(recorded.version)}; this version of the library reads versions ${READABLE_VERSIONS.join(' and ')}.`);
     }
     if (recorded.stackPrefix !== input.stackPrefix) {
       throw new PlanningError(`stackPrefix ${JSON.stringify(input.stackPrefix)} differs from ${JSON.stringify(recorded.stackPrefix)} in the placement file: every stack would get a new name, and CloudFormation cannot move resources between stacks. Keep stackPrefix ${JSON.stringify(recorded.stackPrefix)}.`);
@@ -126,29 +137,34 @@ function placeGroups(recorded: { [group: string]: { [member: string]: number } }
 
 /** The placement file's text: keys sorted, so that the same record is always the same bytes. */
 export function renderPlacement(record: PlacementRecord): string {
-  const { version, stackPrefix, homeRegion, roles, associations } = record;
-  const fast = [roles, associations].every((groups) => Object.values(groups).every((shards) =>
-    shards !== null && typeof shards === 'object' && !Array.isArray(shards) && Object.values(shards).every((n) => typeof n === 'number' && Number.isFinite(n))));
+  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts } = record;
+  const scalar = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
+  const isMap = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const twoLevels = [roles, associations, serviceAccounts ?? {}];
+  const fast = twoLevels.every((groups) => isMap(groups)
+    && Object.values(groups).every((members) => isMap(members) && Object.values(members).every(scalar)))
+    && (waves === undefined || (isMap(waves) && Object.values(waves).every(scalar)));
   if (!fast || typeof version !== 'number' || typeof stackPrefix !== 'string' || typeof homeRegion !== 'string') {
     return renderPlacementGeneric(record);
   }
-  // two levels of maps of shard numbers, written as JSON.stringify(sorted, null, 2) writes them, in
-  // one pass (a fleet's file holds 10,000 associations and is compared on every synthesis)
-  const groups = (map: { [group: string]: { [member: string]: number } }): string => {
+  // two levels of maps of shard numbers (or wave names), written as JSON.stringify(sorted, null, 2)
+  // writes them, in one pass (a fleet's file holds 10,000 associations and is compared on every synthesis)
+  const members = (map: { [member: string]: number | string }, indent: string): string => {
+    const keys = objectKeyOrder(Object.keys(map));
+    return keys.length === 0 ? '{}' : `{\n${keys.map((m) => `${indent}  ${JSON.stringify(m)}: ${JSON.stringify(map[m])}`).join(',\n')}\n${indent}}`;
+  };
+  const groups = (map: { [group: string]: { [member: string]: number | string } }): string => {
     const keys = objectKeyOrder(Object.keys(map));
     if (keys.length === 0) {
       return '{}';
     }
-    const lines = keys.map((group) => {
-      const members = objectKeyOrder(Object.keys(map[group]));
-      const body = members.length === 0 ? '{}'
-        : `{\n${members.map((m) => `      ${JSON.stringify(m)}: ${JSON.stringify(map[group][m])}`).join(',\n')}\n    }`;
-      return `    ${JSON.stringify(group)}: ${body}`;
-    });
+    const lines = keys.map((group) => `    ${JSON.stringify(group)}: ${members(map[group], '    ')}`);
     return `{\n${lines.join(',\n')}\n  }`;
   };
+  const assignments = waves === undefined && serviceAccounts === undefined ? ''
+    : `,\n  "waves": ${members(waves ?? {}, '  ')},\n  "serviceAccounts": ${groups(serviceAccounts ?? {})}`;
   return `{\n  "version": ${JSON.stringify(version)},\n  "stackPrefix": ${JSON.stringify(stackPrefix)},\n  "homeRegion": ${JSON.stringify(homeRegion)},\n`
-    + `  "roles": ${groups(roles)},\n  "associations": ${groups(associations)}\n}\n`;
+    + `  "roles": ${groups(roles)},\n  "associations": ${groups(associations)}${assignments}\n}\n`;
 }
 
 /** Any record, its maps' keys sorted at every level. */
@@ -159,8 +175,10 @@ function renderPlacementGeneric(record: PlacementRecord): string {
     }
     return value;
   };
-  const { version, stackPrefix, homeRegion, roles, associations } = record;
-  return JSON.stringify({ version, stackPrefix, homeRegion, roles: sortKeys(roles), associations: sortKeys(associations) }, null, 2) + '\n';
+  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts } = record;
+  const assignments = waves === undefined && serviceAccounts === undefined ? {}
+    : { waves: sortKeys(waves ?? {}), serviceAccounts: sortKeys(serviceAccounts ?? {}) };
+  return JSON.stringify({ version, stackPrefix, homeRegion, roles: sortKeys(roles), associations: sortKeys(associations), ...assignments }, null, 2) + '\n';
 }
 
 /**

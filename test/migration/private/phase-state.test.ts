@@ -13,8 +13,8 @@ describe('resolvePhases: the recorded state', () => {
     // WHEN
     const phases = resolvePhases(WAVES, state, {});
     // THEN
-    expect(phases.get('wave1')).toEqual({ wave: 'wave1', phase: P.DUAL_TRUST, recorded: P.DUAL_TRUST });
-    expect(phases.get('canary')).toEqual({ wave: 'canary', phase: P.IRSA_ONLY, recorded: P.IRSA_ONLY });
+    expect(phases.get('wave1')).toEqual({ wave: 'wave1', phase: P.DUAL_TRUST, recorded: P.DUAL_TRUST, acknowledged: [] });
+    expect(phases.get('canary')).toEqual({ wave: 'canary', phase: P.IRSA_ONLY, recorded: P.IRSA_ONLY, acknowledged: [] });
   });
 
   test('a history that jumps fails, naming the entry, the risks and the acknowledgement', () => {
@@ -62,7 +62,7 @@ describe('resolvePhases: the context override', () => {
 
   test.each([P.IRSA_ONLY, P.DUAL_TRUST, P.POD_IDENTITY])('one phase (or none) from DUAL_TRUST: %s', (phase) => {
     const phases = resolvePhases(WAVES, recorded, { 'pod-identity-migration:wave1': phase, 'other:key': 'x' });
-    expect(phases.get('wave1')).toEqual({ wave: 'wave1', phase, recorded: P.DUAL_TRUST, overriddenBy: 'pod-identity-migration:wave1' });
+    expect(phases.get('wave1')).toEqual({ wave: 'wave1', phase, recorded: P.DUAL_TRUST, overriddenBy: 'pod-identity-migration:wave1', acknowledged: [] });
   });
 
   test('a typo in the wave name fails, listing the waves', () => {

@@ -78,7 +78,8 @@ describe('place', () => {
     const reference = (record: any) => {
       const sortKeys = (value: any): any => (value && typeof value === 'object' && !Array.isArray(value)
         ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])])) : value);
-      return JSON.stringify({ ...record, roles: sortKeys(record.roles), associations: sortKeys(record.associations) }, null, 2) + '\n';
+      const assignments = record.waves === undefined ? {} : { waves: sortKeys(record.waves), serviceAccounts: sortKeys(record.serviceAccounts) };
+      return JSON.stringify({ ...record, roles: sortKeys(record.roles), associations: sortKeys(record.associations), ...assignments }, null, 2) + '\n';
     };
     const key = fc.oneof(fc.constantFrom('111122223333', '012345678901', 'arn:aws:eks:us-east-1:1:cluster/a', 'ns/sa', '7', '10', '0', '01', '4294967295', 'B', 'a', '"q"', 'ü'),
       fc.string({ maxLength: 5 }));
@@ -90,6 +91,21 @@ describe('place', () => {
       (record) => {
         expect(renderPlacement(record)).toBe(reference(record));
       }), { numRuns: 2000 });
+    // version 2: each wave's recorded phase, and the wave of each service account
+    const assigned = fc.dictionary(key, fc.dictionary(key, fc.constantFrom('w1', 'canary', '7'), { maxKeys: 6 }), { maxKeys: 4 });
+    fc.assert(fc.property(fc.record({
+      version: fc.constant(2),
+      stackPrefix: fc.constant('PodIdentity'),
+      homeRegion: fc.constant('us-east-1'),
+      roles: placed,
+      associations: placed,
+      waves: fc.dictionary(key, fc.constantFrom('IRSA_ONLY', 'POD_IDENTITY_ONLY'), { maxKeys: 4 }),
+      serviceAccounts: assigned,
+    }), (record) => {
+      const text = renderPlacement(record as any);
+      expect(text).toBe(reference(record));
+      expect(renderPlacement(parsePlacement(text, 'f'))).toBe(text);
+    }), { numRuns: 2000 });
     fc.assert(fc.property(fc.record({
       version: fc.constantFrom<any>(1, 2, undefined, '1'),
       stackPrefix: fc.constantFrom('PodIdentity', 'P"q', 'ü'),
