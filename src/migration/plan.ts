@@ -269,7 +269,14 @@ export class MigrationFiles {
     }
     const serviceAccounts = state.serviceAccounts === undefined ? undefined
       : (state.serviceAccounts as any[]).map((e) => ({
-        cluster: e.cluster, namespace: e.namespace, serviceAccount: e.serviceAccount, deleted: e.deleted, from: e.from, to: e.to, acknowledge: e.acknowledge, note: e.note,
+        cluster: e.cluster,
+        namespace: e.namespace,
+        serviceAccount: e.serviceAccount,
+        deleted: e.deleted,
+        from: e.from,
+        to: e.to,
+        acknowledge: e.acknowledge,
+        note: e.note,
       }));
     if (state.oidcProviders === undefined) {
       return serviceAccounts === undefined ? { waves } : { waves, serviceAccounts };

@@ -5,7 +5,8 @@ import { MigrationPhase as P } from '../../../src/migration-phase';
 const C1 = 'arn:aws:eks:us-east-1:111122223333:cluster/prod-use1';
 const C2 = 'arn:aws:eks:us-east-1:111122223333:cluster/prod-use1-b';
 
-const wave = (name: string, phase: P, acknowledged: string[] = []): [string, WavePhase] => [name, { wave: name, phase, recorded: phase, acknowledged }];
+const wave = (name: string, phase: P, acknowledged: string[] = []): [string, WavePhase] =>
+  [name, { wave: name, phase, recorded: phase, acknowledged }];
 const sa = (namespace: string, serviceAccount: string, w: string | undefined, phase: P, clusterArn = C1, reason?: string): Assignment =>
   ({ clusterArn, namespace, serviceAccount, wave: w, phase, reason });
 
