@@ -266,7 +266,8 @@ export class DualTrustRole extends iam.Role {
     const issuer = cluster.oidcIssuer;
     if (providerArn === undefined || issuer === undefined) {
       throw constructError(this, this.kind,
-        `cluster ${clusterLabel(cluster)} has no OIDC provider, so it cannot be trusted through IRSA: pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider.`);
+        `cluster ${clusterLabel(cluster)} has no OIDC provider, so it cannot be trusted through IRSA: `
+        + `${cluster._noOidcProvider ?? 'pass oidcProviderArn or oidcIssuer to PodIdentityCluster.fromClusterAttributes, or give aws-eks an openIdConnectProvider'}.`);
     }
     const principal = this.oidcProviderAccount === undefined || Token.isUnresolved(providerArn)
       ? providerArn

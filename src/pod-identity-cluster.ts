@@ -178,6 +178,11 @@ export class PodIdentityCluster {
     if (isConcrete(issuer) && !isValidIssuer(issuer)) {
       throw new Error(`${where}: invalid oidcIssuer ${show(attrs.oidcIssuer)}: expected the issuer URL of the cluster, e.g. "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (see \`aws eks describe-cluster --query cluster.identity.oidc.issuer\`).`);
     }
+    const issuerRegion = isConcrete(issuer) ? /^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/.exec(issuer)?.[1] : undefined;
+    if (issuerRegion !== undefined && region !== undefined && issuerRegion !== region) {
+      throw new Error(`${where}: oidcIssuer ${show(issuer)} is in region ${issuerRegion}, but clusterArn ${show(attrs.clusterArn)} is in ${region}: `
+        + `an EKS cluster's issuer is in its own region, so this one was taken from another cluster. Use this cluster's issuer (aws eks describe-cluster --name ${clusterName} --region ${region} --query cluster.identity.oidc.issuer).`);
+    }
     let providerArn = attrs.oidcProviderArn;
     if (isConcrete(providerArn)) {
       const parsed = parseOidcProviderArn(providerArn);
@@ -194,6 +199,10 @@ export class PodIdentityCluster {
     } else if (providerArn === undefined && isConcrete(issuer) && account !== undefined) {
       providerArn = `arn:${partition}:iam::${account}:oidc-provider/${issuer}`;
     }
+    const noOidcProvider = providerArn === undefined && issuer !== undefined
+      ? `oidcIssuer ${show(issuer)} is given, but the ARN of its IAM OIDC provider also needs the cluster's account: pass clusterArn `
+        + `(arn:<partition>:eks:<region>:<account>:cluster/${clusterName}) or oidcProviderArn to PodIdentityCluster.fromClusterAttributes`
+      : undefined;
 
     const clusterArn = attrs.clusterArn
       ?? `arn:${Aws.PARTITION}:eks:${Aws.REGION}:${Aws.ACCOUNT_ID}:cluster/${clusterName}`;
@@ -207,6 +216,7 @@ export class PodIdentityCluster {
       computeType: attrs.computeType,
       agentStatus: attrs.agentStatus,
       oidc: () => (providerArn !== undefined && issuer !== undefined ? { providerArn, issuer } : undefined),
+      noOidcProvider,
     });
   }
 
@@ -302,6 +312,13 @@ export class PodIdentityCluster {
   /** @internal */
   public readonly _description: string;
 
+  /**
+   * Why the reference has no OIDC provider, when it was given part of one (for messages).
+   *
+   * @internal
+   */
+  public readonly _noOidcProvider?: string;
+
   private readonly oidc: () => OidcInfo | undefined;
 
   private constructor(description: string, props: ClusterReferenceProps) {
@@ -325,6 +342,7 @@ export class PodIdentityCluster {
     this.agentStatus = agentStatus ?? AgentStatus.NOT_INSTALLED;
     this.clusterConstruct = props.construct;
     this._key = props.key;
+    this._noOidcProvider = props.noOidcProvider;
     this.oidc = props.oidc;
   }
 
@@ -382,6 +400,8 @@ interface ClusterReferenceProps {
   readonly agentStatus?: AgentStatus;
   readonly oidc: () => OidcInfo | undefined;
   readonly construct?: IConstruct;
+  /** Why there is no OIDC provider although part of one was given. */
+  readonly noOidcProvider?: string;
 }
 
 interface ClusterWithOidcProvider {

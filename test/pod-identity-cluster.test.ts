@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as eksv2 from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AgentStatus, ComputeType, PodIdentityCluster } from '../src';
+import { AgentStatus, ComputeType, DualTrustRole, MigrationPhase, PodIdentityCluster } from '../src';
 
 const ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/platform-prod-use1-blue';
 const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/DF75D6E91EF1EBC6E151576E19DDAE75';
@@ -27,6 +27,24 @@ describe('PodIdentityCluster.fromClusterAttributes', () => {
     expect(cluster.agentStatus).toEqual(AgentStatus.NOT_INSTALLED);
     expect(cluster.supportsPodIdentity).toBe(true);
     expect(cluster.needsAgentAddon).toBe(true);
+  });
+
+  test('an issuer of another region than the cluster ARN (copied from another cluster) is refused, naming both and the command', () => {
+    expect(() => PodIdentityCluster.fromClusterAttributes({
+      clusterName: 'platform-prod-use1-blue', clusterArn: ARN, oidcIssuer: 'oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9',
+    })).toThrow('PodIdentityCluster.fromClusterAttributes("platform-prod-use1-blue"): oidcIssuer "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9" is in region eu-west-1, '
+      + 'but clusterArn "arn:aws:eks:us-east-1:111122223333:cluster/platform-prod-use1-blue" is in us-east-1: an EKS cluster\'s issuer is in its own region, so this one was taken from another cluster. '
+      + 'Use this cluster\'s issuer (aws eks describe-cluster --name platform-prod-use1-blue --region us-east-1 --query cluster.identity.oidc.issuer).');
+  });
+
+  test('an issuer without a cluster ARN has no provider ARN: the IRSA trust says what is missing', () => {
+    const cluster = PodIdentityCluster.fromClusterAttributes({ clusterName: 'platform-prod-use1-blue', oidcIssuer: ISSUER });
+    expect(cluster.oidcProviderArn).toBeUndefined();
+    const stack = new Stack(new App(), 'S', { env: { account: '111122223333', region: 'us-east-1' } });
+    expect(() => new DualTrustRole(stack, 'Role', {
+      phase: MigrationPhase.DUAL_TRUST, irsaTrusts: [{ cluster, namespace: 'payments', serviceAccount: 'checkout' }],
+    })).toThrow(`cluster "platform-prod-use1-blue" has no OIDC provider, so it cannot be trusted through IRSA: oidcIssuer "${ISSUER}" is given, but the ARN of its IAM OIDC provider `
+      + 'also needs the cluster\'s account: pass clusterArn (arn:<partition>:eks:<region>:<account>:cluster/platform-prod-use1-blue) or oidcProviderArn to PodIdentityCluster.fromClusterAttributes.');
   });
 
   test('derives the issuer from the OIDC provider ARN', () => {

@@ -136,7 +136,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   for (const cluster of inputs.clusters) {
     clusters.set(cluster.clusterName, cluster);
   }
-  const { plan } = inputs;
+  const plan = withStatementsAsJson(inputs.plan);
   const excluded: LeftOnIrsa[] = [];
   const unassigned: IrsaServiceAccount[] = [];
   const placements: PlannedPlacement[] = [];
@@ -435,7 +435,8 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
     }
     const providerArn = u.cluster.oidcProviderArn;
     if (issuer === undefined || providerArn === undefined) {
-      throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has no OIDC provider, but role ${d.parsed.arn} trusts ${u.namespace}/${u.serviceAccount} on it through IRSA: give the cluster its oidcIssuer or oidcProviderArn.`);
+      throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has no OIDC provider, but role ${d.parsed.arn} trusts ${u.namespace}/${u.serviceAccount} on it through IRSA: `
+        + `${u.cluster._noOidcProvider ?? 'give the cluster its oidcIssuer or oidcProviderArn'}.`);
     }
     if (Token.isUnresolved(issuer) || Token.isUnresolved(providerArn)) {
       throw new PlanningError(`cluster ${JSON.stringify(u.cluster.clusterName)} has an OIDC issuer known only at deploy time; the migration plans trust policies at synthesis: reference the cluster with PodIdentityCluster.fromClusterAttributes and its oidcIssuer.`);
@@ -618,4 +619,43 @@ export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[
       .map((a) => `add-on ${a.addon.addonName} (serviceAccountRoleArn ${a.roleArn}${a.phase ? ` until ANNOTATION_REMOVED; wave ${a.wave} is at ${a.phase}` : ''})`),
   ];
   return [...roles, ...left];
+}
+
+/**
+ * The plan with every role's `statements` as IAM JSON: an `iam.PolicyStatement` (what a TypeScript
+ * or Python user writes first) becomes its JSON; anything else that is not a statement fails,
+ * naming the role and the expected shape.
+ */
+function withStatementsAsJson(plan: MigrationPlan): MigrationPlan {
+  if (plan.roles === undefined) {
+    return plan;
+  }
+  const roles: { [name: string]: MigrationRolePlan } = {};
+  for (const [name, entry] of Object.entries(plan.roles)) {
+    if (entry?.statements === undefined) {
+      roles[name] = entry;
+      continue;
+    }
+    if (!Array.isArray(entry.statements)) {
+      throw new PlanningError(`plan roles[${JSON.stringify(name)}].statements: expected a list of IAM policy statements; got ${describeValue(entry.statements)}.`);
+    }
+    const statements = entry.statements.map((s, i) => {
+      if (s !== null && typeof s === 'object' && typeof s.toStatementJson === 'function') {
+        return s.toStatementJson();
+      }
+      if (s === null || typeof s !== 'object' || Array.isArray(s) || (s.Action === undefined && s.NotAction === undefined)) {
+        throw new PlanningError(`plan roles[${JSON.stringify(name)}].statements[${i}]: expected an IAM policy statement, as JSON `
+          + `({ "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket/*"] }) or an iam.PolicyStatement; got ${describeValue(s)}.`);
+      }
+      return s;
+    });
+    roles[name] = { ...entry, statements };
+  }
+  return { ...plan, roles };
+}
+
+/** A value for a message: its JSON, cut short. */
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

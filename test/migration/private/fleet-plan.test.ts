@@ -1,5 +1,6 @@
-import { PodIdentityCluster } from '../../../src';
-import { podIdentityStatements } from '../../../src/migration/private/fleet-plan';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IrsaInventory, MigrationPhase, PodIdentityCluster } from '../../../src';
+import { planFleet, podIdentityStatements } from '../../../src/migration/private/fleet-plan';
 import { evaluate } from '../../util/iam-simulator';
 
 const cluster = (name: string) => PodIdentityCluster.fromClusterAttributes({ clusterName: name, clusterArn: `arn:aws:eks:us-east-1:111122223333:cluster/${name}` });
@@ -33,5 +34,34 @@ describe('podIdentityStatements', () => {
     // worker runs on c only: not admitted on a or b
     expect(decide(a, 'worker')).toBe('ImplicitlyDenied');
     expect(decide(b, 'worker')).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('planFleet: plan statements', () => {
+  const plan = (statements: any[]) => planFleet({
+    clusters: [PodIdentityCluster.fromClusterAttributes({ clusterName: 'a', clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/a', oidcIssuer: 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111' })],
+    inventory: (() => {
+      const inventory = new IrsaInventory();
+      inventory.addEntry({ cluster: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: 'arn:aws:iam::111122223333:role/app' });
+      return inventory;
+    })(),
+    plan: { waves: [{ name: 'w', select: [{ namespace: 'ns' }] }], roles: { app: { statements } } },
+    phases: new Map([['w', { wave: 'w', phase: MigrationPhase.DUAL_TRUST, recorded: MigrationPhase.DUAL_TRUST, acknowledged: [] }]]),
+  });
+
+  test('an iam.PolicyStatement (what a TypeScript or Python user writes first) is taken as its JSON', () => {
+    const json = { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::b/*' };
+    const fromObject = plan([new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] })]);
+    expect(fromObject.roles.get('arn:aws:iam::111122223333:role/app')!.statements).toEqual([json]);
+    expect(plan([json]).roles.get('arn:aws:iam::111122223333:role/app')!.statements).toEqual([json]);
+  });
+
+  test.each([
+    ['a string', 's3:GetObject', '"s3:GetObject"'],
+    ['a statement without Action', { Effect: 'Allow', Resource: '*' }, '{"Effect":"Allow","Resource":"*"}'],
+    ['null', null, 'null'],
+  ])('%s fails naming the role, the entry and the expected shape', (_, statement, shown) => {
+    expect(() => plan([{ Effect: 'Allow', Action: 's3:ListBucket', Resource: '*' }, statement])).toThrow(
+      `plan roles["app"].statements[1]: expected an IAM policy statement, as JSON ({ "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket/*"] }) or an iam.PolicyStatement; got ${shown}.`);
   });
 });
