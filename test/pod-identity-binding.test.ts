@@ -165,6 +165,26 @@ describe('PodIdentityBinding', () => {
       })).toThrow(`PodIdentityBinding at 'S/B': \`sessionPolicy\` requires \`sessionTags: false\` (EKS rejects a session policy while session tags are on); got sessionTags: ${shown}.`);
     });
 
+    test('the same service account bound through two forms of cluster reference: one is the name alone, the other name and ARN', () => {
+      // GIVEN a reference by name (its account and region are the stack's) and one by name and ARN
+      const { app, stack, role } = setup();
+      const byName = PodIdentityCluster.fromClusterAttributes({ clusterName: 'c1' });
+      const byArn = PodIdentityCluster.fromClusterAttributes({ clusterName: 'c1', clusterArn: `arn:aws:eks:${ENV.region}:${ENV.account}:cluster/c1` });
+      new PodIdentityBinding(stack, 'First', { cluster: byName, namespace: 'payments', serviceAccount: 'checkout', role });
+      // THEN the second is refused: it is the same cluster
+      const other = new Stack(app, 'Other', { env: ENV });
+      expect(() => new PodIdentityBinding(other, 'Second', { cluster: byArn, namespace: 'payments', serviceAccount: 'checkout', role: iam.Role.fromRoleName(other, 'R', 'r') })).toThrow(
+        "PodIdentityBinding at 'Other/Second': payments/checkout on cluster \"c1\" already has a binding at 'S/First'; EKS allows one association per service account");
+      // while the same name in another account or region is another cluster
+      const elsewhere = new Stack(app, 'Elsewhere', { env: { account: ENV.account, region: 'eu-west-1' } });
+      expect(() => new PodIdentityBinding(elsewhere, 'Third', {
+        cluster: PodIdentityCluster.fromClusterAttributes({ clusterName: 'c1' }),
+        namespace: 'payments',
+        serviceAccount: 'checkout',
+        role: iam.Role.fromRoleName(elsewhere, 'R', 'r'),
+      })).not.toThrow();
+    });
+
     test('two bindings for the same (cluster, namespace, service account) anywhere in the app', () => {
       const { app, stack, role } = setup();
       const other = new Stack(app, 'Other', { env: ENV });

@@ -191,11 +191,14 @@ export interface MigrationPlan {
    */
   readonly exclude?: ServiceAccountSelector[];
   /**
-   * Permissions per IRSA role name; a key may end in `*` to cover several roles.
+   * Permissions per IRSA role: keyed by role ARN (`arn:aws:iam::<account>:role/<name>`, for one
+   * account's role, e.g. same-named roles in two accounts with different permissions), by role name,
+   * or by a name ending in `*` that covers several roles. An ARN wins over a name, a name over the
+   * longest matching pattern.
    *
    * @default - none
    */
-  readonly roles?: { [roleName: string]: MigrationRolePlan };
+  readonly roles?: { [roleNameOrArn: string]: MigrationRolePlan };
   /**
    * Consolidations.
    *

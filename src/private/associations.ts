@@ -3,8 +3,10 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import { IConstruct } from 'constructs';
 import { appRegistry } from './app-registry';
 import { clusterLabel, constructError } from './errors';
-import { describeServiceAccount, serviceAccountKey } from './service-accounts';
+import { isConcrete } from './names';
+import { describeServiceAccount } from './service-accounts';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
+import { PodIdentityCluster } from '../pod-identity-cluster';
 import { ServiceAccountRef } from '../service-account-ref';
 
 /** EKS allows 5,000 Pod Identity associations per cluster (a fixed quota). */
@@ -36,20 +38,39 @@ export class AssociationRegistry {
    * than EKS allows.
    */
   public claim(owner: IConstruct, kind: string, ref: ServiceAccountRef): void {
-    const key = serviceAccountKey(ref);
+    const cluster = clusterIdentity(ref.cluster, owner);
+    const key = `${cluster}|${ref.namespace}|${ref.serviceAccount}`;
     const first = this.byServiceAccount.get(key);
     if (first) {
       throw constructError(owner, kind,
         `${describeServiceAccount(ref)} already has a binding at '${first.node.path}'; EKS allows one association per service account (a second fails with ResourceInUseException). Bind each service account once, and use targetRole for a role in another account.`);
     }
-    const count = (this.perCluster.get(ref.cluster._key) ?? 0) + 1;
+    const count = (this.perCluster.get(cluster) ?? 0) + 1;
     if (count > MAX_ASSOCIATIONS_PER_CLUSTER) {
       throw constructError(owner, kind,
         `cluster ${clusterLabel(ref.cluster)} would get association number ${count.toLocaleString('en-US')}, over EKS's fixed limit of ${MAX_ASSOCIATIONS_PER_CLUSTER.toLocaleString('en-US')} per cluster. Share roles between service accounts that need the same access, or keep some on IRSA.`);
     }
     this.byServiceAccount.set(key, owner);
-    this.perCluster.set(ref.cluster._key, count);
+    this.perCluster.set(cluster, count);
   }
+}
+
+/**
+ * Which EKS cluster a reference names, whatever form it has: its name, account and region, an
+ * unknown account or region being the stack's (where the association is deployed, as the default
+ * cluster ARN resolves). A reference whose name is known only at deploy time is itself.
+ */
+function clusterIdentity(cluster: PodIdentityCluster, owner: IConstruct): string {
+  if (!isConcrete(cluster.clusterName)) {
+    return cluster._key;
+  }
+  let { account, region } = cluster;
+  if (account === undefined || region === undefined) {
+    const stack = Stack.of(owner);
+    account = account ?? (isConcrete(stack.account) ? stack.account : '?');
+    region = region ?? (isConcrete(stack.region) ? stack.region : '?');
+  }
+  return `${cluster.clusterName}@${account}/${region}`;
 }
 
 /** Top-level stacks already made to depend on the stack of an agent add-on (one call per pair). */

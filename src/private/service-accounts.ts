@@ -25,11 +25,6 @@ export function irsaSubject(ref: ServiceAccountRef): string {
   return `system:serviceaccount:${ref.namespace}:${ref.serviceAccount}`;
 }
 
-/** A key identifying `(cluster, namespace, serviceAccount)` across an app. */
-export function serviceAccountKey(ref: ServiceAccountRef): string {
-  return `${ref.cluster._key}|${ref.namespace}|${ref.serviceAccount}`;
-}
-
 /** `namespace/serviceAccount` on `cluster`, for messages. */
 export function describeServiceAccount(ref: ServiceAccountRef): string {
   return `${ref.namespace}/${ref.serviceAccount} on cluster ${show(ref.cluster.clusterName)}`;

@@ -137,6 +137,12 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     clusters.set(cluster.clusterName, cluster);
   }
   const plan = withStatementsAsJson(inputs.plan);
+  for (const [key, entry] of Object.entries(plan.roles ?? {})) {
+    const fromArn = accountOfRoleKey(key);
+    if (fromArn !== undefined && entry?.account !== undefined && entry.account !== fromArn) {
+      throw new PlanningError(`plan roles[${JSON.stringify(key)}] names account ${entry.account}, but its ARN is in ${fromArn}: remove "account" or correct the ARN.`);
+    }
+  }
   const excluded: LeftOnIrsa[] = [];
   const unassigned: IrsaServiceAccount[] = [];
   const placements: PlannedPlacement[] = [];
@@ -234,7 +240,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
         }
       }
       associationDraft.chainsTo.add(target.arn);
-      const declaredTarget = declaredFor(plan, target.roleName)?.permissions;
+      const declaredTarget = declaredFor(plan, target)?.permissions;
       const targetPlan = declaredTarget?.exists === false ? declaredTarget : adopted(target);
       const targetDraft = using(draft(target, 'target', targetPlan.exists ?? true, targetPlan, `target of the Pod Identity chain from ${association.arn}`));
       targetDraft.chainFrom.push({ associationRoleArn: association.arn, namespace: sa.namespace, serviceAccount: sa.serviceAccount });
@@ -279,6 +285,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     }
   }
 
+  checkAccounts(plan, drafts, clusters);
   const roles = new Map<string, PlannedRole>();
   for (const arn of [...drafts.keys()].sort()) {
     roles.set(arn, finish(drafts.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
@@ -536,8 +543,12 @@ function targetStatements(d: RoleDraft): any[] {
 }
 
 /** The plan's entry for a role, and its key (an exact name wins over the longest `*` pattern). */
-export function declaredFor(plan: MigrationPlan, roleName: string): { key: string; permissions: MigrationRolePlan } | undefined {
+export function declaredFor(plan: MigrationPlan, role: { readonly arn: string; readonly roleName: string }): { key: string; permissions: MigrationRolePlan } | undefined {
   const roles = plan.roles ?? {};
+  if (roles[role.arn]) {
+    return { key: role.arn, permissions: roles[role.arn] };
+  }
+  const roleName = role.roleName;
   if (roles[roleName]) {
     return { key: roleName, permissions: roles[roleName] };
   }
@@ -552,7 +563,7 @@ export function declaredFor(plan: MigrationPlan, roleName: string): { key: strin
  * the role was collected; or, without an entry, what was collected.
  */
 function adoptedPermissions(plan: MigrationPlan, role: ParsedRoleArn, collected: CollectedRole | undefined, collecting: boolean): MigrationRolePlan {
-  const declared = declaredFor(plan, role.roleName);
+  const declared = declaredFor(plan, role);
   if (declared === undefined) {
     if (collected === undefined) {
       throw new PlanningError(`role ${JSON.stringify(role.roleName)} has no permissions in the plan${collecting ? ' and was not collected' : ''}. Adopting it would replace what it may do today with nothing: `
@@ -658,4 +669,37 @@ function withStatementsAsJson(plan: MigrationPlan): MigrationPlan {
 function describeValue(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * Every role of the migration is in an account the fleet declares: a cluster's, a cross-account
+ * target's, or one a plan `roles` entry names (`account`, or the account of an ARN key). A role ARN
+ * one digit off would otherwise put a role stack in an account nobody runs, and record it.
+ */
+function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clusters: Map<string, PodIdentityCluster>): void {
+  const declared = new Set<string>();
+  clusters.forEach((c) => c.account !== undefined && declared.add(c.account));
+  (plan.crossAccount ?? []).forEach((c) => {
+    const account = /^arn:[^:]+:iam::(\d{12}):role\//.exec(c.targetRoleArn)?.[1];
+    if (account) {
+      declared.add(account);
+    }
+  });
+  for (const [key, entry] of Object.entries(plan.roles ?? {})) {
+    [accountOfRoleKey(key), entry?.account].forEach((a) => a !== undefined && declared.add(a));
+  }
+  for (const d of drafts.values()) {
+    if (!declared.has(d.parsed.account)) {
+      const users = [...d.irsa, ...d.pod].map((u) => `${u.namespace}/${u.serviceAccount} on ${u.cluster.clusterName}`);
+      const who = users.length > 0 ? ` (used by ${[...new Set(users)].slice(0, 3).join(', ')}${users.length > 3 ? ', ...' : ''})` : '';
+      throw new PlanningError(`role ${d.parsed.arn}${who} is in account ${d.parsed.account}, which no cluster, crossAccount target or plan roles entry declares `
+        + `(the declared accounts are ${[...declared].sort().join(', ')}). Correct the role ARN in the inventory if it is a typo; `
+        + `if the role does live in that account, declare it: roles[${JSON.stringify(d.parsed.arn)}] with its permissions, or "account": "${d.parsed.account}" on its entry.`);
+    }
+  }
+}
+
+/** The account of a plan `roles` key that is a role ARN. */
+function accountOfRoleKey(key: string): string | undefined {
+  return /^arn:[^:]+:iam::(\d{12}):role\//.exec(key)?.[1];
 }

@@ -65,3 +65,43 @@ describe('planFleet: plan statements', () => {
       `plan roles["app"].statements[1]: expected an IAM policy statement, as JSON ({ "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket/*"] }) or an iam.PolicyStatement; got ${shown}.`);
   });
 });
+
+describe('planFleet: accounts and same-named roles', () => {
+  const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111';
+  const clusters = [
+    PodIdentityCluster.fromClusterAttributes({ clusterName: 'prod', clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/prod', oidcIssuer: ISSUER }),
+    PodIdentityCluster.fromClusterAttributes({ clusterName: 'dev', clusterArn: 'arn:aws:eks:us-east-1:444455556666:cluster/dev', oidcIssuer: ISSUER.replace('AAAA', 'BBBB') }),
+  ];
+  const run = (entries: [string, string][], roles: any) => {
+    const inventory = new IrsaInventory();
+    entries.forEach(([cluster, roleArn]) => inventory.addEntry({ cluster, namespace: 'dns', serviceAccount: 'external-dns', roleArn }));
+    return planFleet({
+      clusters,
+      inventory,
+      plan: { waves: [{ name: 'w', select: [{ namespace: 'dns' }] }], roles },
+      phases: new Map([['w', { wave: 'w', phase: MigrationPhase.IRSA_ONLY, recorded: MigrationPhase.IRSA_ONLY, acknowledged: [] }]]),
+    });
+  };
+  const zone = (id: string) => [{ Effect: 'Allow', Action: 'route53:ChangeResourceRecordSets', Resource: `arn:aws:route53:::hostedzone/${id}` }];
+
+  test('a role ARN in an account nothing declares (one digit off) is refused at IRSA_ONLY already, naming the role, its users and the fix', () => {
+    expect(() => run([['prod', 'arn:aws:iam::111122223334:role/external-dns']], { 'external-dns': { statements: zone('Z1') } })).toThrow(
+      'role arn:aws:iam::111122223334:role/external-dns (used by dns/external-dns on prod) is in account 111122223334, which no cluster, crossAccount target or plan roles entry declares '
+      + '(the declared accounts are 111122223333, 444455556666). Correct the role ARN in the inventory if it is a typo; if the role does live in that account, declare it: '
+      + 'roles["arn:aws:iam::111122223334:role/external-dns"] with its permissions, or "account": "111122223334" on its entry.');
+    // declared: planned
+    expect(run([['prod', 'arn:aws:iam::111122223334:role/external-dns']], { 'external-dns': { statements: zone('Z1'), account: '111122223334' } }).roles.size).toBe(1);
+  });
+
+  test('same-named roles in two accounts get their own permissions through ARN keys; an ARN wins over the name', () => {
+    const fleet = run([['prod', 'arn:aws:iam::111122223333:role/external-dns'], ['dev', 'arn:aws:iam::444455556666:role/external-dns']], {
+      'external-dns': { statements: zone('ZSHARED') },
+      'arn:aws:iam::111122223333:role/external-dns': { statements: zone('ZPROD') },
+      'arn:aws:iam::444455556666:role/external-dns': { statements: zone('ZDEV') },
+    });
+    expect(fleet.roles.get('arn:aws:iam::111122223333:role/external-dns')!.statements).toEqual(zone('ZPROD'));
+    expect(fleet.roles.get('arn:aws:iam::444455556666:role/external-dns')!.statements).toEqual(zone('ZDEV'));
+    expect(() => run([['prod', 'arn:aws:iam::111122223333:role/external-dns']], { 'arn:aws:iam::111122223333:role/external-dns': { statements: zone('Z'), account: '444455556666' } }))
+      .toThrow('plan roles["arn:aws:iam::111122223333:role/external-dns"] names account 444455556666, but its ARN is in 111122223333: remove "account" or correct the ARN.');
+  });
+});
