@@ -543,7 +543,8 @@ function targetStatements(d: RoleDraft): any[] {
 }
 
 /** The plan's entry for a role, and its key (an exact name wins over the longest `*` pattern). */
-export function declaredFor(plan: MigrationPlan, role: { readonly arn: string; readonly roleName: string }): { key: string; permissions: MigrationRolePlan } | undefined {
+export function declaredFor(plan: MigrationPlan, role: { readonly arn: string; readonly roleName: string }):
+{ key: string; permissions: MigrationRolePlan } | undefined {
   const roles = plan.roles ?? {};
   if (roles[role.arn]) {
     return { key: role.arn, permissions: roles[role.arn] };

@@ -74,7 +74,7 @@ describe('planFleet: accounts and same-named roles', () => {
   ];
   const run = (entries: [string, string][], roles: any) => {
     const inventory = new IrsaInventory();
-    entries.forEach(([cluster, roleArn]) => inventory.addEntry({ cluster, namespace: 'dns', serviceAccount: 'external-dns', roleArn }));
+    entries.forEach(([name, roleArn]) => inventory.addEntry({ cluster: name, namespace: 'dns', serviceAccount: 'external-dns', roleArn }));
     return planFleet({
       clusters,
       inventory,
