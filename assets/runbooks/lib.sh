@@ -512,7 +512,7 @@ pi_check_agent() {
   if [ "$C_COMPUTE" = HYBRID_NODES ]; then names='eks-pod-identity-agent eks-pod-identity-agent-hybrid'; fi
   for name in $names; do
     if ! ds="$(pi_k "$C_NAME" -n kube-system get daemonset "$name" -o json 2>&1)"; then
-      pi_fail "$C_NAME - agent: expected DaemonSet kube-system/$name; saw: $(printf '%s' "$ds" | tr '\n' ' ')"
+      pi_fail "$C_NAME - agent: expected DaemonSet kube-system/$name; saw: $(printf '%s' "$ds" | tr '\n' ' ')$(pi_foundation_hint)"
       continue
     fi
     desired="$(jq '.status.desiredNumberScheduled // 0' <<<"$ds")"
@@ -520,8 +520,44 @@ pi_check_agent() {
     if [ "$desired" -gt 0 ] && [ "$desired" = "$ready" ]; then
       pi_pass "$C_NAME - agent: $name ready on $ready of $desired nodes"
     else
-      pi_fail "$C_NAME - agent: expected $name ready on every node; saw $ready ready of $desired"
+      pi_fail "$C_NAME - agent: expected $name ready on every node; saw $ready ready of $desired$(pi_foundation_hint)"
     fi
+  done
+}
+
+# where a wave's check finds the agent missing on a cluster whose agent the migration installs: the step that installs it
+pi_foundation_hint() {
+  local list="$PI_DIR/../foundation/clusters.tsv"
+  if [ "$(basename "$PI_DIR")" != foundation ] && [ -r "$list" ] && awk -F '\t' -v k="$C_NAME" '$1 == k { found = 1 } END { exit !found }' "$list"; then
+    printf '. The migration installs the agent of %s in its foundation step: run runbooks/foundation/apply.sh first (see runbooks/foundation.md)' "$C_NAME"
+  fi
+}
+
+# apply of the foundation: wait until the agent DaemonSet(s) of the cluster are ready on every node
+pi_wait_agent() {
+  if [ "$C_COMPUTE" = AUTO_MODE ]; then
+    return 0
+  fi
+  local names='eks-pod-identity-agent' name start ds state desired ready
+  if [ "$C_COMPUTE" = HYBRID_NODES ]; then names='eks-pod-identity-agent eks-pod-identity-agent-hybrid'; fi
+  for name in $names; do
+    start="$(date +%s)"
+    while :; do
+      state='0 0'
+      if ds="$(pi_k "$C_NAME" -n kube-system get daemonset "$name" -o json 2>/dev/null)"; then
+        state="$(jq -r '"\(.status.desiredNumberScheduled // 0) \(.status.numberReady // 0)"' <<<"$ds")"
+      fi
+      read -r desired ready <<<"$state"
+      if [ "$desired" -gt 0 ] && [ "$desired" = "$ready" ]; then
+        break
+      fi
+      if [ $(($(date +%s) - start)) -ge "$PI_TIMEOUT" ]; then
+        pi_fail "$C_NAME - agent: expected $name ready on every node within ${PI_TIMEOUT}s; saw $ready ready of $desired (aws eks describe-addon --cluster-name $C_NAME --addon-name eks-pod-identity-agent shows the add-on's health)"
+        break
+      fi
+      pi_line "WAIT $C_NAME - agent: $name ready on $ready of $desired nodes"
+      pi_sleep
+    done
   done
 }
 
@@ -1194,4 +1230,49 @@ pi_provider_main() {
     exit 1
   fi
   pi_line "RESULT $P_CLUSTER provider $PI_STEP $P_STEP: every check passed"
+}
+
+# ---------------------------------------------------------------------------------------------
+# The foundation: runbooks/foundation/{preflight,apply,verify}.sh deploy the eks-pod-identity-agent
+# add-on of every cluster whose agent the migration installs (<migration>/Foundation/*), before any
+# wave needs it (a wave's step to POD_IDENTITY checks the agent first).
+# Data: foundation/wave.tsv (wave "foundation", its stack pattern) and foundation/clusters.tsv (as a wave's)
+
+pi_foundation_main() {
+  PI_STEP="$1"
+  PI_DIR="$(cd "$2" && pwd)"
+  shift 2
+  PI_SCRIPT="$PI_STEP.sh"
+  PI_ASSEMBLY="$(cd "$PI_DIR/../.." && pwd)"
+  PI_WAVE=foundation
+  PI_FROM='no agent'
+  PI_TO='agent ready'
+  pi_parse_args "$@"
+  pi_info "foundation: $PI_STEP (the eks-pod-identity-agent add-on of $(grep -vc '^#' "$PI_DIR/clusters.tsv") clusters)"
+  case "$PI_STEP" in
+    preflight|apply)
+      pi_check_tools
+      if [ "$PI_FAILS" -eq 0 ]; then
+        pi_each_cluster pi_check_account
+        pi_each_cluster pi_check_node_roles
+      fi
+      if [ "$PI_STEP" = apply ]; then
+        if [ "$PI_FAILS" -gt 0 ]; then
+          pi_line "STOP: $PI_FAILS preflight checks failed; nothing was changed"
+        else
+          pi_deploy
+          if [ "$PI_FAILS" -eq 0 ]; then
+            pi_each_cluster pi_wait_agent
+            pi_each_cluster pi_check_agent
+          fi
+        fi
+      fi
+      ;;
+    verify) pi_each_cluster pi_check_agent ;;
+  esac
+  if [ "$PI_FAILS" -gt 0 ]; then
+    pi_line "RESULT foundation $PI_STEP: $PI_FAILS checks failed"
+    exit 1
+  fi
+  pi_line "RESULT foundation $PI_STEP: every check passed"
 }

@@ -14,6 +14,7 @@ import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { Assignment, AssignmentRecord, guardAssignments } from './private/assignment-guard';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
+import { FoundationEntry } from './private/foundation-runbook';
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
@@ -236,6 +237,8 @@ export class PodIdentityMigration extends Construct {
   private readonly roleBytes: Map<string, number>;
   /** The stack of each role, by ARN. */
   private readonly roleStacks = new Map<string, Stack>();
+  /** The foundation step: the clusters whose agent add-on the migration installs, and their stacks. */
+  private foundation?: FoundationEntry;
   /** wave -> the role and add-on stacks holding what it adopts. */
   private readonly importStacksOf = new Map<string, Set<Stack>>();
 
@@ -580,12 +583,25 @@ export class PodIdentityMigration extends Construct {
     if (this.props.installAgents === false) {
       return;
     }
-    for (const cluster of this.props.clusters.filter((c) => c.needsAgentAddon)) {
-      new PodIdentityAgentAddon(this.stackAt(this.layout.foundation(cluster.account!, cluster.region!)), `Agent-${cluster.clusterName}`, {
+    const clusters = this.props.clusters.filter((c) => c.needsAgentAddon);
+    const stacks = new Set<Stack>();
+    for (const cluster of clusters) {
+      const stack = this.stackAt(this.layout.foundation(cluster.account!, cluster.region!));
+      stacks.add(stack);
+      new PodIdentityAgentAddon(stack, `Agent-${cluster.clusterName}`, {
         cluster,
         addonVersion: this.props.agent?.addonVersion,
         configurationValues: this.props.agent?.configurationValues,
       });
+    }
+    if (clusters.length > 0) {
+      this.foundation = {
+        stackPattern: `${this.node.path}/${FOUNDATION}/*`,
+        stacks: [...stacks].map((s) => s.stackName).sort(),
+        clusters: clusters.map((c) => ({
+          name: c.clusterName, region: c.region!, account: c.account!, arn: c.clusterArn, computeType: c.computeType,
+        })),
+      };
     }
   }
 
@@ -913,7 +929,7 @@ export class PodIdentityMigration extends Construct {
       fs.writeFileSync(this.props.placementFile, placement);
     }
     const imports = [...this.importMappings].map(([stack, mapping]) => ({ stackName: stack.stackName, mapping }));
-    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, this.providers);
+    writeArtifacts(outdir, this.reports(), this.fleet, this.trustLengths(), imports, this.providers, this.foundation);
   }
 
   private trustLengths() {

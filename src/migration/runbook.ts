@@ -220,7 +220,7 @@ function nearLimit(trust: TrustLength[]): TrustLength[] {
 }
 
 export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAccount; reason: string }[],
-  unassigned: IrsaServiceAccount[], format: 'markdown' | 'text', trust: TrustLength[] = []): string {
+  unassigned: IrsaServiceAccount[], format: 'markdown' | 'text', trust: TrustLength[] = [], foundationClusters: number = 0): string {
   const rows: string[][] = [];
   for (const r of reports) {
     for (const c of r.clusters) {
@@ -235,6 +235,9 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
     lines.push('# Fleet plan', '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
     rows.forEach((row) => lines.push(`| ${row.join(' | ')} |`));
     lines.push('', '## Runbooks', '');
+    if (foundationClusters > 0) {
+      lines.push(`- [foundation](foundation.md): the eks-pod-identity-agent add-on of ${foundationClusters} clusters, deployed and checked on every node; run it first, once (a wave's step to POD_IDENTITY needs the agent)`);
+    }
     reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters; scripts in \`${r.wave}/\``));
     lines.push('', '## Trust policies near their limit (75% or more)', '');
     const near = nearLimit(trust);

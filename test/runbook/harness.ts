@@ -182,6 +182,11 @@ function execute(script: string, args: string[], world: any, reinject: boolean):
   return { status: r.status ?? -1, stdout: r.stdout, lines, fails: lines.filter((l) => l.startsWith('FAIL ')), calls, world: JSON.parse(fs.readFileSync(file, 'utf8')) };
 }
 
+/** Runs `runbooks/foundation/<step>.sh` of the assembly against the world, as `runScript` runs a wave's scripts. */
+export function runFoundationScript(outdir: string, step: string, world: any, args: string[] = []): Run {
+  return execute(path.join(outdir, 'runbooks', 'foundation', `${step}.sh`), ['--interval', '0', '--timeout', '2', '--cdk', path.join(BIN, 'cdk'), ...args], world, false);
+}
+
 /** Every call the scripts made, across runs, for the check against the real clients. */
 export const ALL_CALLS: { tool: string; argv: string[] }[] = [];
 

@@ -6,7 +6,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ACCOUNT, ALL_CALLS, associationsOf, fixture, providerArnOf, put, Run, runProviderScript, runScript, synthShop, trustsOf, worldAt } from './harness';
+import {
+  ACCOUNT, ALL_CALLS, associationsOf, fixture, providerArnOf, put, Run, runFoundationScript, runProviderScript, runScript, synthShop, trustsOf,
+  worldAt,
+} from './harness';
 import { MigrationPhase as P, OidcProviderStep as S } from '../../src';
 import { TRANSITIONS } from '../../src/migration/private/wave-scripts';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
@@ -104,11 +107,55 @@ describe('the scripts of a wave, run against recorded fixtures', () => {
     put(world, 'shop-use1', fixture('agent-not-ready.json'));
     const pre = run(P.POD_IDENTITY, 'DUAL_TRUST-to-POD_IDENTITY', 'preflight', world);
     expect(pre.status).toBe(1);
-    expect(pre.fails).toEqual(['FAIL shop-use1 - agent: expected eks-pod-identity-agent ready on every node; saw 2 ready of 3']);
+    expect(pre.fails).toEqual(['FAIL shop-use1 - agent: expected eks-pod-identity-agent ready on every node; saw 2 ready of 3. '
+      + 'The migration installs the agent of shop-use1 in its foundation step: run runbooks/foundation/apply.sh first (see runbooks/foundation.md)']);
     const apply = run(P.POD_IDENTITY, 'DUAL_TRUST-to-POD_IDENTITY', 'apply', { ...world, onDeploy: deployOf(P.POD_IDENTITY, associationsOf()) });
     expect(apply.status).toBe(1);
     expect(apply.lines).toContain('STOP: 1 preflight checks failed; nothing was changed');
     expect(changes(apply)).toEqual([]);
+  });
+
+  test('a fleet without agents: the wave stops at POD_IDENTITY naming the foundation step, which installs them; then every step passes', () => {
+    // GIVEN both clusters without the agent (declared NOT_INSTALLED: the migration installs it, Shop/Foundation/*)
+    const agents = ['shop-use1', 'shop-euw1'].map((c) => [c, fixture(`${c}.json`).items.find((o: any) => o.kind === 'DaemonSet' && o.metadata.name === 'eks-pod-identity-agent')]);
+    expect(agents.every(([, ds]) => ds !== undefined)).toBe(true);
+    const withoutAgents = (w: any) => {
+      for (const c of Object.values<any>(w.clusters)) {
+        c.objects = c.objects.filter((o: any) => !(o.kind === 'DaemonSet' && o.metadata.name === 'eks-pod-identity-agent'));
+      }
+      return w;
+    };
+    let world = withoutAgents(worldAt(P.IRSA_ONLY, assembly[P.IRSA_ONLY]));
+    const created = associationsOf('2026-10-31T00:00:00.000000+00:00');
+    // WHEN the wave goes to DUAL_TRUST (no agent needed)
+    const toDual = run(P.DUAL_TRUST, 'IRSA_ONLY-to-DUAL_TRUST', 'apply', { ...world, onDeploy: deployOf(P.DUAL_TRUST, created) });
+    expect([toDual.status, toDual.fails]).toEqual([0, []]);
+    world = toDual.world;
+    // THEN the step to POD_IDENTITY stops in its preflight, naming the foundation step
+    const blocked = run(P.POD_IDENTITY, 'DUAL_TRUST-to-POD_IDENTITY', 'apply', { ...world, onDeploy: deployOf(P.POD_IDENTITY, created) }, [], false);
+    expect(blocked.status).toBe(1);
+    expect(blocked.fails).toEqual(['shop-euw1', 'shop-use1'].map((c) =>
+      `FAIL ${c} - agent: expected DaemonSet kube-system/eks-pod-identity-agent; saw: Error from server (NotFound): daemonsets "eks-pod-identity-agent" not found. `
+      + `The migration installs the agent of ${c} in its foundation step: `
+      + 'run runbooks/foundation/apply.sh first (see runbooks/foundation.md)'));
+    expect(changes(blocked)).toEqual([]);
+    // WHEN the foundation step runs: its deploy installs the add-on, whose DaemonSet becomes ready
+    const foundation = runFoundationScript(assembly[P.POD_IDENTITY], 'apply', { ...blocked.world, onDeploy: { objects: agents } });
+    ALL_CALLS.push(...foundation.calls);
+    expect([foundation.status, foundation.fails]).toEqual([0, []]);
+    expect(foundation.calls.filter((c) => c.tool === 'cdk').map((c) => c.argv[3])).toEqual(['Shop/Foundation/*']);
+    expect(foundation.lines).toContain('PASS shop-euw1 - agent: eks-pod-identity-agent ready on 3 of 3 nodes');
+    expect(foundation.lines[foundation.lines.length - 1]).toBe('RESULT foundation apply: every check passed');
+    const verifyFoundation = runFoundationScript(assembly[P.POD_IDENTITY], 'verify', foundation.world);
+    expect([verifyFoundation.status, verifyFoundation.fails]).toEqual([0, []]);
+    // THEN the wave reaches POD_IDENTITY on every cluster
+    const toPod = run(P.POD_IDENTITY, 'DUAL_TRUST-to-POD_IDENTITY', 'apply', { ...foundation.world, onDeploy: deployOf(P.POD_IDENTITY, created) }, [], false);
+    expect([toPod.status, toPod.fails]).toEqual([0, []]);
+    const verify = run(P.POD_IDENTITY, 'DUAL_TRUST-to-POD_IDENTITY', 'verify', toPod.world, [], false);
+    expect([verify.status, verify.lines[verify.lines.length - 1]]).toEqual([0, 'RESULT shop verify DUAL_TRUST -> POD_IDENTITY: every check passed']);
+    for (const c of ['shop-use1', 'shop-euw1']) {
+      expect(verify.lines).toContainEqual(expect.stringMatching(new RegExp(`^PASS ${c} payments/checkout association`)));
+    }
   });
 
   test('an association that does not appear in time stops apply before any pod is restarted', () => {
@@ -232,7 +279,10 @@ describe('the scripts of a wave, run against recorded fixtures', () => {
       .filter((d) => d.includes('-to-'))
       .flatMap((d) => ['preflight', 'apply', 'verify', 'rollback'].map((s) => path.join(assembly[P.IRSA_ONLY], 'runbooks', 'shop', d, `${s}.sh`)));
     expect(scripts).toHaveLength(16);
-    const r = spawnSync('shellcheck', ['-x', '--severity=style', ...scripts, path.join(assembly[P.IRSA_ONLY], 'runbooks', 'lib.sh')], { encoding: 'utf8' });
+    // and the foundation step's
+    const foundation = ['preflight', 'apply', 'verify'].map((s) => path.join(assembly[P.IRSA_ONLY], 'runbooks', 'foundation', `${s}.sh`));
+    foundation.forEach((f) => expect((fs.statSync(f).mode % 0o1000).toString(8)).toEqual('755'));
+    const r = spawnSync('shellcheck', ['-x', '--severity=style', ...scripts, ...foundation, path.join(assembly[P.IRSA_ONLY], 'runbooks', 'lib.sh')], { encoding: 'utf8' });
     expect(r.stdout).toEqual('');
     expect(r.status).toBe(0);
   });

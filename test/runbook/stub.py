@@ -390,6 +390,12 @@ def cdk(argv):
     world['aws']['roles'].update(effect.get('roles', {}))
     if 'addons' in effect:
         world['aws']['addons'] = effect['addons']
+    # what the deployed stacks make run in the clusters (e.g. the agent add-on's DaemonSet)
+    for cluster, obj in effect.get('objects', []):
+        objs = world['clusters'][cluster]['objects']
+        objs[:] = [o for o in objs if not (o['kind'] == obj['kind'] and o['metadata']['name'] == obj['metadata']['name']
+                                            and o['metadata'].get('namespace') == obj['metadata'].get('namespace'))]
+        objs.append(obj)
     # what EKS does to the ServiceAccount of an add-on whose serviceAccountRoleArn the deploy removed
     for cluster, ns, sa in effect.get('removeAnnotations', []):
         obj = find(world['clusters'][cluster], 'ServiceAccount', ns, sa)

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FleetPlan } from './fleet-plan';
+import { FoundationEntry, foundationRunbookFiles } from './foundation-runbook';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
 import { serviceAccountYaml } from './service-account-documents';
@@ -13,7 +14,8 @@ import { ScriptFile, scriptLibrary, waveScriptFiles } from './wave-scripts';
  * `cdk import` mapping of each stack with adopted roles or an adopted provider (`import/`).
  */
 export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
-  imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = []): void {
+  imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = [],
+  foundation?: FoundationEntry): void {
   // one mkdir per folder, not per file (hundreds of files in a fleet)
   const made = new Set<string>();
   const mkdir = (dir: string) => {
@@ -50,7 +52,8 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
     waveScriptFiles(report).forEach(write);
   }
   providerRunbookFiles(providers).forEach(write);
-  fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, fleet.excluded, fleet.unassigned, 'markdown', trust));
+  foundationRunbookFiles(foundation).forEach(write);
+  fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, fleet.excluded, fleet.unassigned, 'markdown', trust, foundation?.clusters.length ?? 0));
   const dir = path.join(outdir, 'import');
   fs.mkdirSync(dir, { recursive: true });
   for (const { stackName, mapping } of imports) {
