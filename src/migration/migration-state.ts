@@ -156,9 +156,13 @@ export interface MigrationState {
   /**
    * The history of each wave's phases, oldest first. A wave not listed is at `IRSA_ONLY`.
    *
+   * Each entry is a `PhaseRecord`, or a phase alone (a `MigrationPhase`, or its name:
+   * `"DUAL_TRUST"`), e.g. in Python `MigrationState(waves={"apps": ["IRSA_ONLY", "DUAL_TRUST"]})`.
+   * Anything else fails synthesis naming the wave and the entry.
+   *
    * @default - every wave at IRSA_ONLY
    */
-  readonly waves?: { [wave: string]: PhaseRecord[] };
+  readonly waves?: { [wave: string]: any[] };
 
   /**
    * The history of the retirement of each cluster's IAM OIDC provider, by cluster name, oldest
@@ -166,9 +170,12 @@ export interface MigrationState {
    * other than KEPT is refused while anything still uses the provider: a role of the migration
    * that trusts it, or a service account the plan leaves on IRSA on the cluster.
    *
+   * Each entry is an `OidcProviderRecord`, or a step alone (an `OidcProviderStep`, or its name:
+   * `"ADOPTED"`). Anything else fails synthesis naming the cluster and the entry.
+   *
    * @default - every cluster's provider KEPT (not in the app)
    */
-  readonly oidcProviders?: { [cluster: string]: OidcProviderRecord[] };
+  readonly oidcProviders?: { [cluster: string]: any[] };
 
   /**
    * Acknowledged changes of single service accounts: a change of more than one step of a service

@@ -1,4 +1,4 @@
-import { PlanningError } from './phase-state';
+import { normalizedHistories, PlanningError } from './phase-state';
 import { OidcProviderRecord, OidcProviderStep } from '../migration-state';
 
 /** The steps of a provider's retirement, in order; a deploy moves one step either way. */
@@ -44,10 +44,11 @@ export function isProviderStep(value: unknown): value is OidcProviderStep {
  * not in `clusters` are an error.
  */
 export function resolveProviderSteps(clusters: readonly string[],
-  histories: { [cluster: string]: OidcProviderRecord[] } | undefined): Map<string, OidcProviderStep> {
+  recorded: { [cluster: string]: any[] } | undefined): Map<string, OidcProviderStep> {
   const known = new Set(clusters);
   const steps = new Map<string, OidcProviderStep>();
-  for (const [cluster, history] of Object.entries(histories ?? {})) {
+  const histories = normalizedHistories<OidcProviderRecord>(recorded, 'step', 'the OIDC provider of cluster');
+  for (const [cluster, history] of Object.entries(histories)) {
     if (!known.has(cluster)) {
       throw new PlanningError(`the state records the OIDC provider of cluster ${JSON.stringify(cluster)}, which is not in clusters. `
         + 'A cluster whose provider was retired stays in clusters; fix the name in the state file.');

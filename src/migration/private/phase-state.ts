@@ -37,7 +37,7 @@ export function resolvePhases(waves: readonly string[], state: MigrationState | 
   context: { [key: string]: unknown }): Map<string, WavePhase> {
   const known = new Set(waves);
   const list = waves.join(', ');
-  const histories = state?.waves ?? {};
+  const histories = normalizedHistories<PhaseRecord>(state?.waves, 'phase', 'wave');
   for (const wave of Object.keys(histories)) {
     if (!known.has(wave)) {
       throw new PlanningError(`the state records wave ${JSON.stringify(wave)}, which is not in the plan; the waves are ${list}. Rename it in the state file, or add the wave to the plan.`);
@@ -125,4 +125,28 @@ export function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged
   throw new PlanningError(`${what} jumps over ${skipped.join(' and ')}. `
     + `Risks: ${risks.map((r) => `${r.id}: ${r.what}`).join('; ')}. `
     + `Step one phase at a time (next: ${towards}), or ${howToAcknowledge(risks.map((r) => r.id))}.`);
+}
+
+/**
+ * Each history of the state with its entries as records: an entry given as the value alone (a
+ * phase or step name, what a Python user writes first) becomes `{ [field]: value }`. A history that
+ * is not a list, or an entry that is neither, fails naming it.
+ */
+export function normalizedHistories<T>(histories: { [name: string]: any[] } | undefined, field: string, what: string): { [name: string]: T[] } {
+  const out: { [name: string]: T[] } = {};
+  for (const [name, history] of Object.entries(histories ?? {})) {
+    if (!Array.isArray(history)) {
+      throw new PlanningError(`the state of ${what} ${JSON.stringify(name)}: expected a list of entries, oldest first; got ${JSON.stringify(history)}.`);
+    }
+    out[name] = history.map((entry, i) => {
+      if (typeof entry === 'string') {
+        return { [field]: entry } as T;
+      }
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw new PlanningError(`the state of ${what} ${JSON.stringify(name)}, entry ${i + 1}: expected a ${field} name or { "${field}": ..., "note"?: ... }; got ${JSON.stringify(entry)}.`);
+      }
+      return entry as T;
+    });
+  }
+  return out;
 }

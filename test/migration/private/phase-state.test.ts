@@ -106,3 +106,18 @@ describe('resolvePhases: the context override', () => {
       `wave "wave2": unknown phase "DUAL" (from context pod-identity-migration:wave2); expected one of ${PHASE_ORDER.join(', ')}.`);
   });
 });
+
+describe('resolvePhases: entries given as the phase alone (what a Python user writes first)', () => {
+  test('a phase name is an entry; a record and a name mix', () => {
+    const phases = resolvePhases(['apps'], { waves: { apps: ['IRSA_ONLY', P.DUAL_TRUST, { phase: P.POD_IDENTITY, note: 'CHG-1' }] } }, {});
+    expect(phases.get('apps')!.phase).toBe(P.POD_IDENTITY);
+  });
+
+  test.each([
+    [{ apps: 'IRSA_ONLY' }, 'the state of wave "apps": expected a list of entries, oldest first; got "IRSA_ONLY".'],
+    [{ apps: ['IRSA_ONLY', 1] }, 'the state of wave "apps", entry 2: expected a phase name or { "phase": ..., "note"?: ... }; got 1.'],
+    [{ apps: ['IRSA_ONLY', 'DUAL'] }, 'the state of wave "apps", entry 2: unknown phase "DUAL"; expected one of IRSA_ONLY, DUAL_TRUST, POD_IDENTITY, ANNOTATION_REMOVED, POD_IDENTITY_ONLY.'],
+  ])('anything else fails naming the wave and the entry: %j', (waves, message) => {
+    expect(() => resolvePhases(['apps'], { waves: waves as any }, {})).toThrow(message);
+  });
+});
