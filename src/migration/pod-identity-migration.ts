@@ -273,6 +273,7 @@ export class PodIdentityMigration extends Construct {
         [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
       const placed = this.placeResources(record);
       this.placed = { ...placed, record: { ...placed.record, ...assignments } };
+      this.checkFrozenAssignments(record);
       this.checkRoleStackSizes();
     } catch (e) {
       if (e instanceof PlanningError) {
@@ -486,6 +487,32 @@ export class PodIdentityMigration extends Construct {
     fallback(stacks).forEach((stack) => Annotations.of(stack).addWarningV2('cdk-eks-pod-identity:placementFile', text));
   }
 
+  /**
+   * With frozen placement (pipelines), the committed file must also record each wave and service
+   * account as this synthesis puts them: a record that is not committed guards nothing.
+   */
+  private checkFrozenAssignments(before: PlacementRecord | undefined): void {
+    if (!this.frozen || before === undefined || this.placementText === undefined) {
+      return;
+    }
+    const after = this.placed.record;
+    const waves = Object.keys(after.waves ?? {}).filter((w) => before.waves?.[w] !== after.waves![w]).sort();
+    let moved = 0;
+    for (const [clusterArn, members] of Object.entries(after.serviceAccounts ?? {})) {
+      moved += Object.entries(members).filter(([key, wave]) => before.serviceAccounts?.[clusterArn]?.[key] !== wave).length;
+    }
+    const what = [
+      ...waves.map((w) => `wave ${w} at ${after.waves![w]}${before.waves?.[w] ? ` (recorded ${before.waves[w]})` : ''}`),
+      ...(moved > 0 ? [`${moved} service accounts in a new wave`] : []),
+    ];
+    throw new PlanningError(`the placement file ${this.props.placementFile} does not record ${what.length > 0 ? what.join(', ') : 'the waves and service accounts as this synthesis puts them'}, `
+      + `and context ${FROZEN_PLACEMENT} forbids recording it here. Synthesize without it, review and commit the file with the change of state or plan.`);
+  }
+
+  private get frozen(): boolean {
+    return this.node.tryGetContext(FROZEN_PLACEMENT) === 'true' || this.node.tryGetContext(FROZEN_PLACEMENT) === true;
+  }
+
   /** Each role stack's template, as the roles are now, within CloudFormation's limit. */
   private checkRoleStackSizes(): void {
     const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
@@ -538,7 +565,7 @@ export class PodIdentityMigration extends Construct {
       this.props.maxResourcesPerStack ?? 450,
       (kind, group, shard) => (kind === 'roles' ? this.layout.roles(group, shard) : this.layout.cluster(group, shard)).stackName,
       ROLE_STACK_BYTE_BUDGET);
-    if (this.node.tryGetContext(FROZEN_PLACEMENT) === 'true' || this.node.tryGetContext(FROZEN_PLACEMENT) === true) {
+    if (this.frozen) {
       if (record === undefined || placed.added.length > 0) {
         throw new PlanningError(`the placement file ${this.props.placementFile} ${record === undefined ? 'is missing' : `lacks ${placed.added.length} resources (${placed.added.slice(0, 5).join(', ')}${placed.added.length > 5 ? ', ...' : ''})`}, and context ${FROZEN_PLACEMENT} forbids adding them here. Synthesize without it, review and commit the file.`);
       }

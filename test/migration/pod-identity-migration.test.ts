@@ -593,6 +593,20 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
       expect(() => new PodIdentityMigration(app, 'Northwind', { ...props, inventory })).toThrow(
         `PodIdentityMigration at 'Northwind': the placement file ${props.placementFile} lacks 1 resources (arn:aws:eks:us-east-1:111122223333:cluster/batch-use1 payments/refunds), and context cdk-eks-pod-identity:frozen-placement forbids adding them here. Synthesize without it, review and commit the file.`);
     });
+
+    test('frozen placement: a state step the committed file does not record fails synthesis, naming the wave', () => {
+      // GIVEN the demo's committed file, and wave3 stepped to DUAL_TRUST in the state without committing the file again
+      const state = demoState();
+      const stepped = { ...state, waves: { ...state.waves, wave3: [...state.waves!.wave3, { phase: P.DUAL_TRUST }] } };
+      const placementFile = placementCopy();
+      const app = new App({ context: { 'cdk-eks-pod-identity:frozen-placement': 'true' } });
+      expect(() => new PodIdentityMigration(app, 'Northwind', northwindProps({}, { state: stepped, placementFile }))).toThrow(
+        `PodIdentityMigration at 'Northwind': the placement file ${placementFile} does not record wave wave3 at DUAL_TRUST (recorded IRSA_ONLY), `
+        + 'and context cdk-eks-pod-identity:frozen-placement forbids recording it here. Synthesize without it, review and commit the file with the change of state or plan.');
+      // the demo's own state is recorded: frozen synthesis passes
+      expect(() => new PodIdentityMigration(new App({ context: { 'cdk-eks-pod-identity:frozen-placement': 'true' } }), 'Northwind',
+        northwindProps({}, { state, placementFile: placementCopy() }))).not.toThrow();
+    });
   });
 });
 
