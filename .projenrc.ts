@@ -24,6 +24,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // `npx cdk-eks-pod-identity collect ...`: writes the fleet folder from the live fleet (README, "Collecting the fleet")
   bin: { 'cdk-eks-pod-identity': 'lib/collect/cli.js' },
 
+  // the supported Node.js LTS lines (22 and 24 today); scripts/test-all.sh runs the suite on both
+  minNodeVersion: '22.0.0',
+  workflowNodeVersion: 'lts/*',
+
   cdkVersion: CDK_FLOOR,
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',

@@ -10,9 +10,37 @@
 #   3. the benchmark at its smoke size (bench/run.ts --smoke): it runs, and the floor it compares
 #      with writes the same CloudFormation;
 #   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned.
+# Node.js: everything runs on the newest LTS line, and step 2 on the oldest supported one, each the
+# official build from the npm registry (scripts/install-node.sh, cached outside the clone). Python:
+# the floor's pytest runs on the oldest Python the wheel declares, the newest's on the newest the
+# machine has of those it declares (pyenv's builds, else the system's python3).
 # Ends with one line "N passed, N failed" adding up every report, and exits non-zero on any failure.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+
+# the supported Node.js LTS lines (package.json engines: >= 22): the newest release of each
+NODE_NEWEST=24.22.3
+NODE_OLDEST=22.23.5
+node_newest=$(bash scripts/install-node.sh "$NODE_NEWEST") || exit 1
+node_oldest=$(bash scripts/install-node.sh "$NODE_OLDEST") || exit 1
+export PATH="$node_newest:$PATH"
+echo "=== Node.js $(node --version) (newest LTS line) runs the build and every step but one; $("$node_oldest/node" --version) (oldest supported line) runs jest on the newest aws-cdk-lib"
+
+# a Python of each minor version the wheel declares (python_requires >= 3.10), oldest and newest found
+python_of() {
+  local minor exe
+  for minor in "$@"; do
+    for exe in "$(pyenv root 2>/dev/null)"/versions/"$minor".*/bin/python"$minor" "$(command -v "python$minor" 2>/dev/null)"; do
+      if [ -x "$exe" ]; then
+        echo "$exe"
+        return 0
+      fi
+    done
+  done
+  command -v python3
+}
+python_oldest=$(python_of 3.10 3.11 3.12 3.13 3.14)
+python_newest=$(python_of 3.14 3.13 3.12 3.11 3.10)
 
 if [ "${CI:-}" = "true" ] || [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund || exit 1
@@ -56,19 +84,19 @@ if [ -z "$newest" ] || [ -z "$newest_cdk8s" ]; then
   echo "could not resolve the newest aws-cdk-lib / cdk8s from the registry" >&2
   status=1
 else
-  echo "=== [newest: aws-cdk-lib $newest, cdk8s $newest_cdk8s] jest"
+  echo "=== [newest: aws-cdk-lib $newest, cdk8s $newest_cdk8s; Node.js $("$node_oldest/node" --version)] jest"
   line=.cdk-lines/newest
   rm -rf "$line" && mkdir -p "$line"
   echo '{ "name": "cdk-line-newest", "private": true }' > "$line/package.json"
   (cd "$line" && npm install --no-audit --no-fund --silent "aws-cdk-lib@$newest" "cdk8s@$newest_cdk8s" "constructs@^10") || status=1
-  CDK_LINE_DIR="$line" CDK_LINE_LABEL=newest npx jest --ci -c scripts/jest-cdk-line.config.js || status=$?
+  PATH="$node_oldest:$PATH" CDK_LINE_DIR="$line" CDK_LINE_LABEL=newest npx jest --ci -c scripts/jest-cdk-line.config.js || status=$?
 fi
 
 if ls dist/python/*.whl >/dev/null 2>&1; then
-  echo "=== [newest] pytest against the installed wheel"
-  bash scripts/test-python.sh newest || status=$?
-  echo "=== [floor: aws-cdk-lib $floor] pytest against the installed wheel"
-  bash scripts/test-python.sh floor "aws-cdk-lib==$floor" "constructs==$constructs_floor" || status=$?
+  echo "=== [newest; $("$python_newest" --version)] pytest against the installed wheel"
+  PYTHON="$python_newest" bash scripts/test-python.sh newest || status=$?
+  echo "=== [floor: aws-cdk-lib $floor; $("$python_oldest" --version)] pytest against the installed wheel"
+  PYTHON="$python_oldest" bash scripts/test-python.sh floor "aws-cdk-lib==$floor" "constructs==$constructs_floor" || status=$?
 else
   echo "no wheel was built; skipping the Python tests"
   status=1

@@ -6,7 +6,8 @@
 #
 # LABEL names the venv (.venv-LABEL) and the report (test-reports/pytest-LABEL.xml); PIP_PINS
 # (e.g. aws-cdk-lib==2.241.0) hold the aws-cdk-lib line under test. Without pins pip resolves the
-# newest aws-cdk-lib the wheel's range allows, as a new user's `pip install` does.
+# newest aws-cdk-lib the wheel's range allows, as a new user's `pip install` does. PYTHON names the
+# interpreter of the venv (default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 label="${1:-newest}"
@@ -22,8 +23,8 @@ echo "packages: $tarball $wheel"
 
 venv=".venv-$label"
 rm -rf "$venv"
-python3 -m venv "$venv"
+"${PYTHON:-python3}" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet "$wheel" -r test-python/requirements.txt "$@"
-echo "aws-cdk-lib line '$label': $("$venv/bin/python" -m pip show aws-cdk-lib | sed -n 's/^Version: //p') (Python)"
+echo "aws-cdk-lib line '$label': $("$venv/bin/python" -m pip show aws-cdk-lib | sed -n 's/^Version: //p') (Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), Node.js $(node --version))"
 "$venv/bin/python" -m pytest test-python -v --junitxml="test-reports/pytest-$label.xml"
