@@ -129,7 +129,8 @@ export function renderRunbook(report: WaveReport): string {
   w();
   w('## When a script fails');
   w();
-  w('- In preflight, or in apply before its `DO ... deploy` line: nothing was changed. Fix what the `FAIL` line names and run it again.');
+  w('- In preflight, or in apply before its `DO ... deploy` line: nothing was changed. Fix what the `FAIL` line names and run it again. '
+    + 'An `agent:` line on a cluster whose agent the migration installs names the foundation step: run `runbooks/foundation/apply.sh` first (`foundation.md`).');
   w('- The deploy failed: CloudFormation rolled the stacks back; the wave is where it was. Read the stack events.');
   w('- After the deploy (an association not visible in time, injection, a rollout): apply stops before restarting anything else. Running pods keep their credentials. Fix and run apply.sh again (it is idempotent), or go back with rollback.sh.');
   w('- verify fails on pods: restart them (apply.sh does it again) or wait for the next CronJob run; do not take the next step until verify passes.');
