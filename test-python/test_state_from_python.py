@@ -33,9 +33,14 @@ def test_history_entries_as_plain_values(second):
 
 
 def test_provider_steps_as_names():
+    # read as steps: ADOPTED is refused while the wave's role still trusts the cluster's provider
     placement = os.path.join(tempfile.mkdtemp(), "placement.json")
-    migration = migrate(placement, MigrationState(waves={"apps": ["IRSA_ONLY"]}, oidc_providers={"c": ["KEPT", OidcProviderStep.KEPT]}))
-    assert migration.phase_of("apps") == MigrationPhase.IRSA_ONLY
+    migrate(placement, MigrationState(waves={"apps": ["IRSA_ONLY"]}))
+    for adopted in ["ADOPTED", OidcProviderStep.ADOPTED, {"step": "ADOPTED"}]:
+        with pytest.raises(Exception) as failure:
+            migrate(placement, MigrationState(waves={"apps": ["IRSA_ONLY"]}, oidc_providers={"c": ["KEPT", adopted]}))
+        assert 'the OIDC provider of cluster "c" cannot be at ADOPTED (recorded in the state): still used by role arn:aws:iam::111122223333:role/web' in str(failure.value)
+    assert migrate(placement, MigrationState(waves={"apps": ["IRSA_ONLY"]}, oidc_providers={"c": ["KEPT", OidcProviderStep.KEPT]})).phase_of("apps") == MigrationPhase.IRSA_ONLY
 
 
 def test_anything_else_fails_naming_the_wave_and_the_entry():

@@ -12,7 +12,7 @@ import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
-import { Assignment, AssignmentRecord, guardAssignments } from './private/assignment-guard';
+import { Assignment, assignmentChanges, AssignmentRecord, guardAssignments } from './private/assignment-guard';
 import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
 import { FoundationEntry } from './private/foundation-runbook';
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
@@ -220,6 +220,8 @@ export class PodIdentityMigration extends Construct {
   private readonly layout: StackLayout;
   private readonly recordedPlacement?: string;
   private renderedPlacement?: { readonly text?: string };
+  /** Where this synthesis records every migrated service account and each wave's phase. */
+  private readonly assignments: AssignmentRecord;
   private readonly stackByName = new Map<string, Stack>();
   private readonly stages = new Map<string, Stage>();
   private readonly waveStacks = new Map<string, Stack[]>();
@@ -264,7 +266,7 @@ export class PodIdentityMigration extends Construct {
       });
       record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
       this.checkPlacementNotLost(record);
-      const assignments = this.guardAssignments(record);
+      this.assignments = this.guardAssignments(record);
       this.checkTrustLengths();
       this.checkRetirements();
       this.homeRegion = this.chooseHomeRegion(record);
@@ -272,7 +274,7 @@ export class PodIdentityMigration extends Construct {
       this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
         [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
       const placed = this.placeResources(record);
-      this.placed = { ...placed, record: { ...placed.record, ...assignments } };
+      this.placed = { ...placed, record: { ...placed.record, ...this.assignments } };
       this.checkFrozenAssignments(record);
       this.checkRoleStackSizes();
     } catch (e) {
@@ -456,32 +458,13 @@ export class PodIdentityMigration extends Construct {
     if (this.placementText === undefined) {
       return;
     }
-    const after = this.placed.record;
-    const changedWaves = new Set<string>();
     const upgraded = before !== undefined && (before.waves === undefined || before.serviceAccounts === undefined);
-    for (const [wave, phase] of Object.entries(after.waves ?? {})) {
-      if (before?.waves?.[wave] !== phase) {
-        changedWaves.add(wave);
-      }
-    }
-    let moved = 0;
-    for (const [clusterArn, members] of Object.entries(after.serviceAccounts ?? {})) {
-      for (const [key, wave] of Object.entries(members)) {
-        const was = before?.serviceAccounts?.[clusterArn]?.[key];
-        if (was !== wave) {
-          moved += 1;
-          changedWaves.add(wave);
-          if (was !== undefined) {
-            changedWaves.add(was);
-          }
-        }
-      }
-    }
+    const changes = assignmentChanges(before, this.assignments);
     // a resource is placed when a service account enters a wave: the wave's record stacks (what
     // `cdk deploy '<id>/<wave>/*'` selects) carry the message
-    const stacks = before === undefined ? [] : recordStacks(changedWaves);
-    const what = before === undefined ? 'created' : `updated (${this.placed.added.length} resources placed, ${moved} service accounts recorded in a new wave`
-      + `${changedWaves.size > 0 ? `, waves ${[...changedWaves].sort().join(', ')} recorded` : ''})`;
+    const stacks = before === undefined ? [] : recordStacks(changes.waves);
+    const what = before === undefined ? 'created' : `updated (${this.placed.added.length} resources placed, ${changes.moved} service accounts recorded in a new wave`
+      + `${changes.waves.length > 0 ? `, waves ${changes.waves.join(', ')} recorded` : ''})`;
     const text = `placement file ${this.props.placementFile} ${what}: review and commit it with the change that caused it`
       + (upgraded ? '. It did not record the wave of each service account yet (written by an earlier version): this synthesis records them as the plan puts them now; check in runbooks/index.md that every service account is in the wave you expect.' : '.');
     fallback(stacks).forEach((stack) => Annotations.of(stack).addWarningV2('cdk-eks-pod-identity:placementFile', text));
@@ -495,14 +478,9 @@ export class PodIdentityMigration extends Construct {
     if (!this.frozen || before === undefined || this.placementText === undefined) {
       return;
     }
-    const after = this.placed.record;
-    const waves = Object.keys(after.waves ?? {}).filter((w) => before.waves?.[w] !== after.waves![w]).sort();
-    let moved = 0;
-    for (const [clusterArn, members] of Object.entries(after.serviceAccounts ?? {})) {
-      moved += Object.entries(members).filter(([key, wave]) => before.serviceAccounts?.[clusterArn]?.[key] !== wave).length;
-    }
+    const { phases, moved } = assignmentChanges(before, this.assignments);
     const what = [
-      ...waves.map((w) => `wave ${w} at ${after.waves![w]}${before.waves?.[w] ? ` (recorded ${before.waves[w]})` : ''}`),
+      ...phases.map((w) => `wave ${w} at ${this.assignments.waves[w]}${before.waves?.[w] ? ` (recorded ${before.waves[w]})` : ''}`),
       ...(moved > 0 ? [`${moved} service accounts in a new wave`] : []),
     ];
     throw new PlanningError(`the placement file ${this.props.placementFile} does not record ${what.length > 0 ? what.join(', ') : 'the waves and service accounts as this synthesis puts them'}, `

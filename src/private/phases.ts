@@ -66,6 +66,9 @@ export const PHASES: Readonly<Record<MigrationPhase, PhaseSpec>> = {
 export const PHASE_ORDER: readonly MigrationPhase[] = (Object.keys(PHASES) as MigrationPhase[])
   .sort((a, b) => PHASES[a].order - PHASES[b].order);
 
+/** The ids of the risks a step of more than one phase can acknowledge, in phase order. */
+export const SKIP_RISK_IDS: readonly string[] = PHASE_ORDER.map((p) => PHASES[p].skipRisk?.id).filter((id): id is string => id !== undefined);
+
 /** Whether `value` names a phase. */
 export function isPhase(value: unknown): value is MigrationPhase {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(PHASES, value);

@@ -1,6 +1,7 @@
 import { PlanningError, WavePhase } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
-import { PHASE_ORDER, PHASES, phasesSkipped } from '../../private/phases';
+import { parseClusterArn } from '../../private/names';
+import { PHASE_ORDER, PHASES, phasesSkipped, SKIP_RISK_IDS } from '../../private/phases';
 import { ServiceAccountAcknowledgement } from '../migration-state';
 
 /**
@@ -40,8 +41,6 @@ export interface GuardInput {
   readonly acknowledgements?: readonly ServiceAccountAcknowledgement[];
   /** The placement file, for messages. */
   readonly source: string;
-  /** The state file's field, for messages. */
-  readonly stateField?: string;
 }
 
 /** The most service accounts one message lists. */
@@ -57,7 +56,7 @@ const LISTED = 20;
  * @returns the record to write: every migrated service account's wave, and each wave's recorded phase
  */
 export function guardAssignments(input: GuardInput): AssignmentRecord {
-  const acks = checkAcknowledgements(input.acknowledgements ?? [], input.stateField ?? 'serviceAccounts');
+  const acks = checkAcknowledgements(input.acknowledgements ?? []);
   const waves: { [wave: string]: MigrationPhase } = {};
   for (const [name, phase] of input.waves) {
     waves[name] = phase.recorded;
@@ -116,6 +115,36 @@ export function guardAssignments(input: GuardInput): AssignmentRecord {
   return { waves, serviceAccounts };
 }
 
+/** What changed between two records: waves whose recorded phase differs, and service accounts in a new wave. */
+export interface AssignmentChanges {
+  /** Waves whose recorded phase is new or different, sorted. */
+  readonly phases: string[];
+  /** How many service accounts are recorded in another wave than before (or for the first time). */
+  readonly moved: number;
+  /** Every wave a moved service account left or joined, and every wave of `phases`, sorted. */
+  readonly waves: string[];
+}
+
+/** The changes from `before` (a record, or nothing recorded) to `after`. */
+export function assignmentChanges(before: Partial<AssignmentRecord> | undefined, after: AssignmentRecord): AssignmentChanges {
+  const phases = Object.keys(after.waves).filter((w) => before?.waves?.[w] !== after.waves[w]).sort();
+  const waves = new Set(phases);
+  let moved = 0;
+  for (const [clusterArn, members] of Object.entries(after.serviceAccounts)) {
+    for (const [key, wave] of Object.entries(members)) {
+      const was = before?.serviceAccounts?.[clusterArn]?.[key];
+      if (was !== wave) {
+        moved += 1;
+        waves.add(wave);
+        if (was !== undefined) {
+          waves.add(was);
+        }
+      }
+    }
+  }
+  return { phases, moved, waves: [...waves].sort() };
+}
+
 /** A service account whose change is not allowed. */
 interface Problem {
   readonly clusterArn: string;
@@ -130,7 +159,6 @@ interface Problem {
 }
 
 function describeProblems(problems: Problem[], input: GuardInput): string {
-  const field = input.stateField ?? 'serviceAccounts';
   const lines = problems.slice(0, LISTED).map((p) => {
     const before = p.wasIn === undefined ? `not migrated (${p.from})` : `wave ${JSON.stringify(p.wasIn)} at ${p.from}`;
     if (p.now === undefined) {
@@ -152,11 +180,11 @@ function describeProblems(problems: Problem[], input: GuardInput): string {
     const example = { cluster: clusterNameOf(jump.clusterArn), namespace, serviceAccount, from, to: jump.now!.phase, acknowledge: risks };
     ways.push(`Step back first, one phase per deploy: undo the edit, step the wave (or move the service account to a wave) one phase towards ${jump.now!.phase}, deploy, then repeat; `
       + 'leaving the migration means going back to IRSA_ONLY (annotation and OIDC trust restored), which one deploy cannot do past DUAL_TRUST. '
-      + `Or, if the jump is intended, record it in the state file's "${field}", e.g. ${JSON.stringify(example)}.`);
+      + `Or, if the jump is intended, record it in the state file's "serviceAccounts", e.g. ${JSON.stringify(example)}.`);
   }
   if (gone) {
     const example = { cluster: clusterNameOf(gone.clusterArn), namespace: gone.namespace, serviceAccount: gone.serviceAccount, deleted: true };
-    ways.push(`A service account no longer in the inventory: if it was deleted from its cluster (or the cluster was), record it in the state file's "${field}", e.g. ${JSON.stringify(example)} `
+    ways.push(`A service account no longer in the inventory: if it was deleted from its cluster (or the cluster was), record it in the state file's "serviceAccounts", e.g. ${JSON.stringify(example)} `
       + '(leave out serviceAccount or namespace for all of a namespace or cluster); if it still exists, collect the inventory again.');
   }
   return `${problems.length} service account${problems.length === 1 ? '' : 's'} would change ${problems.length === 1 ? 'its' : 'their'} effective phase by more than one step from what ${input.source} records:\n`
@@ -171,10 +199,9 @@ function covers(ack: ServiceAccountAcknowledgement, clusterArn: string, namespac
 }
 
 /** The state's acknowledgements, checked: each names a cluster, and a change (`from` and `to`) or `deleted`. */
-function checkAcknowledgements(acks: readonly ServiceAccountAcknowledgement[], field: string): readonly ServiceAccountAcknowledgement[] {
-  const risks = PHASE_ORDER.map((p) => PHASES[p].skipRisk?.id).filter((id): id is string => id !== undefined);
+function checkAcknowledgements(acks: readonly ServiceAccountAcknowledgement[]): readonly ServiceAccountAcknowledgement[] {
   acks.forEach((ack, i) => {
-    const where = `the state's ${field}[${i}]`;
+    const where = `the state's serviceAccounts[${i}]`;
     if (ack === null || typeof ack !== 'object' || typeof ack.cluster !== 'string' || ack.cluster.length === 0) {
       throw new PlanningError(`${where} needs "cluster", the name of the service account's cluster; got ${JSON.stringify(ack)}.`);
     }
@@ -189,9 +216,9 @@ function checkAcknowledgements(acks: readonly ServiceAccountAcknowledgement[], f
         throw new PlanningError(`${where}: unknown phase ${JSON.stringify(phase)}; expected one of ${PHASE_ORDER.join(', ')}.`);
       }
     }
-    const unknown = (ack.acknowledge ?? []).filter((id) => !risks.includes(id));
+    const unknown = (ack.acknowledge ?? []).filter((id) => !SKIP_RISK_IDS.includes(id));
     if (unknown.length > 0) {
-      throw new PlanningError(`${where} acknowledges ${unknown.map((id) => JSON.stringify(id)).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not a risk; the risks are ${risks.join(', ')}.`);
+      throw new PlanningError(`${where} acknowledges ${unknown.map((id) => JSON.stringify(id)).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not a risk; the risks are ${SKIP_RISK_IDS.join(', ')}.`);
     }
   });
   return acks;
@@ -203,7 +230,7 @@ function splitKey(key: string): [string, string] {
   return [key.slice(0, slash), key.slice(slash + 1)];
 }
 
-/** The name in a cluster ARN (`arn:<partition>:eks:<region>:<account>:cluster/<name>`). */
+/** The name in a cluster ARN (the migration's clusters have concrete ARNs). */
 function clusterNameOf(clusterArn: string): string {
-  return clusterArn.slice(clusterArn.indexOf(':cluster/') + ':cluster/'.length);
+  return parseClusterArn(clusterArn)?.clusterName ?? clusterArn;
 }

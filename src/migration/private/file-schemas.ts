@@ -5,6 +5,8 @@
  * are these objects, written out (a test keeps them equal).
  */
 
+import { SKIP_RISK_IDS } from '../../private/phases';
+
 type Schema = { [key: string]: any };
 
 const PHASES = ['IRSA_ONLY', 'DUAL_TRUST', 'POD_IDENTITY', 'ANNOTATION_REMOVED', 'POD_IDENTITY_ONLY'];
@@ -142,7 +144,7 @@ export const STATE_SCHEMA: Schema = {
               required: ['phase'],
               properties: {
                 phase: { enum: PHASES },
-                acknowledge: { type: 'array', items: { enum: ['trust-with-associations', 'associations-with-annotation', 'irsa-pods-lose-credentials'] } },
+                acknowledge: { type: 'array', items: { enum: [...SKIP_RISK_IDS] } },
                 note: text('free text: the change ticket, who, when'),
               },
             },
@@ -164,7 +166,7 @@ export const STATE_SCHEMA: Schema = {
           deleted: { type: 'boolean', description: 'deleted from the cluster (or the cluster was): they left the inventory' },
           from: { enum: PHASES },
           to: { enum: PHASES },
-          acknowledge: { type: 'array', items: { enum: ['trust-with-associations', 'associations-with-annotation', 'irsa-pods-lose-credentials'] } },
+          acknowledge: { type: 'array', items: { enum: [...SKIP_RISK_IDS] } },
           note: text('free text: the change ticket, who, when'),
         },
       },

@@ -138,7 +138,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   }
   const plan = withStatementsAsJson(inputs.plan);
   for (const [key, entry] of Object.entries(plan.roles ?? {})) {
-    const fromArn = accountOfRoleKey(key);
+    const fromArn = accountOfRoleArn(key);
     if (fromArn !== undefined && entry?.account !== undefined && entry.account !== fromArn) {
       throw new PlanningError(`plan roles[${JSON.stringify(key)}] names account ${entry.account}, but its ARN is in ${fromArn}: remove "account" or correct the ARN.`);
     }
@@ -681,13 +681,13 @@ function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clus
   const declared = new Set<string>();
   clusters.forEach((c) => c.account !== undefined && declared.add(c.account));
   (plan.crossAccount ?? []).forEach((c) => {
-    const account = /^arn:[^:]+:iam::(\d{12}):role\//.exec(c.targetRoleArn)?.[1];
+    const account = accountOfRoleArn(c.targetRoleArn);
     if (account) {
       declared.add(account);
     }
   });
   for (const [key, entry] of Object.entries(plan.roles ?? {})) {
-    [accountOfRoleKey(key), entry?.account].forEach((a) => a !== undefined && declared.add(a));
+    [accountOfRoleArn(key), entry?.account].forEach((a) => a !== undefined && declared.add(a));
   }
   for (const d of drafts.values()) {
     if (!declared.has(d.parsed.account)) {
@@ -700,7 +700,7 @@ function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clus
   }
 }
 
-/** The account of a plan `roles` key that is a role ARN. */
-function accountOfRoleKey(key: string): string | undefined {
+/** The account of a role ARN (a plan `roles` key may be one); none for a name. */
+function accountOfRoleArn(key: string): string | undefined {
   return /^arn:[^:]+:iam::(\d{12}):role\//.exec(key)?.[1];
 }

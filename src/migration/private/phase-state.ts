@@ -1,5 +1,5 @@
 import { MigrationPhase } from '../../migration-phase';
-import { isPhase, PHASE_ORDER, PHASES, phaseDistance, phasesSkipped } from '../../private/phases';
+import { isPhase, PHASE_ORDER, PHASES, phaseDistance, phasesSkipped, SKIP_RISK_IDS } from '../../private/phases';
 import { MigrationState, PhaseRecord } from '../migration-state';
 
 /** The context key prefix of the emergency overrides: `-c pod-identity-migration:<wave>=<PHASE>`. */
@@ -105,9 +105,9 @@ function recordedPhase(wave: string, history: PhaseRecord[]): MigrationPhase {
  * A step of one phase (or none) passes; a bigger one only with every skipped phase's risk
  * acknowledged by id.
  */
-export function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string,
+function checkStep(from: MigrationPhase, to: MigrationPhase, acknowledged: string[], what: string,
   howToAcknowledge: (ids: string[]) => string): void {
-  const valid = PHASE_ORDER.map((p) => PHASES[p].skipRisk?.id).filter((id): id is string => id !== undefined);
+  const valid = SKIP_RISK_IDS;
   const unknown = acknowledged.filter((id) => !valid.includes(id));
   if (unknown.length > 0) {
     throw new PlanningError(`${what} acknowledges ${unknown.map((id) => JSON.stringify(id)).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not a risk; the risks are ${valid.join(', ')}.`);

@@ -1,4 +1,4 @@
-import { Assignment, AssignmentRecord, guardAssignments } from '../../../src/migration/private/assignment-guard';
+import { Assignment, assignmentChanges, AssignmentRecord, guardAssignments } from '../../../src/migration/private/assignment-guard';
 import { WavePhase } from '../../../src/migration/private/phase-state';
 import { MigrationPhase as P } from '../../../src/migration-phase';
 
@@ -128,5 +128,18 @@ describe('guardAssignments', () => {
       + 'the risks are trust-with-associations, associations-with-annotation, irsa-pods-lose-credentials.'],
   ])('a malformed acknowledgement %j fails, naming the entry', (ack, message) => {
     expect(() => guardAssignments({ current: [], waves: new Map(), acknowledgements: [ack as any], source: SOURCE })).toThrow(message);
+  });
+});
+
+describe('assignmentChanges', () => {
+  test('waves whose phase changed, service accounts in a new wave, and every wave they left or joined', () => {
+    const after: AssignmentRecord = {
+      waves: { monitoring: P.POD_IDENTITY_ONLY, apps: P.POD_IDENTITY, late: P.IRSA_ONLY },
+      serviceAccounts: { [C1]: { 'monitoring/prometheus': 'monitoring', 'monitoring/grafana': 'late', 'apps/web': 'apps' }, [C2]: { 'apps/api': 'apps' } },
+    };
+    expect(assignmentChanges(RECORDED, after)).toEqual({ phases: ['apps', 'late'], moved: 2, waves: ['apps', 'late', 'monitoring'] });
+    expect(assignmentChanges(RECORDED, RECORDED)).toEqual({ phases: [], moved: 0, waves: [] });
+    // nothing recorded before (a version 1 file): everything is new
+    expect(assignmentChanges({}, RECORDED)).toEqual({ phases: ['apps', 'monitoring'], moved: 3, waves: ['apps', 'monitoring'] });
   });
 });
