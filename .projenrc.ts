@@ -65,7 +65,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/.tools/'],
+      // test/acceptance runs inside the test bed (scripts/testbed/run-acceptance.sh)
+      testPathIgnorePatterns: ['/node_modules/', '/cdk.out/', '/.tools/', '<rootDir>/test/acceptance/'],
     },
   },
   tsconfigDevFile: 'tsconfig.dev.json',

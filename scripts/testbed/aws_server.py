@@ -1,0 +1,80 @@
+"""The bed's AWS endpoint: moto's server (IAM, STS, SSM, for real moto), with one STAND-IN action moto
+lacks, IAM SimulatePrincipalPolicy: the runbook's preflight asks whether a node role allows
+eks-auth:AssumeRoleForPodIdentity. The stand-in evaluates the principal's identity policies (inline and
+attached, moto's own copies) by IAM's rules for Action/NotAction and Resource/NotResource with
+wildcards, explicit deny first; it ignores conditions, permission boundaries and SCPs, and says so in
+every answer's MatchedStatements being empty.
+
+usage: python aws_server.py <port>
+"""
+import fnmatch
+import json
+import sys
+from urllib.parse import unquote
+from xml.sax.saxutils import escape
+
+from moto.iam.models import iam_backends
+from moto.iam.responses import IamResponse
+from moto.server import ThreadedMotoServer
+
+
+def _list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _matches(patterns, value, case):
+    return any(fnmatch.fnmatchcase(value.lower() if not case else value, p.lower() if not case else p) for p in _list(patterns))
+
+
+def _applies(st, action, resource):
+    if 'Action' in st and not _matches(st['Action'], action, False):
+        return False
+    if 'NotAction' in st and _matches(st['NotAction'], action, False):
+        return False
+    if 'Resource' in st and not _matches(st['Resource'], resource, True):
+        return False
+    if 'NotResource' in st and _matches(st['NotResource'], resource, True):
+        return False
+    return True
+
+
+def _documents(backend, role_name):
+    docs = []
+    for name in backend.list_role_policies(role_name):
+        docs.append(backend.get_role_policy(role_name, name)[1])
+    for p in backend.list_attached_role_policies(role_name)[0]:
+        policy = backend.get_policy(p.arn)
+        docs.append(backend.get_policy_version(p.arn, policy.default_version_id).document)
+    return [json.loads(unquote(d)) if isinstance(d, str) else d for d in docs]
+
+
+def simulate_principal_policy(self):
+    arn = self._get_param('PolicySourceArn')
+    account = arn.split(':')[4]
+    backend = iam_backends[account]['global']
+    role_name = arn.split('/')[-1]
+    backend.get_role(role_name)  # NoSuchEntity as IAM says it
+    actions = self._get_multi_param('ActionNames.member')
+    resources = self._get_multi_param('ResourceArns.member') or ['*']
+    statements = [st for d in _documents(backend, role_name) for st in _list(d.get('Statement', []))]
+    members = []
+    for action in actions:
+        for resource in resources:
+            hits = [st for st in statements if _applies(st, action, resource)]
+            decision = 'explicitDeny' if any(st.get('Effect') == 'Deny' for st in hits) else \
+                'allowed' if any(st.get('Effect') == 'Allow' for st in hits) else 'implicitDeny'
+            members.append('<member><EvalActionName>%s</EvalActionName><EvalResourceName>%s</EvalResourceName>'
+                           '<EvalDecision>%s</EvalDecision><MatchedStatements/><MissingContextValues/></member>'
+                           % (escape(action), escape(resource), decision))
+    return ('<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+            '<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>%s</EvaluationResults>'
+            '</SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>bed</RequestId></ResponseMetadata>'
+            '</SimulatePrincipalPolicyResponse>' % ''.join(members))
+
+
+IamResponse.simulate_principal_policy = simulate_principal_policy
+
+if __name__ == '__main__':
+    server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)
+    server.start()
+    server._thread.join()
