@@ -48,14 +48,20 @@ def _documents(backend, role_name):
     return [json.loads(unquote(d)) if isinstance(d, str) else d for d in docs]
 
 
+def _members(query, name):
+    """The values of a query-protocol list (Name.member.1, Name.member.2, ...), in order."""
+    keys = sorted((int(k.rsplit('.', 1)[1]), k) for k in query if k.startswith(name + '.member.'))
+    return [query[k][0] for _, k in keys]
+
+
 def simulate_principal_policy(self):
     arn = self._get_param('PolicySourceArn')
     account = arn.split(':')[4]
     backend = iam_backends[account]['global']
     role_name = arn.split('/')[-1]
     backend.get_role(role_name)  # NoSuchEntity as IAM says it
-    actions = self._get_multi_param('ActionNames.member')
-    resources = self._get_multi_param('ResourceArns.member') or ['*']
+    actions = _members(self.querystring, 'ActionNames')
+    resources = _members(self.querystring, 'ResourceArns') or ['*']
     statements = [st for d in _documents(backend, role_name) for st in _list(d.get('Statement', []))]
     members = []
     for action in actions:

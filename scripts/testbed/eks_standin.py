@@ -49,6 +49,7 @@ if os.path.exists(CONFIG['state']):
     STATE = json.load(open(CONFIG['state']))
 
 AGENT_ADDON = 'eks-pod-identity-agent'
+DEFAULT_VERSIONS = {AGENT_ADDON: 'v1.3.8-eksbuild.2', 'vpc-cni': 'v1.20.4-eksbuild.1'}
 # the ServiceAccount each add-on's serviceAccountRoleArn annotates (as EKS does)
 ADDON_SERVICE_ACCOUNTS = {'vpc-cni': ('kube-system', 'aws-node'),
                           'aws-ebs-csi-driver': ('kube-system', 'ebs-csi-controller-sa'),
@@ -151,7 +152,7 @@ def create_association(c, body, owner=None):
                                'Association already exists: %s for namespace %s and service account %s'
                                % (a['associationId'], body['namespace'], body['serviceAccount']))
         aid = 'a-' + uuid.uuid4().hex[:17]
-        now = time.time()
+        now = round(time.time(), 3)  # EKS's timestamps have milliseconds
         a = {'clusterName': c['name'], 'namespace': body['namespace'], 'serviceAccount': body['serviceAccount'],
              'roleArn': body['roleArn'], 'associationId': aid,
              'associationArn': 'arn:aws:eks:%s:%s:podidentityassociation/%s/%s' % (c['region'], c['account'], c['name'], aid),
@@ -221,9 +222,26 @@ def page(items, qs, key):
     return out
 
 
+# what DescribeAddonConfiguration says of the add-ons the bed knows: their Pod Identity service accounts
+ADDON_CONFIGURATIONS = {
+    AGENT_ADDON: [],
+    'vpc-cni': [{'serviceAccount': 'aws-node', 'recommendedManagedPolicies': ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy']}],
+    'aws-ebs-csi-driver': [{'serviceAccount': 'ebs-csi-controller-sa',
+                            'recommendedManagedPolicies': ['arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy']}],
+}
+
+
 def route(method, path, qs, body, account, region):
     now = time.time()
     p = [unquote(x) for x in path.strip('/').split('/')]
+    if method == 'GET' and p == ['addons', 'configuration-schemas']:
+        name, version = qs.get('addonName', [''])[0], qs.get('addonVersion', [''])[0]
+        if name not in ADDON_CONFIGURATIONS or not version:
+            raise ApiError(404, 'ResourceNotFoundException', 'No addon version found for addon: %s version: %s' % (name, version))
+        out = {'addonName': name, 'addonVersion': version, 'configurationSchema': '{"$schema":"http://json-schema.org/draft-06/schema#","type":"object"}'}
+        if ADDON_CONFIGURATIONS[name]:
+            out['podIdentityConfiguration'] = ADDON_CONFIGURATIONS[name]
+        return out
     if method == 'GET' and p == ['clusters']:
         return page([c['name'] for c in CONFIG['clusters'] if c['account'] == account and c['region'] == region], qs, 'clusters')
     if p[:1] != ['clusters'] or len(p) < 2:
@@ -293,7 +311,7 @@ def route(method, path, qs, body, account, region):
                     if e.status != 404:
                         raise
                 x = {'addonName': body['addonName'], 'clusterName': c['name'], 'status': 'ACTIVE',
-                     'addonVersion': body.get('addonVersion') or 'v1.0.0-eksbuild.1', 'health': {'issues': []},
+                     'addonVersion': body.get('addonVersion') or DEFAULT_VERSIONS.get(body['addonName'], 'v1.0.0-eksbuild.1'), 'health': {'issues': []},
                      'addonArn': 'arn:aws:eks:%s:%s:addon/%s/%s/bed' % (region, account, c['name'], body['addonName']),
                      'createdAt': now, 'modifiedAt': now, 'tags': body.get('tags') or {}, 'owner': 'aws',
                      'publisher': 'eks', 'account': account}

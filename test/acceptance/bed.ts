@@ -144,3 +144,13 @@ export function runScript(script: string, args: string[] = []): ScriptRun {
   const lines = r.stdout.trim().split('\n');
   return { status: r.status ?? -1, lines, fails: lines.filter((l) => l.startsWith('FAIL ')), stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Waits until every Deployment, StatefulSet and DaemonSet of a cluster has all its pods ready and updated. */
+export async function allReady(clusterName: string): Promise<void> {
+  await until(`every workload of ${clusterName} ready`, () => kubectlJson(clusterName, ['get', 'deployments,statefulsets,daemonsets', '-A']).items.every((w: any) => {
+    const s = w.status ?? {};
+    const want = w.kind === 'DaemonSet' ? s.desiredNumberScheduled : (w.spec.replicas ?? 1);
+    const ready = w.kind === 'DaemonSet' ? s.numberReady : s.readyReplicas;
+    return want > 0 && ready === want && (w.kind !== 'Deployment' || s.updatedReplicas === want);
+  }));
+}
