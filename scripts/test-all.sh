@@ -9,7 +9,10 @@
 #      (scripts/jest-cdk-line.config.js maps them in; the project's node_modules stay as they are);
 #   3. the benchmark at its smoke size (bench/run.ts --smoke): it runs, and the floor it compares
 #      with writes the same CloudFormation;
-#   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned.
+#   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned;
+#   5. the acceptance suite (test/acceptance) in the test bed (scripts/testbed/), on the floor: collect
+#      and every runbook script against real kube-apiservers with the real EKS pod identity webhook,
+#      moto and the EKS stand-in; the bed's Go parts are built once into a cache outside the clone.
 # Node.js: everything runs on the newest LTS line, and step 2 on the oldest supported one, each the
 # official build from the npm registry (scripts/install-node.sh, cached outside the clone). Python:
 # the floor's pytest runs on the oldest Python the wheel declares, the newest's on the newest the
@@ -102,6 +105,14 @@ else
   status=1
 fi
 
+echo "=== [floor] the acceptance suite in the test bed (scripts/testbed/: real Kubernetes, the real EKS pod identity webhook, moto, the EKS stand-in)"
+if [ -f lib/collect/cli.js ]; then
+  SKIP_COMPILE=1 bash scripts/testbed/run-acceptance.sh --ci || status=$?
+else
+  echo "no compiled library (lib/); the build failed"
+  status=1
+fi
+
 python3 scripts/summarize-tests.py test-reports/junit.xml test-reports/junit-newest.xml \
-  test-reports/pytest-newest.xml test-reports/pytest-floor.xml || status=1
+  test-reports/pytest-newest.xml test-reports/pytest-floor.xml test-reports/junit-acceptance.xml || status=1
 exit "$status"

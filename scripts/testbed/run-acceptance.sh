@@ -8,5 +8,11 @@ cd "$here/../.." || exit 1
 dir="$(mktemp -d /tmp/cdk-eks-pi-bed.XXXXXX)"
 netns="cdk-eks-pi-bed-$(basename "$dir" | cut -d. -f2)"
 trap 'bash "$here/down.sh" --dir "$dir"' EXIT
+# the suite runs the package as built (lib/collect/cli.js is the command operators run)
+if [ "${SKIP_COMPILE:-}" != 1 ]; then
+  npx projen compile >/dev/null || exit 1
+fi
+start=$(date +%s)
 bash "$here/up.sh" --dir "$dir" --netns "$netns" || exit 1
+echo "test bed: built and up in $(($(date +%s) - start)) s"
 bash "$here/exec.sh" --dir "$dir" npx jest -c scripts/jest-acceptance.config.js "$@"
