@@ -796,7 +796,14 @@ pi_check_injection() {
   local mode="$1" pod problems
   if ! pod="$(pi_k "$T_CLUSTER" -n "$T_NS" run pod-identity-dry-run --dry-run=server -o json --restart=Never \
     --image="$PI_STS_IMAGE" --overrides="{\"apiVersion\":\"v1\",\"spec\":{\"serviceAccountName\":\"$T_SA\"}}" 2>&1)"; then
-    pi_fail "$T_WHO injection: the dry-run pod was refused: $(printf '%s' "$pod" | tr '\n' ' ')"
+    local why
+    why="$(printf '%s' "$pod" | tr '\n' ' ')"
+    case "$why" in
+      *'exceeded quota'*)
+        # quota admission counts a server-side dry run as a pod (seen on a real API server)
+        why="$why. The namespace's ResourceQuota has no room for the probe pod: give it room for one more pod during the step (a rolling restart with maxSurge needs it too), then run this script again" ;;
+    esac
+    pi_fail "$T_WHO injection: the dry-run pod was refused: $why"
     return 0
   fi
   problems="$(jq -r --arg mode "$mode" --argjson pod "$PI_POD_VARS" --argjson irsa "$PI_IRSA_VARS" '

@@ -1,18 +1,25 @@
-"""The bed's AWS endpoint: moto's server (IAM, STS, SSM, for real moto), with one STAND-IN action moto
-lacks, IAM SimulatePrincipalPolicy: the runbook's preflight asks whether a node role allows
+"""The bed's AWS endpoint: moto's server (IAM, STS, SSM, for real moto), with two STAND-IN actions.
+
+CloudFormation DescribeStackResource answers from the test deployer's records ($1/stacks), since the
+test deployer, not moto's CloudFormation, deploys the stacks (the OIDC provider steps' verify.sh asks
+whether a stack holds the provider).
+
+IAM SimulatePrincipalPolicy, which moto lacks: the runbook's preflight asks whether a node role allows
 eks-auth:AssumeRoleForPodIdentity. The stand-in evaluates the principal's identity policies (inline and
 attached, moto's own copies) by IAM's rules for Action/NotAction and Resource/NotResource with
 wildcards, explicit deny first; it ignores conditions, permission boundaries and SCPs, and says so in
 every answer's MatchedStatements being empty.
 
-usage: python aws_server.py <port>
+usage: python aws_server.py <port> <test bed dir>
 """
 import fnmatch
 import json
+import os
 import sys
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from moto.server import ThreadedMotoServer
@@ -79,6 +86,32 @@ def simulate_principal_policy(self):
 
 
 IamResponse.simulate_principal_policy = simulate_principal_policy
+STACKS = os.path.join(sys.argv[2], 'stacks') if len(sys.argv) > 2 else None
+
+
+def describe_stack_resource(self):
+    stack, logical = self._get_param('StackName'), self._get_param('LogicalResourceId')
+    record = os.path.join(STACKS or '', '%s-%s-%s.json' % (self.current_account, self.region, stack))
+    ns = 'http://cloudformation.amazonaws.com/doc/2010-05-15/'
+
+    def error(message):
+        return ('<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>%s</Message></Error>'
+                '<RequestId>bed</RequestId></ErrorResponse>' % (ns, escape(message)), {'status': 400})
+    if not STACKS or not os.path.exists(record):
+        return error('Stack with id %s does not exist' % stack)
+    r = json.load(open(record))['resources'].get(logical)
+    if r is None:
+        return error('Resource %s does not exist for stack %s' % (logical, stack))
+    return ('<DescribeStackResourceResponse xmlns="%s"><DescribeStackResourceResult><StackResourceDetail>'
+            '<StackName>%s</StackName><StackId>arn:aws:cloudformation:%s:%s:stack/%s/bed</StackId><LogicalResourceId>%s</LogicalResourceId>'
+            '<PhysicalResourceId>%s</PhysicalResourceId><ResourceType>%s</ResourceType><LastUpdatedTimestamp>2026-01-01T00:00:00Z</LastUpdatedTimestamp>'
+            '<ResourceStatus>%s</ResourceStatus></StackResourceDetail></DescribeStackResourceResult>'
+            '<ResponseMetadata><RequestId>bed</RequestId></ResponseMetadata></DescribeStackResourceResponse>'
+            % (ns, escape(stack), self.region, self.current_account, escape(stack), escape(logical), escape(r['ref']), r['type'],
+               'IMPORT_COMPLETE' if r.get('imported') else 'CREATE_COMPLETE'))
+
+
+CloudFormationResponse.describe_stack_resource = describe_stack_resource
 
 if __name__ == '__main__':
     server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)

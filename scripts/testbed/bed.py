@@ -170,7 +170,7 @@ def up(args):
         json.dump(kc, f, indent=1)
 
     # AWS: moto for every account, credentials per account from sts:AssumeRole (moto maps them to the account)
-    bed.start('aws', [PYTHON_MOTO, os.path.join(HERE, 'aws_server.py'), str(MOTO_PORT)])
+    bed.start('aws', [PYTHON_MOTO, os.path.join(HERE, 'aws_server.py'), str(MOTO_PORT), bed.dir])
     moto = 'http://127.0.0.1:%d' % MOTO_PORT
     bed.wait('moto', lambda: bed.run(['curl', '-sf', moto + '/moto-api/'], check=False).returncode == 0)
     accounts = sorted({c['account'] for c in clusters})

@@ -8,14 +8,16 @@ itself, as CloudFormation would, to the bed's real moto (IAM, SSM) and to the EK
 - `import` adopts existing resources into a stack as `cdk import` does: the mapping names each
   resource's physical id (e.g. {"checkout6505257B": {"RoleName": "checkout"}}); the resource must
   exist, and it is not changed (CloudFormation records the template's properties; the next deploy
-  that changes them updates the resource). Only AWS::IAM::Role is importable here.
+  that changes them updates the resource). AWS::IAM::Role and AWS::IAM::OIDCProvider ({"Arn": ...})
+  are importable here, with DeletionPolicy Retain as CloudFormation requires.
 
 - Stacks are selected as the CDK CLI selects them: a pattern matches a stack's hierarchical id
   (`*` within one path segment, `**` across), and the stacks they depend on are deployed first
   (unless --exclusively), in dependency order.
 - Each stack deploys to its environment's account (profile bed-<account>) and region. What a stack
   deployed is kept in $TESTBED_DIR/stacks/<account>-<region>-<stack>.json; a resource that leaves the
-  template is deleted, unless its DeletionPolicy is Retain (IAM then keeps the role as it was), and
+  template is deleted, unless its DeletionPolicy was Retain when it was last changed (a change of the
+  policy alone is not applied, as in CloudFormation; IAM then keeps the role as it was), and
   a changed resource is updated in place (a role's trust and policies; an association's role; an
   add-on's version and role) or replaced when CloudFormation would replace it.
 - Resource types: AWS::IAM::Role, AWS::IAM::Policy, AWS::IAM::OIDCProvider, AWS::EKS::PodIdentityAssociation,
@@ -163,11 +165,18 @@ class Stack:
         resources = self.template.get('Resources', {})
         for logical, ids in mapping.items():
             r = resources.get(logical)
-            if r is None or r['Type'] != 'AWS::IAM::Role':
-                raise DeployError('%s: %s is not an AWS::IAM::Role of the template' % (self.name, logical))
-            arn = self.iam.get_role(RoleName=ids['RoleName'])['Role']['Arn']
-            self.old['resources'][logical] = {'type': r['Type'], 'props': self.resolve(r.get('Properties', {})), 'ref': ids['RoleName'],
-                                              'attrs': {'Arn': arn, 'RoleId': ids['RoleName']}, 'retain': True}
+            if r is None or r['Type'] not in ('AWS::IAM::Role', 'AWS::IAM::OIDCProvider'):
+                raise DeployError('%s: %s is not an AWS::IAM::Role or AWS::IAM::OIDCProvider of the template' % (self.name, logical))
+            if r.get('DeletionPolicy') not in ('Retain', 'RetainExceptOnCreate'):
+                raise DeployError('%s: %s: an imported resource needs DeletionPolicy Retain' % (self.name, logical))
+            if r['Type'] == 'AWS::IAM::Role':
+                arn = self.iam.get_role(RoleName=ids['RoleName'])['Role']['Arn']
+                ref, attrs = ids['RoleName'], {'Arn': arn, 'RoleId': ids['RoleName']}
+            else:
+                self.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=ids['Arn'])
+                ref, attrs = ids['Arn'], {'Arn': ids['Arn']}
+            self.old['resources'][logical] = {'type': r['Type'], 'props': self.resolve(r.get('Properties', {})), 'ref': ref,
+                                              'attrs': attrs, 'retain': True, 'metadata': r.get('Metadata'), 'imported': True}
         os.makedirs(STACKS_DIR, exist_ok=True)
         with open(self.state_file, 'w') as f:
             json.dump(self.old, f, indent=1)
@@ -182,8 +191,13 @@ class Stack:
                 continue
             props = self.resolve(r.get('Properties', {}))
             old = self.old['resources'].get(logical)
-            self.new['resources'][logical] = self.apply(logical, r['Type'], props, old)
-            self.new['resources'][logical]['retain'] = r.get('DeletionPolicy') in ('Retain', 'RetainExceptOnCreate')
+            done = self.apply(logical, r['Type'], props, old)
+            # CloudFormation applies a new DeletionPolicy only with another change to the resource
+            # (its properties or metadata); a change of the policy alone is not recorded
+            changed = old is None or old.get('props') != props or old.get('metadata') != r.get('Metadata')
+            done['retain'] = r.get('DeletionPolicy') in ('Retain', 'RetainExceptOnCreate') if changed else old.get('retain', False)
+            done['metadata'] = r.get('Metadata')
+            self.new['resources'][logical] = done
         for logical, old in self.old['resources'].items():
             if logical not in self.new['resources'] and not old.get('retain'):
                 self.remove(old)

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { apply, aws, BED, cluster, credentialsOf, envOf, kubectl, kubectlJson, pods, until } from './bed';
 
-const C = BED.clusters[0];
+const C = cluster('faults-usw2');
 const NS = 'probe';
 const ROLE = `arn:aws:iam::${C.account}:role/probe`;
 

@@ -1,0 +1,259 @@
+/**
+ * What goes wrong in real clusters, each made real in the bed, with the exit code and the FAIL line
+ * the generated scripts give: an agent not ready on a node, a proxy that would receive the credential
+ * requests (NO_PROXY by value, valueFrom and envFrom), an association that never becomes visible, a
+ * rollout that never completes (a quota blocks the new pod), an init container that keeps IRSA
+ * (it sets the variables itself, so the webhook leaves it), pods older than their association, a
+ * step run from an assembly at another phase, and collect without RBAC rights.
+ * A second app (stack prefix Faults) migrates its own namespaces on shop-use1.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
+import { IrsaInventory, MigrationFiles, MigrationPhase, PodIdentityMigration } from '../../src';
+
+const P = MigrationPhase;
+/** This suite's own cluster (the real-parts suite probes it too, in its own namespace). */
+const C = cluster('faults-usw2');
+const WAVE = 'faults';
+const NAMESPACES = ['faults', 'faults-quota', 'faults-proxy'];
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-faults-'));
+const history: MigrationPhase[] = [P.IRSA_ONLY];
+const EXTRA_NODE = 'ip-10-0-9-99.ec2.internal';
+let assembly = '';
+
+const role = (name: string) => `arn:aws:iam::${C.account}:role/faults-${name}`;
+const sa = (namespace: string, name: string) => ({
+  apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, annotations: { 'eks.amazonaws.com/role-arn': role(name) } },
+});
+const deployment = (namespace: string, name: string, spec: any = {}) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: 0, ...spec } },
+  },
+});
+const PROXY = { name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' };
+const NO_AGENT = 'localhost,127.0.0.1,169.254.169.254,.svc';
+
+function world(): any[] {
+  return [
+    ...NAMESPACES.map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+    // an init container that sets the IRSA variables itself: the webhook leaves it as it is
+    sa('faults', 'app'),
+    deployment('faults', 'app', {
+      initContainers: [{
+        name: 'fetch',
+        image: 'x',
+        env: [{ name: 'AWS_ROLE_ARN', value: role('app') },
+          { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' }],
+      }],
+    }),
+    // a bare pod: the operator is told to recreate it, and does not
+    sa('faults', 'old'),
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old', namespace: 'faults' }, spec: { serviceAccountName: 'old', containers: [{ name: 'app', image: 'x' }] } },
+    // its association never becomes visible (the EKS stand-in is told so)
+    sa('faults', 'never'),
+    deployment('faults', 'never'),
+    // a namespace at its pod quota: the injection probe (a server-side dry run) counts against it
+    { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod', namespace: 'faults-quota' }, spec: { hard: { pods: '1' } } },
+    sa('faults-quota', 'quota'),
+    deployment('faults-quota', 'quota'),
+    // pods no node can take: a rollout that never completes
+    sa('faults', 'stuck'),
+    deployment('faults', 'stuck', { nodeSelector: { 'bed.example/pool': 'gpu' } }),
+    // proxies whose NO_PROXY lacks the agent: as a value, from a ConfigMap key, from a Secret's keys
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxy', namespace: 'faults-proxy' }, data: { NO_PROXY: NO_AGENT } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'proxy-env', namespace: 'faults-proxy' }, stringData: { HTTPS_PROXY: PROXY.value, NO_PROXY: NO_AGENT } },
+    sa('faults-proxy', 'by-value'),
+    deployment('faults-proxy', 'by-value', { containers: [{ name: 'app', image: 'x', env: [PROXY, { name: 'NO_PROXY', value: NO_AGENT }] }] }),
+    sa('faults-proxy', 'by-ref'),
+    deployment('faults-proxy', 'by-ref', { containers: [{ name: 'app', image: 'x', env: [PROXY, { name: 'no_proxy', valueFrom: { configMapKeyRef: { name: 'proxy', key: 'NO_PROXY' } } }] }] }),
+    sa('faults-proxy', 'by-envfrom'),
+    deployment('faults-proxy', 'by-envfrom', { containers: [{ name: 'app', image: 'x', envFrom: [{ secretRef: { name: 'proxy-env' } }] }] }),
+  ];
+}
+
+const ROLES = ['app', 'old', 'never', 'quota', 'stuck', 'by-value', 'by-ref', 'by-envfrom'];
+
+/** The inventory as read before the migration (after ANNOTATION_REMOVED the ServiceAccounts no longer say their role). */
+const INVENTORY: { serviceAccounts?: string; workloads?: string } = {};
+
+function synth(): string {
+  INVENTORY.serviceAccounts ??= kubectl(C.name, ['get', 'serviceaccounts', '-A', '-o', 'json']);
+  INVENTORY.workloads ??= kubectl(C.name, ['get', 'deployments,statefulsets,daemonsets,cronjobs,jobs,pods', '-A', '-o', 'json']);
+  const inventory = new IrsaInventory();
+  inventory.addServiceAccountsJson(C.name, INVENTORY.serviceAccounts);
+  inventory.addWorkloadsJson(C.name, INVENTORY.workloads);
+  const clusters = MigrationFiles.clustersFromJson(JSON.stringify([{
+    name: C.name,
+    region: C.region,
+    account: C.account,
+    clusterArn: C.arn,
+    oidcIssuer: C.issuer.replace('https://', ''),
+    oidcProviderArn: `arn:aws:iam::${C.account}:oidc-provider/${C.issuer.replace('https://', '')}`,
+    computeType: 'EC2',
+    podIdentityAgent: 'PRE_INSTALLED',
+  }]), 'clusters');
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-faults-assembly-'));
+  const app = new App({ outdir, analyticsReporting: false });
+  const statements = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::faults/*' }];
+  new PodIdentityMigration(app, 'Faults', {
+    clusters,
+    inventory,
+    stackPrefix: 'Faults',
+    plan: {
+      waves: [{ name: WAVE, select: NAMESPACES.map((namespace) => ({ namespace })) }],
+      roles: Object.fromEntries(ROLES.map((r) => [role(r), { statements, exists: false }])),
+    },
+    state: { waves: { [WAVE]: history } },
+    placementFile: path.join(DIR, 'placement.json'),
+    homeRegion: C.region,
+  });
+  app.synth();
+  return outdir;
+}
+
+function record(phase: MigrationPhase): void {
+  history.push(phase);
+  assembly = synth();
+}
+
+function step(from: MigrationPhase, to: MigrationPhase, script: string, args: string[] = []): ScriptRun {
+  return runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, `${script}.sh`), ['--timeout', '8', ...args]);
+}
+
+beforeAll(async () => {
+  // the agent, as a managed add-on (the migration suite may have installed it already)
+  if (!aws(C.account, C.region, ['eks', 'list-addons', '--cluster-name', C.name]).addons.includes('eks-pod-identity-agent')) {
+    aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
+  }
+  apply(C.name, world());
+  await allReady(C.name, ['stuck']);
+  assembly = synth();
+});
+
+afterAll(async () => {
+  await setEks({ never: [] });
+});
+
+test('a step run from an assembly at another phase stops before it changes anything (exit 1)', () => {
+  const r = step(P.IRSA_ONLY, P.DUAL_TRUST, 'apply');
+  expect(r.status).toBe(1);
+  expect(r.fails).toEqual([`FAIL - - assembly: expected ${assembly} to hold ${WAVE} at DUAL_TRUST; saw IRSA_ONLY. `
+    + `Record DUAL_TRUST for ${WAVE} in the state file, review, run cdk synth, then run this script again`]);
+  expect(r.lines).toContain('STOP: 1 preflight checks failed; nothing was changed');
+});
+
+test('collect without RBAC rights on the cluster: exit 1, the forbidden call named', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-collect-'));
+  const r = spawnSync('node', [path.join(ROOT, 'lib', 'collect', 'cli.js'), 'collect', '--context', BED.readonlyContexts[C.name], '--out', out], { encoding: 'utf8' });
+  expect(r.status).toBe(1);
+  expect(r.stderr.trim()).toBe(`collect: context "${BED.readonlyContexts[C.name]}": kubectl --context ${BED.readonlyContexts[C.name]} get serviceaccounts --all-namespaces -o json `
+    + '(its service accounts): forbidden: Error from server (Forbidden): serviceaccounts is forbidden: '
+    + `User "arn:aws:sts::${C.account}:assumed-role/platform-readonly/{{SessionName}}" cannot list resource "serviceaccounts" in API group "" at the cluster scope. `
+    + 'The operator needs get and list on it in every namespace (an EKS access entry with AmazonEKSViewPolicy at cluster scope, or RBAC to the same effect)');
+  expect(fs.readdirSync(out)).toEqual([]);
+});
+
+test('DUAL_TRUST -> POD_IDENTITY preflight: the agent not ready on a node, and three proxies without the agent in NO_PROXY (exit 1)', async () => {
+  record(P.DUAL_TRUST);
+  const dual = step(P.IRSA_ONLY, P.DUAL_TRUST, 'apply');
+  expect(dual.fails).toEqual([]);
+  // a node kwok does not run: the agent DaemonSet's pod there never becomes ready
+  apply(C.name, [{ apiVersion: 'v1', kind: 'Node', metadata: { name: EXTRA_NODE, labels: { 'kubernetes.io/os': 'linux' } } }]);
+  record(P.POD_IDENTITY);
+  const r = step(P.DUAL_TRUST, P.POD_IDENTITY, 'preflight');
+  expect(r.status).toBe(1);
+  const nodes = C.nodes.length + 1;
+  expect(r.fails).toEqual([
+    `FAIL ${C.name} - agent: expected eks-pod-identity-agent ready on every node; saw ${nodes - 1} ready of ${nodes}`,
+    `FAIL ${C.name} faults-proxy/by-envfrom proxy: expected NO_PROXY to hold 169.254.170.23,[fd00:ec2::23] wherever HTTP(S)_PROXY is set; `
+      + `saw pod/${podName('faults-proxy', 'by-envfrom')}/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]; deployment/by-envfrom/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`,
+    `FAIL ${C.name} faults-proxy/by-ref proxy: expected NO_PROXY to hold 169.254.170.23,[fd00:ec2::23] wherever HTTP(S)_PROXY is set; `
+      + `saw pod/${podName('faults-proxy', 'by-ref')}/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]; deployment/by-ref/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`,
+    `FAIL ${C.name} faults-proxy/by-value proxy: expected NO_PROXY to hold 169.254.170.23,[fd00:ec2::23] wherever HTTP(S)_PROXY is set; `
+      + `saw pod/${podName('faults-proxy', 'by-value')}/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]; deployment/by-value/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`,
+  ]);
+  // the operator fixes both: the node leaves, the proxies' NO_PROXY gets the agent's addresses
+  kubectl(C.name, ['delete', 'node', EXTRA_NODE, '--wait=true']);
+  const fixed = `${NO_AGENT},169.254.170.23,[fd00:ec2::23]`;
+  apply(C.name, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxy', namespace: 'faults-proxy' }, data: { NO_PROXY: fixed } },
+    { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'proxy-env', namespace: 'faults-proxy' }, stringData: { HTTPS_PROXY: PROXY.value, NO_PROXY: fixed } }]);
+  kubectl(C.name, ['-n', 'faults-proxy', 'set', 'env', 'deployment/by-value', `NO_PROXY=${fixed}`]);
+  await allReady(C.name, ['stuck']);
+  expect(step(P.DUAL_TRUST, P.POD_IDENTITY, 'preflight').fails).toEqual([]);
+});
+
+function podName(namespace: string, app: string): string {
+  return JSON.parse(kubectl(C.name, ['-n', namespace, 'get', 'pods', '-l', `app=${app}`, '-o', 'json'])).items[0].metadata.name;
+}
+
+test('apply with an association that never becomes visible: it waits, fails, and restarts nothing (exit 1)', async () => {
+  await setEks({ never: [`${C.name}/faults/never`] });
+  const before = kubectl(C.name, ['get', 'pods', '-A', '-o', 'jsonpath={.items[*].metadata.uid}']);
+  const r = step(P.DUAL_TRUST, P.POD_IDENTITY, 'apply');
+  expect(r.status).toBe(1);
+  expect(r.fails).toEqual([`FAIL ${C.name} faults/never association: expected it present within 8s; saw it absent`]);
+  expect(r.lines).toContain('STOP: the associations are not as POD_IDENTITY expects; no pod was restarted');
+  expect(kubectl(C.name, ['get', 'pods', '-A', '-o', 'jsonpath={.items[*].metadata.uid}'])).toBe(before);
+});
+
+test('apply again once it shows: the injection probe refused by a full quota stops it before any restart (exit 1)', async () => {
+  await setEks({ never: [] });
+  const before = kubectl(C.name, ['get', 'pods', '-A', '-o', 'jsonpath={.items[*].metadata.uid}']);
+  const r = step(P.DUAL_TRUST, P.POD_IDENTITY, 'apply');
+  expect(r.status).toBe(1);
+  expect(r.fails).toEqual([`FAIL ${C.name} faults-quota/quota injection: the dry-run pod was refused: Error from server (Forbidden): pods "pod-identity-dry-run" is forbidden: `
+    + 'exceeded quota: one-pod, requested: pods=1, used: pods=1, limited: pods=1. The namespace\'s ResourceQuota has no room for the probe pod: '
+    + 'give it room for one more pod during the step (a rolling restart with maxSurge needs it too), then run this script again']);
+  expect(r.lines).toContain('STOP: new pods would not get the expected credentials; no pod was restarted');
+  expect(kubectl(C.name, ['get', 'pods', '-A', '-o', 'jsonpath={.items[*].metadata.uid}'])).toBe(before);
+});
+
+test('with room in the quota: a rollout that never completes and an init container that keeps IRSA fail; the bare pod stays on IRSA (exit 1)', () => {
+  apply(C.name, [{ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'one-pod', namespace: 'faults-quota' }, spec: { hard: { pods: '2' } } }]);
+  const r = step(P.DUAL_TRUST, P.POD_IDENTITY, 'apply');
+  expect(r.status).toBe(1);
+  const podOf = (app: string) => podName('faults', app);
+  const stuckOld = JSON.parse(kubectl(C.name, ['-n', 'faults', 'get', 'pods', '-l', 'app=stuck', '-o', 'json'])).items
+    .find((p: any) => p.status.phase === 'Pending' && credentialsOf(p) === 'irsa').metadata.name;
+  expect(r.lines).toContain(`TODO ${C.name} faults/old restart: pod/old has no controller: delete it and create it again from its manifest`);
+  expect(r.fails).toEqual([
+    `FAIL ${C.name} faults/stuck restart: expected deployment/stuck rolled out within 8s; saw error: timed out waiting for the condition`,
+    `FAIL ${C.name} faults/app pods: expected the Pod Identity variables and no IRSA ones in every container and init container; saw ${podOf('app')}/fetch has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN`,
+    `FAIL ${C.name} faults/old pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
+      + 'saw old/app no AWS_CONTAINER_CREDENTIALS_FULL_URI,no AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN',
+    `FAIL ${C.name} faults/stuck pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
+      + `saw ${stuckOld}/app no AWS_CONTAINER_CREDENTIALS_FULL_URI,no AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN`,
+  ]);
+});
+
+test('ANNOTATION_REMOVED -> POD_IDENTITY_ONLY preflight: pods older than their association, or with IRSA variables, keep the OIDC trust (exit 1)', () => {
+  record(P.ANNOTATION_REMOVED);
+  expect(step(P.POD_IDENTITY, P.ANNOTATION_REMOVED, 'apply').status).toBe(1); // its verify still sees the same pods
+  record(P.POD_IDENTITY_ONLY);
+  const r = step(P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY, 'preflight');
+  expect(r.status).toBe(1);
+  const line = (app: string, pod: string, container: string) => new RegExp(`^FAIL ${C.name} faults/${app} no IRSA pods: expected every pod created after the association `
+    + `\\((\\S+)\\) without AWS_WEB_IDENTITY_TOKEN_FILE in any container or init container; saw ${pod} \\(created (\\S+), AWS_WEB_IDENTITY_TOKEN_FILE in ${container}\\)\\. `
+    + 'Restart them \\(apply\\.sh of the POD_IDENTITY step restarts every workload\\)$');
+  const stuckOld = JSON.parse(kubectl(C.name, ['-n', 'faults', 'get', 'pods', '-l', 'app=stuck', '-o', 'json'])).items
+    .find((p: any) => credentialsOf(p) === 'irsa').metadata.name;
+  expect(r.fails).toEqual([
+    expect.stringMatching(line('app', podName('faults', 'app'), 'fetch')),
+    expect.stringMatching(line('old', 'old', 'app')),
+    expect.stringMatching(line('stuck', stuckOld, 'app')),
+  ]);
+  // the bare pod and the stuck Deployment's pod are older than their association; the new app pod is not, but its init container keeps IRSA
+  const times = (i: number) => line(['app', 'old', 'stuck'][i], [podName('faults', 'app'), 'old', stuckOld][i], i === 0 ? 'fetch' : 'app').exec(r.fails[i])!;
+  expect(Date.parse(times(1)[2])).toBeLessThan(Date.parse(times(1)[1]));
+  expect(Date.parse(times(2)[2])).toBeLessThan(Date.parse(times(2)[1]));
+  expect(Date.parse(times(0)[2])).toBeGreaterThanOrEqual(Date.parse(times(0)[1]));
+});

@@ -1,0 +1,155 @@
+/**
+ * The end of a migration: a cluster whose service accounts all reached POD_IDENTITY_ONLY retires its
+ * IAM OIDC provider with the generated runbooks/oidc-providers scripts, one recorded step per deploy:
+ * ADOPTED (cdk import), RETIRING (DeletionPolicy Delete), RETIRED (deleted). The preflight finds a
+ * pod still on IRSA that the app cannot see. Cluster ledger-apse2 and stack prefix Ledger are this
+ * suite's own.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
+import { allReady, apply, aws, CDK, cluster, credentialsOf, kubectl, kubectlJson, runProviderScript, runScript, ScriptRun } from './bed';
+import { IrsaInventory, MigrationFiles, MigrationPhase, OidcProviderStep, PodIdentityMigration } from '../../src';
+
+const P = MigrationPhase;
+const C = cluster('ledger-apse2');
+const WAVE = 'ledger';
+const ROLE = `arn:aws:iam::${C.account}:role/ledger-apse2`;
+const PROVIDER = `arn:aws:iam::${C.account}:oidc-provider/${C.issuer.replace('https://', '')}`;
+const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-ledger-'));
+const phases: MigrationPhase[] = [P.IRSA_ONLY];
+const steps: OidcProviderStep[] = [];
+let assembly = '';
+let inventory: { serviceAccounts: string; workloads: string };
+
+const sa = (namespace: string, name: string, role: string) => ({
+  apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, annotations: { 'eks.amazonaws.com/role-arn': role } },
+});
+
+function synth(): string {
+  const inv = new IrsaInventory();
+  inv.addServiceAccountsJson(C.name, inventory.serviceAccounts);
+  inv.addWorkloadsJson(C.name, inventory.workloads);
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-ledger-assembly-'));
+  const app = new App({ outdir, analyticsReporting: false });
+  new PodIdentityMigration(app, 'Ledger', {
+    clusters: MigrationFiles.clustersFromJson(JSON.stringify([{
+      name: C.name,
+      region: C.region,
+      account: C.account,
+      clusterArn: C.arn,
+      oidcIssuer: C.issuer.replace('https://', ''),
+      oidcProviderArn: PROVIDER,
+      computeType: 'EC2',
+      podIdentityAgent: 'PRE_INSTALLED',
+    }]), 'clusters'),
+    inventory: inv,
+    stackPrefix: 'Ledger',
+    plan: {
+      waves: [{ name: WAVE, select: [{ namespace: 'ledger' }] }],
+      roles: { [ROLE]: { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::ledger/*' }], exists: false } },
+    },
+    state: { waves: { [WAVE]: phases }, oidcProviders: steps.length > 0 ? { [C.name]: steps } : {} },
+    placementFile: path.join(DIR, 'placement.json'),
+    homeRegion: C.region,
+  });
+  app.synth();
+  return outdir;
+}
+
+function expectPassed(r: ScriptRun): void {
+  if (r.status !== 0) throw new Error(`exit ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  expect(r.fails).toEqual([]);
+}
+
+const provider = (script: string) => runProviderScript(path.join(assembly, 'runbooks', 'oidc-providers', `${script}.sh`), C.name);
+
+function providerExists(): boolean {
+  const r = spawnSync('aws', ['--profile', `bed-${C.account}`, '--region', C.region, 'iam', 'get-open-id-connect-provider',
+    '--open-id-connect-provider-arn', PROVIDER], { encoding: 'utf8' });
+  if (r.status !== 0 && !/NoSuchEntity/.test(r.stderr)) throw new Error(r.stderr);
+  return r.status === 0;
+}
+
+function deploy(pattern: string): void {
+  const r = spawnSync(CDK, ['deploy', '--app', assembly, pattern], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}
+
+beforeAll(async () => {
+  aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
+  apply(C.name, [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ledger' } },
+    sa('ledger', 'ledger', ROLE),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'ledger', namespace: 'ledger' },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'ledger' } },
+        template: { metadata: { labels: { app: 'ledger' } }, spec: { serviceAccountName: 'ledger', containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: 0 } },
+      },
+    },
+  ]);
+  await allReady(C.name);
+  inventory = {
+    serviceAccounts: kubectl(C.name, ['get', 'serviceaccounts', '-A', '-o', 'json']),
+    workloads: kubectl(C.name, ['get', 'deployments,statefulsets,daemonsets,cronjobs,jobs,pods', '-A', '-o', 'json']),
+  };
+  assembly = synth(); // the first synthesis writes the placement file
+  // the wave goes all the way, each step through its generated apply.sh
+  for (const to of [P.DUAL_TRUST, P.POD_IDENTITY, P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY]) {
+    const from = phases[phases.length - 1];
+    phases.push(to);
+    assembly = synth();
+    expectPassed(runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, 'apply.sh')));
+  }
+  expect(kubectlJson(C.name, ['-n', 'ledger', 'get', 'pods']).items.map(credentialsOf)).toEqual(['pod']);
+});
+
+test('ADOPTED: preflight finds a pod on IRSA that the app cannot see (exit 1), then passes; cdk import adopts the provider; verify finds it in the stack', () => {
+  steps.push(OidcProviderStep.ADOPTED);
+  assembly = synth();
+  // a ServiceAccount made after the inventory was read: its pod uses the provider
+  apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stray' } }, sa('stray', 'cron', `arn:aws:iam::${C.account}:role/stray`),
+    { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cron', namespace: 'stray' }, spec: { serviceAccountName: 'cron', containers: [{ name: 'app', image: 'x' }] } }]);
+  const stopped = provider('preflight');
+  expect(stopped.status).toBe(1);
+  expect(stopped.fails).toEqual([`FAIL ${C.name} - pods: expected no pod on IRSA; saw stray/cron. Migrate or restart them first`]);
+  kubectl(C.name, ['delete', 'namespace', 'stray', '--wait=true']);
+  const r = provider('preflight');
+  expectPassed(r);
+  expect(r.lines).toEqual(expect.arrayContaining([
+    `PASS ${C.name} - provider: ${PROVIDER} exists`,
+    `PASS ${C.name} - roles: no role of ${C.account} trusts ${PROVIDER}`,
+    `PASS ${C.name} - add-ons: none has a serviceAccountRoleArn`,
+    `PASS ${C.name} - pods: none has AWS_WEB_IDENTITY_TOKEN_FILE`,
+  ]));
+  const mapping = fs.readdirSync(path.join(assembly, 'import')).find((f) => f.startsWith('Ledger-OidcProvider-'))!;
+  const stack = JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts[Object.keys(JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts)
+    .find((k) => JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts[k].properties?.stackName === mapping.replace(/\.json$/, ''))!];
+  const imported = spawnSync(CDK, ['import', '--app', assembly, stack.displayName, '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
+  expect(imported.status).toBe(0);
+  const v = provider('verify');
+  expectPassed(v);
+  expect(v.lines).toContain(`PASS ${C.name} - stack: ${mapping.replace(/\.json$/, '')} holds ${PROVIDER} (IMPORT_COMPLETE)`);
+});
+
+test('RETIRING then RETIRED, each deployed: the provider is deleted, and verify says so', () => {
+  steps.push(OidcProviderStep.RETIRING);
+  assembly = synth();
+  expectPassed(provider('preflight'));
+  deploy('Ledger/OidcProviders/*');
+  expectPassed(provider('verify'));
+  expect(providerExists()).toBe(true);
+  steps.push(OidcProviderStep.RETIRED);
+  assembly = synth();
+  deploy('Ledger/OidcProviders/*');
+  expect(providerExists()).toBe(false);
+  const v = provider('verify');
+  expectPassed(v);
+  expect(v.lines).toContain(`PASS ${C.name} - provider: ${PROVIDER} is deleted`);
+});
