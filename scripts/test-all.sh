@@ -11,8 +11,8 @@
 #      with writes the same CloudFormation;
 #   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned;
 #   5. the acceptance suite (test/acceptance) in the test bed (scripts/testbed/), on the floor: collect
-#      and every runbook script against real kube-apiservers with the real EKS pod identity webhook,
-#      moto and the EKS stand-in; the bed's Go parts are built once into a cache outside the clone.
+#      and the generated runbook scripts against real kube-apiservers with the real EKS pod identity
+#      webhook, moto and the EKS stand-in; the bed's Go parts are built once into a cache outside the clone.
 # Node.js: everything runs on the newest LTS line, and step 2 on the oldest supported one, each the
 # official build from the npm registry (scripts/install-node.sh, cached outside the clone). Python:
 # the floor's pytest runs on the oldest Python the wheel declares, the newest's on the newest the

@@ -18,6 +18,7 @@ import argparse
 import base64
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -49,18 +50,20 @@ class Bed:
     def path(self, *p):
         return os.path.join(self.dir, *p)
 
-    def start(self, name, argv, env=None):
+    def start(self, name, argv):
         """Starts a process inside the namespace, in its own session, logging to logs/<name>.log."""
         logf = open(self.path('logs', name + '.log'), 'w')
         full = ['ip', 'netns', 'exec', self.netns, *argv]
-        p = subprocess.Popen(full, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True, env={**os.environ, **(env or {})})
+        p = subprocess.Popen(full, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         with open(self.path('pids'), 'a') as f:
             f.write('%d\t%s\n' % (p.pid, name))
         return p
 
     def run(self, argv, check=True, **kw):
-        return subprocess.run(['ip', 'netns', 'exec', self.netns, *argv], check=check, capture_output=True, text=True, **kw)
+        r = subprocess.run(['ip', 'netns', 'exec', self.netns, *argv], capture_output=True, text=True, **kw)
+        if check and r.returncode != 0:
+            raise SystemExit('testbed: %s failed (%d): %s%s' % (' '.join(argv), r.returncode, r.stderr, r.stdout))
+        return r
 
     def wait(self, what, probe, timeout=90):
         start = time.time()
@@ -90,8 +93,7 @@ def certs(bed, clusters):
     return d
 
 
-def kubeconfig(clusters, pki, user_token):
-    ca = base64.b64encode(open(os.path.join(pki, 'ca.crt'), 'rb').read()).decode()
+def kubeconfig(clusters, ca, user_token):
     return {
         'apiVersion': 'v1', 'kind': 'Config', 'current-context': clusters[0]['arn'],
         'clusters': [{'name': c['arn'], 'cluster': {'server': c['endpoint'], 'certificate-authority-data': ca}} for c in clusters],
@@ -164,7 +166,7 @@ def up(args):
     for c in clusters:
         c['caData'] = ca_b64
     # the bed's own components (and the EKS stand-in) use a static admin token
-    kc = kubeconfig(clusters, pki, ADMIN_TOKEN)
+    kc = kubeconfig(clusters, ca_b64, ADMIN_TOKEN)
     admin_kc = bed.path('admin-kubeconfig')
     with open(admin_kc, 'w') as f:
         json.dump(kc, f, indent=1)
@@ -191,7 +193,9 @@ def up(args):
         json.dump(eks_config, f, indent=1)
     bed.start('eks', [sys.executable, os.path.join(HERE, 'eks_standin.py'), bed.path('eks-config.json'), str(EKS_PORT)])
 
-    kube = lambda c, *a, **kw: bed.run([binp('kubectl'), '--kubeconfig', admin_kc, '--context', c['arn'], *a], check=False, **kw)  # noqa: E731
+    # kubectl as the bed's admin: `probe` for the waits (a failure means not yet), `kube` where a failure stops the bed
+    probe = lambda c, *a: bed.run([binp('kubectl'), '--kubeconfig', admin_kc, '--context', c['arn'], *a], check=False)  # noqa: E731
+    kube = lambda c, *a, **kw: bed.run([binp('kubectl'), '--kubeconfig', admin_kc, '--context', c['arn'], *a], **kw)  # noqa: E731
     for c in clusters:
         d, p, n = bed.path(c['name']), c['ports'], c['name']
         bed.start(n + '-etcd', [binp('etcd'), '--name', n, '--data-dir', os.path.join(d, 'etcd'),
@@ -215,7 +219,7 @@ def up(args):
             '--api-audiences', 'https://kubernetes.default.svc,sts.amazonaws.com,pods.eks.amazonaws.com',
             '--service-cluster-ip-range', '10.100.0.0/16', '--allow-privileged=true'])
     for c in clusters:
-        bed.wait(c['name'] + ' kube-apiserver', lambda c=c: kube(c, 'get', '--raw', '/readyz').returncode == 0, timeout=120)
+        bed.wait(c['name'] + ' kube-apiserver', lambda c=c: probe(c, 'get', '--raw', '/readyz').returncode == 0, timeout=120)
     for c in clusters:
         p, n, d = c['ports'], c['name'], bed.path(c['name'])
         ckc = os.path.join(d, 'kubeconfig')
@@ -251,13 +255,13 @@ def up(args):
     for c in clusters:
         bed.wait(c['name'] + ' webhook', lambda c=c: bed.run(['curl', '-skf', 'https://127.0.0.1:%d/healthz' % c['ports']['webhook']],
                                                            check=False).returncode == 0)
-        bed.wait(c['name'] + ' default service account', lambda c=c: kube(c, 'get', 'serviceaccount', 'default').returncode == 0)
-        bed.wait(c['name'] + ' nodes Ready', lambda c=c: 'False' not in kube(c, 'get', 'nodes', '-o',
-                 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{" "}{end}').stdout
-                 and 'True' in kube(c, 'get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}').stdout)
+        bed.wait(c['name'] + ' default service account', lambda c=c: probe(c, 'get', 'serviceaccount', 'default').returncode == 0)
+        bed.wait(c['name'] + ' nodes Ready', lambda c=c: probe(c, 'get', 'nodes', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}')
+                 .stdout.split() == ['True'] * len(c['nodes']))
         # the node lifecycle controller is off (kwok sends no heartbeats): lift the not-ready taint it would lift
+        # (a probe: kubectl fails when the taint is already gone)
         for node in c['nodes']:
-            kube(c, 'taint', 'nodes', node, 'node.kubernetes.io/not-ready:NoSchedule-')
+            probe(c, 'taint', 'nodes', node, 'node.kubernetes.io/not-ready:NoSchedule-')
 
     env = {
         'KUBECONFIG': bed.path('kubeconfig'),
@@ -279,7 +283,7 @@ def up(args):
     bed.run([binp('kubectl'), '--kubeconfig', kc_file, 'config', 'use-context', clusters[0]['arn']])
     with open(bed.path('env.sh'), 'w') as f:
         for k, v in env.items():
-            f.write('export %s=%s\n' % (k, shlex_quote(v)))
+            f.write('export %s=%s\n' % (k, shlex.quote(v)))
     info = {'netns': bed.netns, 'bin': args.bin, 'kubeconfig': kc_file, 'adminKubeconfig': admin_kc, 'moto': moto, 'eks': env['AWS_ENDPOINT_URL_EKS'],
             'env': env, 'accounts': accounts, 'profiles': {a: 'bed-' + a for a in accounts}, 'clusters': clusters,
             'readonlyContexts': {c['name']: 'readonly@' + c['arn'] for c in clusters},
@@ -288,10 +292,6 @@ def up(args):
         json.dump(info, f, indent=1)
     log('up: %d clusters (%s), moto %s, EKS stand-in %s; env in %s' % (
         len(clusters), ', '.join(c['name'] for c in clusters), moto, env['AWS_ENDPOINT_URL_EKS'], bed.path('env.sh')))
-
-
-def shlex_quote(v):
-    return "'" + v.replace("'", "'\\''") + "'"
 
 
 def down(args):

@@ -25,10 +25,8 @@ itself, as CloudFormation would, to the bed's real moto (IAM, SSM) and to the EK
   Any other type fails the deploy naming it (nothing is silently skipped).
 - Intrinsics: Ref (resources, parameters, pseudo parameters), Fn::GetAtt (Arn), Fn::Join, Fn::Sub,
   Fn::Select, Fn::Split, Fn::If, and the conditions of the template.
-- $BED_DEPLOY_FAIL=<stack id glob> fails that stack's deploy before it changes anything.
 Exit status 0 when every selected stack deployed, 1 otherwise (as `cdk deploy`).
 """
-import fnmatch
 import json
 import os
 import re
@@ -88,8 +86,6 @@ def select(manifest, patterns, exclusively):
 
 class Stack:
     def __init__(self, app, key, artifact):
-        self.key = key
-        self.artifact = artifact
         env = artifact['environment'].replace('aws://', '').split('/')
         self.account, self.region = env[0], env[1]
         self.name = artifact['properties'].get('stackName', key)
@@ -152,7 +148,8 @@ class Stack:
                 return self.condition(a)
             if k.startswith('Fn::'):
                 raise DeployError('%s: intrinsic %s is not supported by the test deployer' % (self.name, k))
-        return {k: self.resolve(x) for k, x in v.items() if self.resolve(x) is not None}
+        resolved = {k: self.resolve(x) for k, x in v.items()}
+        return {k: x for k, x in resolved.items() if x is not None}
 
     def attr(self, logical, name):
         r = self.new['resources'].get(logical) or self.old['resources'].get(logical)
@@ -182,8 +179,6 @@ class Stack:
             json.dump(self.old, f, indent=1)
 
     def deploy(self):
-        if os.environ.get('BED_DEPLOY_FAIL') and fnmatch.fnmatch(self.key, os.environ['BED_DEPLOY_FAIL']):
-            raise DeployError('%s: failed (BED_DEPLOY_FAIL)' % self.name)
         resources = self.template.get('Resources', {})
         for logical in self.order(resources):
             r = resources[logical]
@@ -288,15 +283,16 @@ class Stack:
         except self.iam.exceptions.NoSuchEntityException:
             arn = self.iam.create_role(RoleName=name, Path=p.get('Path', '/'), AssumeRolePolicyDocument=trust,
                                        Description=p.get('Description', ''), MaxSessionDuration=int(p.get('MaxSessionDuration', 3600)))['Role']['Arn']
+        before = old['props'] if old else {}
         inline = {x['PolicyName']: x['PolicyDocument'] for x in p.get('Policies', [])}
         for n, doc in inline.items():
             self.iam.put_role_policy(RoleName=name, PolicyName=n, PolicyDocument=json.dumps(doc))
-        for n in set(x['PolicyName'] for x in (old or {'props': {}})['props'].get('Policies', [])) - set(inline):
+        for n in {x['PolicyName'] for x in before.get('Policies', [])} - set(inline):
             self.iam.delete_role_policy(RoleName=name, PolicyName=n)
-        managed = set(p.get('ManagedPolicyArns', []))
-        for m in managed - set((old or {'props': {}})['props'].get('ManagedPolicyArns', [])):
+        managed, was = set(p.get('ManagedPolicyArns', [])), set(before.get('ManagedPolicyArns', []))
+        for m in managed - was:
             self.iam.attach_role_policy(RoleName=name, PolicyArn=m)
-        for m in set((old or {'props': {}})['props'].get('ManagedPolicyArns', [])) - managed:
+        for m in was - managed:
             self.iam.detach_role_policy(RoleName=name, PolicyArn=m)
         return {'type': 'AWS::IAM::Role', 'props': p, 'ref': name, 'attrs': {'Arn': arn, 'RoleId': name}}
 
@@ -372,7 +368,7 @@ def main(argv):
             mapping, i = json.load(open(argv[i + 1])), i + 2
         elif a in ('--exclusively', '-e'):
             exclusively, i = True, i + 1
-        elif a.startswith('--') and '=' not in a and a in ('--require-approval', '--method', '--progress', '--profile'):
+        elif a in ('--require-approval', '--method', '--progress', '--profile'):
             i += 2
         elif a.startswith('-'):
             i += 1

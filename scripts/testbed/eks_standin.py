@@ -11,7 +11,8 @@ AWS_ENDPOINT_URL_EKS, and it does what EKS's control plane does for a cluster of
   the real EKS pod identity webhook watches (--watch-container-credentials-config);
 - add-ons (create, describe, list, update, delete); the eks-pod-identity-agent add-on installs the
   agent DaemonSet into the cluster, an add-on's serviceAccountRoleArn annotates its ServiceAccount,
-  and its podIdentityAssociations become associations, as EKS does;
+  and its podIdentityAssociations become associations, as EKS does; when that work in the cluster
+  fails, the add-on is DEGRADED with the reason as a health issue;
 - the cluster and node group reads `collect` and the runbook scripts make;
 - sign-in to the clusters (what aws-iam-authenticator does on EKS): each API server sends the token
   `aws eks get-token` made (k8s-aws-v1.<presigned sts:GetCallerIdentity URL>) to
@@ -49,12 +50,16 @@ if os.path.exists(CONFIG['state']):
     STATE = json.load(open(CONFIG['state']))
 
 AGENT_ADDON = 'eks-pod-identity-agent'
-DEFAULT_VERSIONS = {AGENT_ADDON: 'v1.3.8-eksbuild.2', 'vpc-cni': 'v1.20.4-eksbuild.1'}
-# the ServiceAccount each add-on's serviceAccountRoleArn annotates (as EKS does)
-ADDON_SERVICE_ACCOUNTS = {'vpc-cni': ('kube-system', 'aws-node'),
-                          'aws-ebs-csi-driver': ('kube-system', 'ebs-csi-controller-sa'),
-                          'aws-efs-csi-driver': ('kube-system', 'efs-csi-controller-sa'),
-                          'adot': ('opentelemetry-operator-system', 'opentelemetry-operator')}
+# the add-ons the bed knows: their default version, and the ServiceAccount EKS manages for them (its
+# serviceAccountRoleArn annotates it, its podIdentityAssociations bind it; DescribeAddonConfiguration
+# names it with the recommended policies)
+ADDONS = {
+    AGENT_ADDON: {'version': 'v1.3.8-eksbuild.2'},
+    'vpc-cni': {'version': 'v1.20.4-eksbuild.1', 'namespace': 'kube-system', 'serviceAccount': 'aws-node',
+                'policies': ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy']},
+    'aws-ebs-csi-driver': {'version': 'v1.48.0-eksbuild.1', 'namespace': 'kube-system', 'serviceAccount': 'ebs-csi-controller-sa',
+                           'policies': ['arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy']},
+}
 
 
 class ApiError(Exception):
@@ -173,8 +178,7 @@ def create_association(c, body, owner=None):
 def find_association(c, aid, now):
     with LOCK:
         for a in STATE['associations']:
-            if a['associationId'] == aid and a['clusterName'] == c['name'] and a['account'] == c['account'] \
-                    and a.get('deletedAt') is None and visible(a, now):
+            if a['associationId'] == aid and a['clusterName'] == c['name'] and a['account'] == c['account'] and visible(a, now):
                 return a
     raise ApiError(404, 'ResourceNotFoundException', 'Could not find pod identity association: %s' % aid)
 
@@ -193,20 +197,26 @@ def addon_of(c, name):
 
 
 def apply_addon(c, x, old_role=None):
-    """What EKS does in the cluster for an add-on: the agent DaemonSet, the role annotation."""
+    """What EKS does in the cluster for an add-on: the agent DaemonSet, the role annotation. What
+    fails makes the add-on DEGRADED with the reason as a health issue, as EKS reports it."""
+    results = []
     if x['addonName'] == AGENT_ADDON:
-        kubectl(c, 'apply', '-f', '-', stdin=agent_daemonset())
-    sa = ADDON_SERVICE_ACCOUNTS.get(x['addonName'])
-    if sa and x.get('serviceAccountRoleArn') != old_role:
+        results.append(kubectl(c, 'apply', '-f', '-', stdin=agent_daemonset()))
+    known = ADDONS.get(x['addonName'], {})
+    if 'serviceAccount' in known and x.get('serviceAccountRoleArn') != old_role:
         ann = 'eks.amazonaws.com/role-arn'
         arg = '%s=%s' % (ann, x['serviceAccountRoleArn']) if x.get('serviceAccountRoleArn') else ann + '-'
-        kubectl(c, '-n', sa[0], 'annotate', '--overwrite', 'serviceaccount', sa[1], arg)
+        results.append(kubectl(c, '-n', known['namespace'], 'annotate', '--overwrite', 'serviceaccount', known['serviceAccount'], arg))
+    issues = [{'code': 'ConfigurationConflict', 'message': r.stderr.strip(), 'resourceIds': []} for r in results if r.returncode != 0]
+    with LOCK:
+        x['status'], x['health'] = ('DEGRADED' if issues else 'ACTIVE'), {'issues': issues}
+        save()
 
 
 def addon_associations(c, x, wanted):
     arns = []
     for p in wanted or []:
-        a = create_association(c, {'namespace': ADDON_SERVICE_ACCOUNTS.get(x['addonName'], ('kube-system',))[0],
+        a = create_association(c, {'namespace': ADDONS.get(x['addonName'], {}).get('namespace', 'kube-system'),
                                    'serviceAccount': p['serviceAccount'], 'roleArn': p['roleArn']}, owner=x['addonArn'])
         arns.append(a['associationArn'])
     return arns
@@ -222,25 +232,16 @@ def page(items, qs, key):
     return out
 
 
-# what DescribeAddonConfiguration says of the add-ons the bed knows: their Pod Identity service accounts
-ADDON_CONFIGURATIONS = {
-    AGENT_ADDON: [],
-    'vpc-cni': [{'serviceAccount': 'aws-node', 'recommendedManagedPolicies': ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy']}],
-    'aws-ebs-csi-driver': [{'serviceAccount': 'ebs-csi-controller-sa',
-                            'recommendedManagedPolicies': ['arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy']}],
-}
-
-
 def route(method, path, qs, body, account, region):
     now = time.time()
     p = [unquote(x) for x in path.strip('/').split('/')]
     if method == 'GET' and p == ['addons', 'configuration-schemas']:
         name, version = qs.get('addonName', [''])[0], qs.get('addonVersion', [''])[0]
-        if name not in ADDON_CONFIGURATIONS or not version:
+        if name not in ADDONS or not version:
             raise ApiError(404, 'ResourceNotFoundException', 'No addon version found for addon: %s version: %s' % (name, version))
         out = {'addonName': name, 'addonVersion': version, 'configurationSchema': '{"$schema":"http://json-schema.org/draft-06/schema#","type":"object"}'}
-        if ADDON_CONFIGURATIONS[name]:
-            out['podIdentityConfiguration'] = ADDON_CONFIGURATIONS[name]
+        if 'serviceAccount' in ADDONS[name]:
+            out['podIdentityConfiguration'] = [{'serviceAccount': ADDONS[name]['serviceAccount'], 'recommendedManagedPolicies': ADDONS[name]['policies']}]
         return out
     if method == 'GET' and p == ['clusters']:
         return page([c['name'] for c in CONFIG['clusters'] if c['account'] == account and c['region'] == region], qs, 'clusters')
@@ -275,7 +276,7 @@ def route(method, path, qs, body, account, region):
         if method == 'GET' and len(p) == 3:
             with LOCK:
                 items = [summary(a) for a in STATE['associations'] if a['clusterName'] == c['name'] and a['account'] == account
-                         and visible(a, now) and a.get('deletedAt') is None
+                         and visible(a, now)
                          and a['namespace'] == qs.get('namespace', [a['namespace']])[0]
                          and a['serviceAccount'] == qs.get('serviceAccount', [a['serviceAccount']])[0]]
             return page(items, qs, 'associations')
@@ -285,6 +286,8 @@ def route(method, path, qs, body, account, region):
             a = find_association(c, p[3], now)
             if method == 'GET':
                 return {'association': public(a)}
+            if a.get('deletedAt') is not None:  # deleted, and still shown for a while: nothing more to change
+                raise ApiError(404, 'ResourceNotFoundException', 'Could not find pod identity association: %s' % p[3])
             if method == 'DELETE':
                 if a.get('ownerArn'):
                     raise ApiError(400, 'InvalidRequestException', 'The association is owned by %s and cannot be deleted directly.' % a['ownerArn'])
@@ -311,7 +314,7 @@ def route(method, path, qs, body, account, region):
                     if e.status != 404:
                         raise
                 x = {'addonName': body['addonName'], 'clusterName': c['name'], 'status': 'ACTIVE',
-                     'addonVersion': body.get('addonVersion') or DEFAULT_VERSIONS.get(body['addonName'], 'v1.0.0-eksbuild.1'), 'health': {'issues': []},
+                     'addonVersion': body.get('addonVersion') or ADDONS.get(body['addonName'], {}).get('version', 'v1.0.0-eksbuild.1'), 'health': {'issues': []},
                      'addonArn': 'arn:aws:eks:%s:%s:addon/%s/%s/bed' % (region, account, c['name'], body['addonName']),
                      'createdAt': now, 'modifiedAt': now, 'tags': body.get('tags') or {}, 'owner': 'aws',
                      'publisher': 'eks', 'account': account}

@@ -1,12 +1,14 @@
 /**
- * The platform team's CDK app in the acceptance suite: the migration of the fleet folder `collect`
- * wrote, with the plan and state the suite writes beside it (as examples/northwind/main.ts does).
+ * The platform team's CDK apps in the acceptance suite: the migration of the fleet folder `collect`
+ * wrote, with the plan and state the suite writes beside it (as examples/northwind/main.ts does);
+ * and the one-cluster apps of the other suites, from an inventory read with kubectl.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { IrsaInventory, MigrationFiles, MigrationPhase, PodIdentityMigration } from '../../src';
+import { BedCluster, kubectl } from './bed';
+import { IrsaInventory, MigrationFiles, MigrationPhase, MigrationPlan, MigrationState, PodIdentityMigration } from '../../src';
 
 export const WAVE = 'shop';
 
@@ -44,4 +46,66 @@ export function synth(fleet: string): string {
   });
   app.synth();
   return outdir;
+}
+
+/** A cluster's ServiceAccounts and workloads as kubectl lists them (what `collect` writes for it). */
+export interface Inventory {
+  readonly serviceAccounts: string;
+  readonly workloads: string;
+}
+
+export function readInventory(c: BedCluster): Inventory {
+  return {
+    serviceAccounts: kubectl(c.name, ['get', 'serviceaccounts', '-A', '-o', 'json']),
+    workloads: kubectl(c.name, ['get', 'deployments,statefulsets,daemonsets,cronjobs,jobs,pods', '-A', '-o', 'json']),
+  };
+}
+
+export interface OneClusterApp {
+  /** the construct id, also the stack prefix (so apps in one account do not share stacks) */
+  readonly id: string;
+  readonly cluster: BedCluster;
+  readonly inventory: Inventory;
+  readonly plan: MigrationPlan;
+  readonly state: MigrationState;
+  readonly placementFile: string;
+}
+
+/** Synthesizes the migration of one bed cluster whose agent is installed; returns the cloud assembly folder. */
+export function synthOneCluster(o: OneClusterApp): string {
+  const c = o.cluster;
+  const issuer = c.issuer.replace('https://', '');
+  const inventory = new IrsaInventory();
+  inventory.addServiceAccountsJson(c.name, o.inventory.serviceAccounts);
+  inventory.addWorkloadsJson(c.name, o.inventory.workloads);
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bed-${o.id.toLowerCase()}-assembly-`));
+  const app = new App({ outdir, analyticsReporting: false });
+  new PodIdentityMigration(app, o.id, {
+    clusters: MigrationFiles.clustersFromJson(JSON.stringify([{
+      name: c.name,
+      region: c.region,
+      account: c.account,
+      clusterArn: c.arn,
+      oidcIssuer: issuer,
+      oidcProviderArn: `arn:aws:iam::${c.account}:oidc-provider/${issuer}`,
+      computeType: 'EC2',
+      podIdentityAgent: 'PRE_INSTALLED',
+    }]), 'clusters'),
+    inventory,
+    stackPrefix: o.id,
+    plan: o.plan,
+    state: o.state,
+    placementFile: o.placementFile,
+    homeRegion: c.region,
+  });
+  app.synth();
+  return outdir;
+}
+
+/** The hierarchical id (what `cdk deploy` and `cdk import` select) of the stack of an assembly with this name. */
+export function stackIdOf(assembly: string, stackName: string): string {
+  const artifacts: { [id: string]: any } = JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts;
+  const found = Object.values(artifacts).find((a) => a.properties?.stackName === stackName);
+  if (!found) throw new Error(`${assembly} has no stack named ${stackName}`);
+  return found.displayName;
 }

@@ -32,7 +32,6 @@ export interface Bed {
   readonly eks: string;
   readonly accounts: string[];
   readonly profiles: { [account: string]: string };
-  readonly readonlyProfiles: { [account: string]: string };
   readonly readonlyContexts: { [cluster: string]: string };
   readonly clusters: BedCluster[];
 }
@@ -82,11 +81,6 @@ export function aws(account: string, region: string, args: string[]): any {
   return out.trim() === '' ? {} : JSON.parse(out);
 }
 
-/** The EKS stand-in's own state (associations with their accounts, add-ons); not an EKS call. */
-export async function eksState(): Promise<any> {
-  return (await fetch(`${BED.eks}/_bed/state`)).json();
-}
-
 /** Changes the EKS stand-in's eventual consistency: the delay before an association shows, and those that never do. */
 export async function setEks(config: { delay?: number; never?: string[] }): Promise<void> {
   const r = await fetch(`${BED.eks}/_bed/config`, { method: 'POST', body: JSON.stringify(config) });
@@ -103,8 +97,8 @@ export function envOf(container: any): { [name: string]: string } {
   return Object.fromEntries((container.env ?? []).map((e: any) => [e.name, e.value ?? JSON.stringify(e.valueFrom)]));
 }
 
-export const POD_IDENTITY_VARS = ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'];
-export const IRSA_VARS = ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
+const POD_IDENTITY_VARS = ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE'];
+const IRSA_VARS = ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE'];
 
 /** Which credentials the webhook gave every container and init container of a pod: 'pod', 'irsa', 'none' or 'mixed'. */
 export function credentialsOf(pod: any): string {
@@ -117,7 +111,7 @@ export function credentialsOf(pod: any): string {
   return kinds.size === 1 ? [...kinds][0] : 'mixed';
 }
 
-/** Waits until `probe` holds (polling), or fails with what it last saw. */
+/** Waits until `probe` holds (polling every 0.3 s), or fails after `timeoutMs`. */
 export async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   for (;;) {
@@ -136,20 +130,20 @@ export interface ScriptRun {
   readonly stderr: string;
 }
 
-/** Runs a generated runbook script as an operator would: the bed's kubeconfig (aws eks get-token), a profile per account. */
-export function runScript(script: string, args: string[] = []): ScriptRun {
-  return runWith(script, ['--cdk', CDK, '--interval', '1', '--timeout', '60', ...args]);
+/** Runs a wave's generated runbook script as an operator would: the bed's kubeconfig (aws eks get-token), a profile per account. */
+export function runScript(script: string, options: string[] = []): ScriptRun {
+  return runWith(script, [], ['--cdk', CDK, '--interval', '1', '--timeout', '60', ...options]);
 }
 
 /** Runs runbooks/oidc-providers/<step>.sh for a cluster, as `runScript` runs a wave's scripts. */
 export function runProviderScript(script: string, clusterName: string): ScriptRun {
-  return runWith(script, [clusterName]);
+  return runWith(script, [clusterName], []);
 }
 
-function runWith(script: string, args: string[]): ScriptRun {
+function runWith(script: string, positional: string[], options: string[]): ScriptRun {
   const profiles = path.join(BED.dir, 'profiles.tsv');
   fs.writeFileSync(profiles, BED.accounts.map((a) => `${a}\t${BED.profiles[a]}`).join('\n') + '\n');
-  const r = run('bash', [script, ...(args[0]?.startsWith('-') ? [] : args.slice(0, 1)), '--profiles', profiles, ...(args[0]?.startsWith('-') ? args : args.slice(1))]);
+  const r = run('bash', [script, ...positional, '--profiles', profiles, ...options]);
   const lines = r.stdout.trim().split('\n');
   return { status: r.status ?? -1, lines, fails: lines.filter((l) => l.startsWith('FAIL ')), stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,19 +1,21 @@
 /**
  * What goes wrong in real clusters, each made real in the bed, with the exit code and the FAIL line
- * the generated scripts give: an agent not ready on a node, a proxy that would receive the credential
- * requests (NO_PROXY by value, valueFrom and envFrom), an association that never becomes visible, a
- * rollout that never completes (a quota blocks the new pod), an init container that keeps IRSA
- * (it sets the variables itself, so the webhook leaves it), pods older than their association, a
- * step run from an assembly at another phase, and collect without RBAC rights.
- * A second app (stack prefix Faults) migrates its own namespaces on shop-use1.
+ * the generated scripts give: a step run from an assembly at another phase, collect without RBAC
+ * rights, an agent not ready on a node, proxies that would receive the credential requests
+ * (NO_PROXY by value, valueFrom and envFrom), an association that never becomes visible, the
+ * injection probe refused by a full pod quota, a rollout that never completes (pods no node takes),
+ * an init container that keeps IRSA (it sets the variables itself, so the webhook leaves it), a bare
+ * pod, and pods older than their association.
+ * Its own app (stack prefix Faults) migrates its own namespaces on its own cluster, faults-usw2.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { Inventory, readInventory, synthOneCluster } from './app';
 import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
-import { IrsaInventory, MigrationFiles, MigrationPhase, PodIdentityMigration } from '../../src';
+import { deployment, irsaServiceAccount } from './fleet';
+import { MigrationPhase } from '../../src';
 
 const P = MigrationPhase;
 /** This suite's own cluster (the real-parts suite probes it too, in its own namespace). */
@@ -26,19 +28,7 @@ const EXTRA_NODE = 'ip-10-0-9-99.ec2.internal';
 let assembly = '';
 
 const role = (name: string) => `arn:aws:iam::${C.account}:role/faults-${name}`;
-const sa = (namespace: string, name: string) => ({
-  apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, annotations: { 'eks.amazonaws.com/role-arn': role(name) } },
-});
-const deployment = (namespace: string, name: string, spec: any = {}) => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name, namespace },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: 0, ...spec } },
-  },
-});
+const sa = (namespace: string, name: string) => irsaServiceAccount(namespace, name, role(name));
 const PROXY = { name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' };
 const NO_AGENT = 'localhost,127.0.0.1,169.254.169.254,.svc';
 
@@ -80,44 +70,25 @@ function world(): any[] {
   ];
 }
 
-const ROLES = ['app', 'old', 'never', 'quota', 'stuck', 'by-value', 'by-ref', 'by-envfrom'];
-
 /** The inventory as read before the migration (after ANNOTATION_REMOVED the ServiceAccounts no longer say their role). */
-const INVENTORY: { serviceAccounts?: string; workloads?: string } = {};
+let inventory: Inventory;
 
 function synth(): string {
-  INVENTORY.serviceAccounts ??= kubectl(C.name, ['get', 'serviceaccounts', '-A', '-o', 'json']);
-  INVENTORY.workloads ??= kubectl(C.name, ['get', 'deployments,statefulsets,daemonsets,cronjobs,jobs,pods', '-A', '-o', 'json']);
-  const inventory = new IrsaInventory();
-  inventory.addServiceAccountsJson(C.name, INVENTORY.serviceAccounts);
-  inventory.addWorkloadsJson(C.name, INVENTORY.workloads);
-  const clusters = MigrationFiles.clustersFromJson(JSON.stringify([{
-    name: C.name,
-    region: C.region,
-    account: C.account,
-    clusterArn: C.arn,
-    oidcIssuer: C.issuer.replace('https://', ''),
-    oidcProviderArn: `arn:aws:iam::${C.account}:oidc-provider/${C.issuer.replace('https://', '')}`,
-    computeType: 'EC2',
-    podIdentityAgent: 'PRE_INSTALLED',
-  }]), 'clusters');
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-faults-assembly-'));
-  const app = new App({ outdir, analyticsReporting: false });
+  inventory ??= readInventory(C);
+  // the roles are created by the deploy (each ServiceAccount names its own)
+  const roles = world().filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata.annotations['eks.amazonaws.com/role-arn']);
   const statements = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::faults/*' }];
-  new PodIdentityMigration(app, 'Faults', {
-    clusters,
+  return synthOneCluster({
+    id: 'Faults',
+    cluster: C,
     inventory,
-    stackPrefix: 'Faults',
     plan: {
       waves: [{ name: WAVE, select: NAMESPACES.map((namespace) => ({ namespace })) }],
-      roles: Object.fromEntries(ROLES.map((r) => [role(r), { statements, exists: false }])),
+      roles: Object.fromEntries(roles.map((r) => [r, { statements, exists: false }])),
     },
     state: { waves: { [WAVE]: history } },
     placementFile: path.join(DIR, 'placement.json'),
-    homeRegion: C.region,
   });
-  app.synth();
-  return outdir;
 }
 
 function record(phase: MigrationPhase): void {
@@ -130,10 +101,8 @@ function step(from: MigrationPhase, to: MigrationPhase, script: string, args: st
 }
 
 beforeAll(async () => {
-  // the agent, as a managed add-on (the migration suite may have installed it already)
-  if (!aws(C.account, C.region, ['eks', 'list-addons', '--cluster-name', C.name]).addons.includes('eks-pod-identity-agent')) {
-    aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
-  }
+  // the agent, as a managed add-on
+  aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
   apply(C.name, world());
   await allReady(C.name, ['stuck']);
   assembly = synth();

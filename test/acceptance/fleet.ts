@@ -39,6 +39,21 @@ const template = (name: string, sa: string, spec: any = {}) => ({
   spec: { serviceAccountName: sa, containers: [container('app')], terminationGracePeriodSeconds: 0, ...spec },
 });
 
+/** A ServiceAccount on IRSA: annotated with its role. */
+export function irsaServiceAccount(namespace: string, name: string, role: string): any {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, annotations: { [IRSA_ANNOTATION]: role } } };
+}
+
+/** A Deployment whose pods (label app=<name>) run as `serviceAccountName` (default: its own name); `spec` overrides the pod spec. */
+export function deployment(namespace: string, name: string, spec: any = {}, replicas = 1): any {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(name, namespace),
+    spec: { replicas, selector: { matchLabels: { app: name } }, template: template(name, name, spec) },
+  };
+}
+
 /** The agent's addresses in NO_PROXY, as the EKS user guide says for a proxy-configured workload. */
 export const NO_PROXY_WITH_AGENT = 'localhost,127.0.0.1,169.254.169.254,169.254.170.23,[fd00:ec2::23],.svc,.cluster.local';
 
@@ -60,15 +75,9 @@ export function objectsOf(c: BedCluster): any[] {
     }
     objects.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: s.name, namespace: s.namespace, labels, annotations } });
   }
-  const deployment = (name: string, ns: string, sa: string, replicas: number, spec: any = {}) => ({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: meta(name, ns),
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: template(name, sa, spec) },
-  });
   if (c.name === 'shop-use1') {
     // an init container: it must get the same credentials as the app
-    objects.push(deployment('checkout', 'payments', 'checkout', 2, { initContainers: [container('migrate')], containers: [container('app')] }));
+    objects.push(deployment('payments', 'checkout', { initContainers: [container('migrate')], containers: [container('app')] }, 2));
     objects.push({
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
@@ -81,15 +90,15 @@ export function objectsOf(c: BedCluster): any[] {
       metadata: meta('node-exporter', 'monitoring'),
       spec: { selector: { matchLabels: { app: 'node-exporter' } }, template: template('node-exporter', 'node-exporter') },
     });
-    // a proxy-configured workload whose NO_PROXY holds the agent (value, valueFrom and envFrom)
+    // a proxy-configured workload whose NO_PROXY, from a ConfigMap, holds the agent
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxy', namespace: 'web' }, data: { NO_PROXY: NO_PROXY_WITH_AGENT } });
-    objects.push(deployment('frontend', 'web', 'frontend', 1, {
+    objects.push(deployment('web', 'frontend', {
       containers: [container('app', {
         env: [{ name: 'HTTPS_PROXY', value: 'http://proxy.internal:3128' }, { name: 'NO_PROXY', valueFrom: { configMapKeyRef: { name: 'proxy', key: 'NO_PROXY' } } }],
       })],
     }));
   } else {
-    objects.push(deployment('checkout', 'payments', 'checkout', 1));
+    objects.push(deployment('payments', 'checkout'));
     objects.push({
       apiVersion: 'batch/v1',
       kind: 'CronJob',

@@ -9,9 +9,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
+import { Inventory, readInventory, stackIdOf, synthOneCluster } from './app';
 import { allReady, apply, aws, CDK, cluster, credentialsOf, kubectl, kubectlJson, runProviderScript, runScript, ScriptRun } from './bed';
-import { IrsaInventory, MigrationFiles, MigrationPhase, OidcProviderStep, PodIdentityMigration } from '../../src';
+import { deployment, irsaServiceAccount } from './fleet';
+import { MigrationPhase, OidcProviderStep } from '../../src';
 
 const P = MigrationPhase;
 const C = cluster('ledger-apse2');
@@ -22,41 +23,20 @@ const DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-ledger-'));
 const phases: MigrationPhase[] = [P.IRSA_ONLY];
 const steps: OidcProviderStep[] = [];
 let assembly = '';
-let inventory: { serviceAccounts: string; workloads: string };
-
-const sa = (namespace: string, name: string, role: string) => ({
-  apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, annotations: { 'eks.amazonaws.com/role-arn': role } },
-});
+let inventory: Inventory;
 
 function synth(): string {
-  const inv = new IrsaInventory();
-  inv.addServiceAccountsJson(C.name, inventory.serviceAccounts);
-  inv.addWorkloadsJson(C.name, inventory.workloads);
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bed-ledger-assembly-'));
-  const app = new App({ outdir, analyticsReporting: false });
-  new PodIdentityMigration(app, 'Ledger', {
-    clusters: MigrationFiles.clustersFromJson(JSON.stringify([{
-      name: C.name,
-      region: C.region,
-      account: C.account,
-      clusterArn: C.arn,
-      oidcIssuer: C.issuer.replace('https://', ''),
-      oidcProviderArn: PROVIDER,
-      computeType: 'EC2',
-      podIdentityAgent: 'PRE_INSTALLED',
-    }]), 'clusters'),
-    inventory: inv,
-    stackPrefix: 'Ledger',
+  return synthOneCluster({
+    id: 'Ledger',
+    cluster: C,
+    inventory,
     plan: {
       waves: [{ name: WAVE, select: [{ namespace: 'ledger' }] }],
       roles: { [ROLE]: { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::ledger/*' }], exists: false } },
     },
     state: { waves: { [WAVE]: phases }, oidcProviders: steps.length > 0 ? { [C.name]: steps } : {} },
     placementFile: path.join(DIR, 'placement.json'),
-    homeRegion: C.region,
   });
-  app.synth();
-  return outdir;
 }
 
 function expectPassed(r: ScriptRun): void {
@@ -80,25 +60,9 @@ function deploy(pattern: string): void {
 
 beforeAll(async () => {
   aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
-  apply(C.name, [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ledger' } },
-    sa('ledger', 'ledger', ROLE),
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'ledger', namespace: 'ledger' },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: 'ledger' } },
-        template: { metadata: { labels: { app: 'ledger' } }, spec: { serviceAccountName: 'ledger', containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: 0 } },
-      },
-    },
-  ]);
+  apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ledger' } }, irsaServiceAccount('ledger', 'ledger', ROLE), deployment('ledger', 'ledger')]);
   await allReady(C.name);
-  inventory = {
-    serviceAccounts: kubectl(C.name, ['get', 'serviceaccounts', '-A', '-o', 'json']),
-    workloads: kubectl(C.name, ['get', 'deployments,statefulsets,daemonsets,cronjobs,jobs,pods', '-A', '-o', 'json']),
-  };
+  inventory = readInventory(C);
   assembly = synth(); // the first synthesis writes the placement file
   // the wave goes all the way, each step through its generated apply.sh
   for (const to of [P.DUAL_TRUST, P.POD_IDENTITY, P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY]) {
@@ -114,7 +78,7 @@ test('ADOPTED: preflight finds a pod on IRSA that the app cannot see (exit 1), t
   steps.push(OidcProviderStep.ADOPTED);
   assembly = synth();
   // a ServiceAccount made after the inventory was read: its pod uses the provider
-  apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stray' } }, sa('stray', 'cron', `arn:aws:iam::${C.account}:role/stray`),
+  apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stray' } }, irsaServiceAccount('stray', 'cron', `arn:aws:iam::${C.account}:role/stray`),
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cron', namespace: 'stray' }, spec: { serviceAccountName: 'cron', containers: [{ name: 'app', image: 'x' }] } }]);
   const stopped = provider('preflight');
   expect(stopped.status).toBe(1);
@@ -129,13 +93,12 @@ test('ADOPTED: preflight finds a pod on IRSA that the app cannot see (exit 1), t
     `PASS ${C.name} - pods: none has AWS_WEB_IDENTITY_TOKEN_FILE`,
   ]));
   const mapping = fs.readdirSync(path.join(assembly, 'import')).find((f) => f.startsWith('Ledger-OidcProvider-'))!;
-  const stack = JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts[Object.keys(JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts)
-    .find((k) => JSON.parse(fs.readFileSync(path.join(assembly, 'manifest.json'), 'utf8')).artifacts[k].properties?.stackName === mapping.replace(/\.json$/, ''))!];
-  const imported = spawnSync(CDK, ['import', '--app', assembly, stack.displayName, '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
+  const stack = mapping.replace(/\.json$/, '');
+  const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, stack), '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
   expect(imported.status).toBe(0);
   const v = provider('verify');
   expectPassed(v);
-  expect(v.lines).toContain(`PASS ${C.name} - stack: ${mapping.replace(/\.json$/, '')} holds ${PROVIDER} (IMPORT_COMPLETE)`);
+  expect(v.lines).toContain(`PASS ${C.name} - stack: ${stack} holds ${PROVIDER} (IMPORT_COMPLETE)`);
 });
 
 test('RETIRING then RETIRED, each deployed: the provider is deleted, and verify says so', () => {

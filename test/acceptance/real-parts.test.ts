@@ -6,16 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { apply, aws, BED, cluster, credentialsOf, envOf, kubectl, kubectlJson, pods, until } from './bed';
+import { deployment, irsaServiceAccount } from './fleet';
 
 const C = cluster('faults-usw2');
 const NS = 'probe';
 const ROLE = `arn:aws:iam::${C.account}:role/probe`;
 
-const sa = (name: string) => ({
-  apiVersion: 'v1',
-  kind: 'ServiceAccount',
-  metadata: { name, namespace: NS, annotations: { 'eks.amazonaws.com/role-arn': ROLE } },
-});
+const sa = (name: string) => irsaServiceAccount(NS, name, ROLE);
 const pod = (name: string, serviceAccountName: string) => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -63,7 +60,9 @@ test('with an association (made through the real AWS CLI), Pod Identity wins ove
   // EKS's control plane writes the webhook's identities file once the association is visible
   await until('the identities file to hold the association', () =>
     JSON.parse(fs.readFileSync(cluster(C.name).identitiesFile, 'utf8')).identities.some((i: any) => i.serviceAccount === 'pod-identity-probe'));
-  await new Promise((r) => setTimeout(r, 1500)); // the webhook reloads the watched file
+  // the webhook reloads the watched file: a server-side dry run shows when it has
+  await until('the webhook to inject Pod Identity', () => JSON.parse(kubectl(C.name, ['-n', NS, 'create', '--dry-run=server', '-o', 'json', '-f', '-'],
+    JSON.stringify(pod('dry-run', 'pod-identity-probe')))).metadata.labels?.['eks.amazonaws.com/pod-identity'] === 'enabled');
   apply(C.name, [pod('pod-identity', 'pod-identity-probe')]);
   const p = kubectlJson(C.name, ['-n', NS, 'get', 'pod', 'pod-identity']);
   expect(p.metadata.labels['eks.amazonaws.com/pod-identity']).toBe('enabled');
@@ -91,16 +90,7 @@ test('a webhook that does not answer makes the API server refuse the pod', () =>
 });
 
 test('kubectl rollout restart: the controller-manager replaces every pod, kwok makes the new ones Ready, rollout status waits', () => {
-  apply(C.name, [{
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web', namespace: NS },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web' } }, spec: { serviceAccountName: 'irsa-probe', containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: 0 } },
-    },
-  }]);
+  apply(C.name, [deployment(NS, 'web', { serviceAccountName: 'irsa-probe' }, 2)]);
   kubectl(C.name, ['-n', NS, 'rollout', 'status', 'deployment/web', '--timeout=60s']);
   const web = () => pods(C.name, NS).filter((p) => p.metadata.labels?.app === 'web' && !p.metadata.deletionTimestamp);
   const before = web();
