@@ -10,12 +10,19 @@ attached, moto's own copies) by IAM's rules for Action/NotAction and Resource/No
 wildcards, explicit deny first; it ignores conditions, permission boundaries and SCPs, and says so in
 every answer's MatchedStatements being empty.
 
+A control of the bed, not AWS: the IAM actions named in <test bed dir>/iam-deny.json (a JSON list,
+e.g. ["GetAccountAuthorizationDetails"]) are answered AccessDenied, as IAM answers a principal whose
+policies do not allow them; a test writes and removes that file.
+
 usage: python aws_server.py <port> <test bed dir>
 """
 import fnmatch
 import json
 import os
 import sys
+
+# IAM's AWS managed policies exist in every account, as in AWS (roles attach AmazonEKS_CNI_Policy and others)
+os.environ.setdefault('MOTO_IAM_LOAD_MANAGED_POLICIES', 'true')
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
@@ -112,6 +119,21 @@ def describe_stack_resource(self):
 
 
 CloudFormationResponse.describe_stack_resource = describe_stack_resource
+_iam_call_action = IamResponse.call_action
+
+
+def iam_call_action(self):
+    deny = os.path.join(sys.argv[2], 'iam-deny.json') if len(sys.argv) > 2 else ''
+    action = self._get_action()
+    if deny and os.path.exists(deny) and action in json.load(open(deny)):
+        message = 'User: arn:aws:sts::%s:assumed-role/platform-operator/operator is not authorized to perform: iam:%s on resource: *' % (
+            self.current_account, action)
+        return 403, {}, ('<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+                         '<Code>AccessDenied</Code><Message>%s</Message></Error><RequestId>bed</RequestId></ErrorResponse>' % escape(message))
+    return _iam_call_action(self)
+
+
+IamResponse.call_action = iam_call_action
 
 if __name__ == '__main__':
     server = ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False)

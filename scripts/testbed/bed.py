@@ -7,7 +7,10 @@ usage:
 
 `up` starts, per cluster of the fleet file: etcd, kube-apiserver, kube-controller-manager,
 kube-scheduler, kwok (its nodes, pods Ready) and the webhook (registered with failurePolicy Fail);
-then one moto server for every account and the EKS stand-in. It writes into DIR:
+then one moto server for every account and the EKS stand-in. A cluster with `recorded` (a folder of
+a real fleet's EKS answers, relative to the repository) is a recording to load objects into: only
+etcd and kube-apiserver, at the recorded endpoint and OIDC issuer, with EKS answering from the
+recording and nothing seeded in IAM (the suite that uses it loads its objects and roles). It writes into DIR:
   bed.json   what runs where (clusters, ports, accounts, profiles, files)
   env.sh     the environment a client needs (KUBECONFIG, AWS_* for moto and the stand-in, PATH)
   pids       the processes in start order; `down` stops them in reverse order (kube-apiserver
@@ -147,7 +150,13 @@ def up(args):
     clusters = []
     for i, c in enumerate(fleet['clusters']):
         base = 21000 + 100 * i
-        host = '%s.gr7.%s.eks.amazonaws.com' % (c['oidcId'], c['region'])
+        if c.get('recorded'):
+            c = {**c, 'recorded': os.path.join(ROOT, c['recorded']), 'nodes': [], 'nodegroup': None}
+            described = json.load(open(os.path.join(c['recorded'], 'describe-cluster.json')))['cluster']
+            c['oidcId'] = described['identity']['oidc']['issuer'].split('/')[-1]
+            host = described['endpoint'].split('//')[1]
+        else:
+            host = '%s.gr7.%s.eks.amazonaws.com' % (c['oidcId'], c['region'])
         clusters.append({
             **c,
             'arn': 'arn:aws:eks:%s:%s:cluster/%s' % (c['region'], c['account'], c['name']),
@@ -177,12 +186,14 @@ def up(args):
     bed.wait('moto', lambda: bed.run(['curl', '-sf', moto + '/moto-api/'], check=False).returncode == 0)
     accounts = sorted({c['account'] for c in clusters})
     seed = bed.run([PYTHON_MOTO, os.path.join(HERE, 'seed_aws.py'), moto, json.dumps(clusters), bed.path('aws')]).stdout
+    live = [c for c in clusters if not c.get('recorded')]  # the clusters with every part, not recordings
     access_keys = json.loads(seed)
 
     # the EKS stand-in
     eks_config = {'clusters': [{**c, 'kubeconfig': admin_kc, 'context': c['arn'],
                                 'nodegroups': [{'name': c['nodegroup'], 'nodeRole': 'arn:aws:iam::%s:role/eks-node-%s' % (c['account'], c['name'])}]}
                                for c in clusters],
+                  'recordedAddonConfigurations': fleet.get('recordedAddonConfigurations') and os.path.join(ROOT, fleet['recordedAddonConfigurations']),
                   'accessKeys': access_keys, 'kubectl': binp('kubectl'), 'state': bed.path('eks-state.json'),
                   'delay': args.delay, 'never': []}
     for c in clusters:
@@ -220,7 +231,7 @@ def up(args):
             '--service-cluster-ip-range', '10.100.0.0/16', '--allow-privileged=true'])
     for c in clusters:
         bed.wait(c['name'] + ' kube-apiserver', lambda c=c: probe(c, 'get', '--raw', '/readyz').returncode == 0, timeout=120)
-    for c in clusters:
+    for c in live:
         p, n, d = c['ports'], c['name'], bed.path(c['name'])
         ckc = os.path.join(d, 'kubeconfig')
         with open(ckc, 'w') as f:
@@ -243,7 +254,7 @@ def up(args):
             '--port', str(p['webhook']), '--metrics-port', str(p['webhookMetrics']), '--aws-default-region', c['region'],
             '--sts-regional-endpoint=true', '--service-account-lookup-grace-period=2s',
             '--watch-container-credentials-config', c['identitiesFile']])
-    for c in clusters:
+    for c in live:
         reg = webhook_registration(c['ports']['webhook'], ca_b64)
         kube(c, 'apply', '-f', '-', input=json.dumps(reg))
         nodes = [{'apiVersion': 'v1', 'kind': 'Node',
@@ -252,7 +263,7 @@ def up(args):
                                           'eks.amazonaws.com/nodegroup': c['nodegroup'], 'topology.kubernetes.io/region': c['region']}}}
                  for node in c['nodes']]
         kube(c, 'apply', '-f', '-', input=json.dumps({'apiVersion': 'v1', 'kind': 'List', 'items': nodes}))
-    for c in clusters:
+    for c in live:
         bed.wait(c['name'] + ' webhook', lambda c=c: bed.run(['curl', '-skf', 'https://127.0.0.1:%d/healthz' % c['ports']['webhook']],
                                                            check=False).returncode == 0)
         bed.wait(c['name'] + ' default service account', lambda c=c: probe(c, 'get', 'serviceaccount', 'default').returncode == 0)

@@ -28,7 +28,12 @@ usage: python eks_standin.py <config.json> <port>
 config: {"clusters": [{name, account, region, endpoint, caData, issuer, version, kubeconfig, context,
          identitiesFile, nodegroups: [{name, nodeRole}], computeType}], "accessKeys": {akid: {account, role}},
          "kubectl": path, "state": path, "delay": seconds, "never": ["cluster/ns/sa"]}
-control (not EKS): GET /_bed/state; POST /_bed/config with {"delay": s, "never": [...]}
+A cluster with `recorded` (a folder of a real fleet's answers, as the AWS CLI printed them:
+describe-cluster.json, list-nodegroups.json, list-addons.json, describe-addon-<name>.json) is answered
+from it, with the bed's CA in place of the recorded one; `recordedAddonConfigurations` (a folder of
+<addon>-<version>.json) answers DescribeAddonConfiguration for those versions.
+control (not EKS): GET /_bed/state; POST /_bed/config with {"delay": s, "never": [...], "deny": [operation, ...]}
+(an operation in `deny`, e.g. "DescribeAddon", is answered AccessDeniedException as IAM would).
 """
 import base64
 import json
@@ -232,11 +237,36 @@ def page(items, qs, key):
     return out
 
 
+def read(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def operation(method, p):
+    """The EKS operation a request is (for `deny`), or None."""
+    if p == ['addons', 'configuration-schemas']:
+        return 'DescribeAddonConfiguration'
+    if p[:1] != ['clusters'] or len(p) < 2:
+        return None
+    names = {(2, ''): 'DescribeCluster', (3, 'node-groups'): 'ListNodegroups', (4, 'node-groups'): 'DescribeNodegroup',
+             (3, 'addons'): 'ListAddons', (4, 'addons'): 'DescribeAddon', (3, 'pod-identity-associations'): 'ListPodIdentityAssociations',
+             (4, 'pod-identity-associations'): 'DescribePodIdentityAssociation'}
+    return names.get((len(p), p[2] if len(p) > 2 else '')) if method == 'GET' else None
+
+
 def route(method, path, qs, body, account, region):
     now = time.time()
     p = [unquote(x) for x in path.strip('/').split('/')]
+    op = operation(method, p)
+    if op and op in CONFIG.get('deny', []):
+        target = 'arn:aws:eks:%s:%s:cluster/%s' % (region, account, p[1]) if len(p) > 1 and p[0] == 'clusters' else '*'
+        raise ApiError(403, 'AccessDeniedException', 'User: arn:aws:sts::%s:assumed-role/platform-operator/operator is not authorized '
+                       'to perform: eks:%s on resource: %s' % (account, op, target))
     if method == 'GET' and p == ['addons', 'configuration-schemas']:
         name, version = qs.get('addonName', [''])[0], qs.get('addonVersion', [''])[0]
+        recorded = os.path.join(CONFIG.get('recordedAddonConfigurations') or '', '%s-%s.json' % (name, version))
+        if CONFIG.get('recordedAddonConfigurations') and os.path.exists(recorded):
+            return read(recorded)
         if name not in ADDONS or not version:
             raise ApiError(404, 'ResourceNotFoundException', 'No addon version found for addon: %s version: %s' % (name, version))
         out = {'addonName': name, 'addonVersion': version, 'configurationSchema': '{"$schema":"http://json-schema.org/draft-06/schema#","type":"object"}'}
@@ -249,6 +279,15 @@ def route(method, path, qs, body, account, region):
         raise ApiError(404, 'NotFoundException', 'eks stand-in: %s %s is not served' % (method, path))
     c = cluster_of(p[1], account, region)
     arn = 'arn:aws:eks:%s:%s:cluster/%s' % (region, account, c['name'])
+    rec = c.get('recorded')
+    if rec and method == 'GET' and len(p) == 2:
+        doc = read(os.path.join(rec, 'describe-cluster.json'))
+        doc['cluster']['certificateAuthority'] = {'data': c['caData']}  # the bed's CA signs its endpoint
+        return doc
+    if rec and method == 'GET' and p[2:] == ['node-groups']:
+        return read(os.path.join(rec, 'list-nodegroups.json'))
+    if rec and method == 'GET' and len(p) == 4 and p[2] == 'addons' and os.path.exists(os.path.join(rec, 'describe-addon-%s.json' % p[3])):
+        return read(os.path.join(rec, 'describe-addon-%s.json' % p[3]))
     if method == 'GET' and len(p) == 2:
         return {'cluster': {
             'name': c['name'], 'arn': arn, 'version': c.get('version', '1.37'), 'endpoint': c['endpoint'],
@@ -303,8 +342,10 @@ def route(method, path, qs, body, account, region):
                 return {'association': public(a)}
     if what == 'addons':
         if method == 'GET' and len(p) == 3:
+            recorded = read(os.path.join(rec, 'list-addons.json'))['addons'] if rec else []
             with LOCK:
-                return page([x['addonName'] for x in STATE['addons'] if x['clusterName'] == c['name'] and x['account'] == account], qs, 'addons')
+                return page(recorded + [x['addonName'] for x in STATE['addons'] if x['clusterName'] == c['name'] and x['account'] == account],
+                            qs, 'addons')
         if method == 'POST' and len(p) == 3:
             with LOCK:
                 try:
@@ -406,9 +447,9 @@ class Handler(BaseHTTPRequestHandler):
                     return self.answer(200, STATE)
             if url.path == '/_bed/config' and method == 'POST':
                 with LOCK:
-                    CONFIG.update({k: body[k] for k in ('delay', 'never') if k in body})
+                    CONFIG.update({k: body[k] for k in ('delay', 'never', 'deny') if k in body})
                 write_identities()
-                return self.answer(200, {k: CONFIG.get(k) for k in ('delay', 'never')})
+                return self.answer(200, {k: CONFIG.get(k) for k in ('delay', 'never', 'deny')})
             if url.path.startswith('/authenticate/') and method == 'POST':
                 return self.answer(200, token_review(url.path.split('/')[2], body))
             m = re.search(r'Credential=([^/]+)/\d{8}/([^/]+)/eks/', self.headers.get('Authorization', ''))

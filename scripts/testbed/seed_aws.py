@@ -23,7 +23,7 @@ for i, account in enumerate(accounts):
     iam = boto3.client('iam', endpoint_url=endpoint, region_name='us-east-1', aws_access_key_id=creds['AccessKeyId'],
                        aws_secret_access_key=creds['SecretAccessKey'], aws_session_token=creds['SessionToken'])
     for c in clusters:
-        if c['account'] != account:
+        if c['account'] != account or c.get('recorded'):
             continue
         iam.create_open_id_connect_provider(Url=c['issuer'], ClientIDList=['sts.amazonaws.com'],
                                             ThumbprintList=['9e99a48a9960b14926bb7f3b02e22da2b0ab7280'])

@@ -21,6 +21,8 @@ export interface BedCluster {
   readonly nodes: string[];
   readonly nodegroup: string;
   readonly identitiesFile: string;
+  /** The bed's CA (base64), which signs every cluster's endpoint. */
+  readonly caData: string;
   readonly ports: { [part: string]: number };
 }
 
@@ -34,6 +36,8 @@ export interface Bed {
   readonly profiles: { [account: string]: string };
   readonly readonlyContexts: { [cluster: string]: string };
   readonly clusters: BedCluster[];
+  /** The environment of a client in the bed (env.sh). */
+  readonly env: { [name: string]: string };
 }
 
 function load(): Bed {
@@ -71,8 +75,8 @@ export function kubectlJson(clusterName: string, args: string[]): any {
 }
 
 /** Applies objects (a list) to a cluster. */
-export function apply(clusterName: string, objects: any[]): void {
-  kubectl(clusterName, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+export function apply(clusterName: string, objects: any[], flags: string[] = []): void {
+  kubectl(clusterName, ['apply', ...flags, '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
 }
 
 /** The real AWS CLI, as the operator of an account (against moto and the EKS stand-in). */
@@ -81,8 +85,11 @@ export function aws(account: string, region: string, args: string[]): any {
   return out.trim() === '' ? {} : JSON.parse(out);
 }
 
-/** Changes the EKS stand-in's eventual consistency: the delay before an association shows, and those that never do. */
-export async function setEks(config: { delay?: number; never?: string[] }): Promise<void> {
+/**
+ * Changes the EKS stand-in's eventual consistency (the delay before an association shows, and those
+ * that never do) and the operations it answers AccessDeniedException.
+ */
+export async function setEks(config: { delay?: number; never?: string[]; deny?: string[] }): Promise<void> {
   const r = await fetch(`${BED.eks}/_bed/config`, { method: 'POST', body: JSON.stringify(config) });
   if (!r.ok) throw new Error(`EKS stand-in config: ${r.status}`);
 }

@@ -1,9 +1,10 @@
 /**
  * The end of a migration: a cluster whose service accounts all reached POD_IDENTITY_ONLY retires its
  * IAM OIDC provider with the generated runbooks/oidc-providers scripts, one recorded step per deploy:
- * ADOPTED (cdk import), RETIRING (DeletionPolicy Delete), RETIRED (deleted). The preflight finds a
- * pod still on IRSA that the app cannot see. Cluster ledger-apse2 and stack prefix Ledger are this
- * suite's own.
+ * ADOPTED (cdk import), RETIRING (DeletionPolicy Delete), RETIRED (deleted). The preflight finds what
+ * still uses the provider and the app cannot see (a role outside it, a managed add-on on IRSA, a pod
+ * on IRSA); verify finds a provider not yet in its stack, and one not yet deleted. Cluster
+ * ledger-apse2 and stack prefix Ledger are this suite's own.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -74,15 +75,40 @@ beforeAll(async () => {
   expect(kubectlJson(C.name, ['-n', 'ledger', 'get', 'pods']).items.map(credentialsOf)).toEqual(['pod']);
 });
 
-test('ADOPTED: preflight finds a pod on IRSA that the app cannot see (exit 1), then passes; cdk import adopts the provider; verify finds it in the stack', () => {
+test('usage errors: no cluster, a cluster without a recorded step (exit 2)', () => {
   steps.push(OidcProviderStep.ADOPTED);
   assembly = synth();
-  // a ServiceAccount made after the inventory was read: its pod uses the provider
+  const script = path.join(assembly, 'runbooks', 'oidc-providers', 'verify.sh');
+  const none = runProviderScript(script, '');
+  expect(none.status).toBe(2);
+  const other = runProviderScript(script, 'shop-euw1');
+  expect(other.status).toBe(2);
+  expect(other.stdout + other.stderr).toMatch(/shop-euw1/);
+});
+
+test('ADOPTED: preflight finds what the app cannot see (exit 1), then passes; verify finds the provider not in its stack until cdk import adopts it', () => {
+  // what still uses the provider, made after the inventory was read: a role outside the app that trusts it,
+  // the VPC CNI add-on on IRSA (its serviceAccountRoleArn), and a pod on IRSA
+  aws(C.account, C.region, ['iam', 'create-role', '--role-name', 'legacy-exporter', '--assume-role-policy-document', JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Federated: PROVIDER }, Action: 'sts:AssumeRoleWithWebIdentity' }],
+  })]);
+  const CNI_ROLE = `arn:aws:iam::${C.account}:role/vpc-cni-${C.name}`;
+  apply(C.name, [{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'aws-node', namespace: 'kube-system' } }]);
+  aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'vpc-cni', '--service-account-role-arn', CNI_ROLE]);
+  expect(kubectlJson(C.name, ['-n', 'kube-system', 'get', 'serviceaccount', 'aws-node']).metadata.annotations['eks.amazonaws.com/role-arn']).toEqual(CNI_ROLE); // as EKS does
   apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stray' } }, irsaServiceAccount('stray', 'cron', `arn:aws:iam::${C.account}:role/stray`),
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cron', namespace: 'stray' }, spec: { serviceAccountName: 'cron', containers: [{ name: 'app', image: 'x' }] } }]);
   const stopped = provider('preflight');
   expect(stopped.status).toBe(1);
-  expect(stopped.fails).toEqual([`FAIL ${C.name} - pods: expected no pod on IRSA; saw stray/cron. Migrate or restart them first`]);
+  expect(stopped.fails).toEqual([
+    `FAIL ${C.name} - roles: expected no role to trust ${PROVIDER}; saw legacy-exporter. Deploy the waves that drop it, or move these roles off IRSA first`,
+    `FAIL ${C.name} - add-ons: expected no managed add-on on IRSA; saw vpc-cni (${CNI_ROLE}). Move them to Pod Identity (the add-on's podIdentityAssociations) first`,
+    `FAIL ${C.name} - pods: expected no pod on IRSA; saw stray/cron. Migrate or restart them first`,
+  ]);
+  expect(stopped.lines[stopped.lines.length - 1]).toEqual(`RESULT ${C.name} provider preflight ADOPTED: 3 checks failed`);
+  aws(C.account, C.region, ['iam', 'delete-role', '--role-name', 'legacy-exporter']);
+  aws(C.account, C.region, ['eks', 'delete-addon', '--cluster-name', C.name, '--addon-name', 'vpc-cni']);
   kubectl(C.name, ['delete', 'namespace', 'stray', '--wait=true']);
   const r = provider('preflight');
   expectPassed(r);
@@ -94,6 +120,9 @@ test('ADOPTED: preflight finds a pod on IRSA that the app cannot see (exit 1), t
   ]));
   const mapping = fs.readdirSync(path.join(assembly, 'import')).find((f) => f.startsWith('Ledger-OidcProvider-'))!;
   const stack = mapping.replace(/\.json$/, '');
+  const before = provider('verify');
+  expect(before.status).toBe(1);
+  expect(before.fails).toEqual([expect.stringMatching(new RegExp(`^FAIL ${C.name} - stack: expected ${stack} to hold Provider; cloudformation describe-stack-resource says: .*ValidationError.*`))]);
   const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, stack), '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
   expect(imported.status).toBe(0);
   const v = provider('verify');
@@ -110,6 +139,10 @@ test('RETIRING then RETIRED, each deployed: the provider is deleted, and verify 
   expect(providerExists()).toBe(true);
   steps.push(OidcProviderStep.RETIRED);
   assembly = synth();
+  const early = provider('verify'); // before the RETIRED deploy
+  expect(early.status).toBe(1);
+  expect(early.fails).toEqual([`FAIL ${C.name} - provider: expected ${PROVIDER} deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? `
+    + 'If not, record RETIRING, deploy, then RETIRED again']);
   deploy('Ledger/OidcProviders/*');
   expect(providerExists()).toBe(false);
   const v = provider('verify');
