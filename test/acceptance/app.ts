@@ -69,9 +69,11 @@ export interface OneClusterApp {
   readonly plan: MigrationPlan;
   readonly state: MigrationState;
   readonly placementFile: string;
+  /** what collect would have found of the cluster's agent (default PRE_INSTALLED) */
+  readonly podIdentityAgent?: 'PRE_INSTALLED' | 'NOT_INSTALLED';
 }
 
-/** Synthesizes the migration of one bed cluster whose agent is installed; returns the cloud assembly folder. */
+/** Synthesizes the migration of one bed cluster; returns the cloud assembly folder. */
 export function synthOneCluster(o: OneClusterApp): string {
   const c = o.cluster;
   const issuer = c.issuer.replace('https://', '');
@@ -89,7 +91,7 @@ export function synthOneCluster(o: OneClusterApp): string {
       oidcIssuer: issuer,
       oidcProviderArn: `arn:aws:iam::${c.account}:oidc-provider/${issuer}`,
       computeType: 'EC2',
-      podIdentityAgent: 'PRE_INSTALLED',
+      podIdentityAgent: o.podIdentityAgent ?? 'PRE_INSTALLED',
     }]), 'clusters'),
     inventory,
     stackPrefix: o.id,

@@ -1,7 +1,7 @@
 /**
  * What goes wrong in real clusters, each made real in the bed, with the exit code and the FAIL line
  * the generated scripts give: a step run from an assembly at another phase, collect without RBAC
- * rights, an agent not ready on a node, proxies that would receive the credential requests
+ * rights, an agent not ready on a node, a node role IAM denies eks-auth:AssumeRoleForPodIdentity, proxies that would receive the credential requests
  * (NO_PROXY by value, valueFrom and envFrom), an association that never becomes visible, the
  * injection probe refused by a full pod quota, a rollout that never completes (pods no node takes),
  * an init container that keeps IRSA (it sets the variables itself, so the webhook leaves it), a bare
@@ -131,7 +131,7 @@ test('collect without RBAC rights on the cluster: exit 1, the forbidden call nam
   expect(fs.readdirSync(out)).toEqual([]);
 });
 
-test('DUAL_TRUST -> POD_IDENTITY preflight: the agent not ready on a node, and three proxies without the agent in NO_PROXY (exit 1)', async () => {
+test('DUAL_TRUST -> POD_IDENTITY preflight: the agent not ready on a node, three proxies without the agent in NO_PROXY, a node role denied Pod Identity (exit 1)', async () => {
   record(P.DUAL_TRUST);
   const dual = step(P.IRSA_ONLY, P.DUAL_TRUST, 'apply');
   expect(dual.fails).toEqual([]);
@@ -157,6 +157,16 @@ test('DUAL_TRUST -> POD_IDENTITY preflight: the agent not ready on a node, and t
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'proxy-env', namespace: 'faults-proxy' }, stringData: { HTTPS_PROXY: PROXY.value, NO_PROXY: fixed } }]);
   kubectl(C.name, ['-n', 'faults-proxy', 'set', 'env', 'deployment/by-value', `NO_PROXY=${fixed}`]);
   await allReady(C.name, ['stuck']);
+  // a node role that may not call eks-auth:AssumeRoleForPodIdentity (an explicit deny in IAM)
+  const nodeRole = `eks-node-${C.name}`;
+  aws(C.account, C.region, ['iam', 'put-role-policy', '--role-name', nodeRole, '--policy-name', 'no-pod-identity', '--policy-document', JSON.stringify({
+    Version: '2012-10-17', Statement: [{ Effect: 'Deny', Action: 'eks-auth:AssumeRoleForPodIdentity', Resource: '*' }],
+  })]);
+  const denied = step(P.DUAL_TRUST, P.POD_IDENTITY, 'preflight');
+  expect(denied.status).toBe(1);
+  expect(denied.fails).toEqual([`FAIL ${C.name} - node role: expected ${nodeRole} (node group general) to allow eks-auth:AssumeRoleForPodIdentity on `
+    + `${C.arn}; saw explicitDeny. Attach AmazonEKSWorkerNodePolicy or that action`]);
+  aws(C.account, C.region, ['iam', 'delete-role-policy', '--role-name', nodeRole, '--policy-name', 'no-pod-identity']);
   expect(step(P.DUAL_TRUST, P.POD_IDENTITY, 'preflight').fails).toEqual([]);
 });
 

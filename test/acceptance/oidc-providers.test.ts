@@ -4,7 +4,9 @@
  * ADOPTED (cdk import), RETIRING (DeletionPolicy Delete), RETIRED (deleted). The preflight finds what
  * still uses the provider and the app cannot see (a role outside it, a managed add-on on IRSA, a pod
  * on IRSA); verify finds a provider not yet in its stack, and one not yet deleted. Cluster
- * ledger-apse2 and stack prefix Ledger are this suite's own.
+ * ledger-apse2 and stack prefix Ledger are this suite's own. Its fleet is that one cluster, without
+ * the agent (all NOT_INSTALLED): the wave stops before POD_IDENTITY and names the foundation step,
+ * which installs it.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -37,6 +39,7 @@ function synth(): string {
     },
     state: { waves: { [WAVE]: phases }, oidcProviders: steps.length > 0 ? { [C.name]: steps } : {} },
     placementFile: path.join(DIR, 'placement.json'),
+    podIdentityAgent: 'NOT_INSTALLED',
   });
 }
 
@@ -60,7 +63,6 @@ function deploy(pattern: string): void {
 }
 
 beforeAll(async () => {
-  aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
   apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ledger' } }, irsaServiceAccount('ledger', 'ledger', ROLE), deployment('ledger', 'ledger')]);
   await allReady(C.name);
   inventory = readInventory(C);
@@ -70,6 +72,17 @@ beforeAll(async () => {
     const from = phases[phases.length - 1];
     phases.push(to);
     assembly = synth();
+    if (to === P.POD_IDENTITY) {
+      // no cluster of the fleet has the agent: the wave stops and names the foundation step, which installs it
+      const stopped = runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, 'apply.sh'));
+      expect(stopped.status).toBe(1);
+      expect(stopped.fails).toEqual([`FAIL ${C.name} - agent: expected DaemonSet kube-system/eks-pod-identity-agent; saw: Error from server (NotFound): `
+        + `daemonsets.apps "eks-pod-identity-agent" not found. The migration installs the agent of ${C.name} in its foundation step: `
+        + 'run runbooks/foundation/apply.sh first (see runbooks/foundation.md)']);
+      for (const script of ['preflight', 'apply', 'verify']) {
+        expectPassed(runScript(path.join(assembly, 'runbooks', 'foundation', `${script}.sh`)));
+      }
+    }
     expectPassed(runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, 'apply.sh')));
   }
   expect(kubectlJson(C.name, ['-n', 'ledger', 'get', 'pods']).items.map(credentialsOf)).toEqual(['pod']);
