@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# The real tools the runbook tests need, installed once into .tools/ (and shellcheck, jq system-wide):
+# The real tools the tests need, installed once into .tools/ (and shellcheck, jq system-wide):
 #   ShellCheck and jq from Debian's packages (the generated scripts are checked with shellcheck and use jq);
 #   kubectl from Debian's kubernetes-client package, unpacked into .tools/kubernetes-client (not installed,
-#     so it cannot conflict with a kubectl already on the machine);
-#   the AWS CLI from PyPI in .tools/awscli;
-#   moto's server from PyPI in .tools/moto (the local IAM endpoint the collect tests read roles from).
-# The tests replay every kubectl and aws call the scripts make against these real clients.
+#     so it cannot conflict with a kubectl already on the machine): pytest runs the wheel's command with it;
+#   the AWS CLI from PyPI in .tools/awscli (the operator's client in the test bed);
+#   moto's server from PyPI in .tools/moto (IAM, STS and SSM of the test bed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AWSCLI_VERSION=1.46.3

@@ -10,6 +10,10 @@ attached, moto's own copies) by IAM's rules for Action/NotAction and Resource/No
 wildcards, explicit deny first; it ignores conditions, permission boundaries and SCPs, and says so in
 every answer's MatchedStatements being empty.
 
+CloudTrail LookupEvents, which moto lacks: answered from <test bed dir>/cloudtrail.jsonl, the events
+the bed's other stand-ins record (the container stand-in records the agent's
+AssumeRoleForPodIdentity), by account, region, EventName and StartTime/EndTime.
+
 A control of the bed, not AWS: the IAM actions named in <test bed dir>/iam-deny.json (a JSON list,
 e.g. ["GetAccountAuthorizationDetails"]) are answered AccessDenied, as IAM answers a principal whose
 policies do not allow them; a test writes and removes that file.
@@ -27,6 +31,7 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.cloudtrail.responses import CloudTrailResponse
 from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from moto.server import ThreadedMotoServer
@@ -119,6 +124,25 @@ def describe_stack_resource(self):
 
 
 CloudFormationResponse.describe_stack_resource = describe_stack_resource
+
+
+def lookup_events(self):
+    query = json.loads(self.body or '{}')
+    names = [a['AttributeValue'] for a in query.get('LookupAttributes', []) if a.get('AttributeKey') == 'EventName']
+    start, end = float(query.get('StartTime') or 0), float(query.get('EndTime') or 1e12)
+    events = []
+    path = os.path.join(sys.argv[2], 'cloudtrail.jsonl') if len(sys.argv) > 2 else ''
+    for line in (open(path).read().splitlines() if path and os.path.exists(path) else []):
+        e = json.loads(line)
+        if e['account'] == self.current_account and e['region'] == self.region and start <= e['time'] <= end \
+                and (not names or e['event']['eventName'] in names):
+            events.append({'EventId': '%s-%d' % (e['event']['eventName'], len(events)), 'EventName': e['event']['eventName'],
+                           'EventTime': e['time'], 'EventSource': e['event']['eventSource'], 'ReadOnly': 'false',
+                           'CloudTrailEvent': json.dumps(e['event'])})
+    return json.dumps({'Events': list(reversed(events))})
+
+
+CloudTrailResponse.lookup_events = lookup_events
 _iam_call_action = IamResponse.call_action
 
 

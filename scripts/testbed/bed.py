@@ -284,6 +284,7 @@ def up(args):
         'PATH': '%s:%s:%s' % (args.bin, AWS_BIN, os.environ.get('PATH', '')),
         'TESTBED_DIR': bed.dir,
         'TESTBED_NETNS': bed.netns,
+        'TESTBED_BIN': args.bin,
     }
     # the operator's kubeconfig, written by the real AWS CLI from the EKS stand-in's describe-cluster
     kc_file = env['KUBECONFIG']

@@ -8,8 +8,9 @@ itself, as CloudFormation would, to the bed's real moto (IAM, SSM) and to the EK
 - `import` adopts existing resources into a stack as `cdk import` does: the mapping names each
   resource's physical id (e.g. {"checkout6505257B": {"RoleName": "checkout"}}); the resource must
   exist, and it is not changed (CloudFormation records the template's properties; the next deploy
-  that changes them updates the resource). AWS::IAM::Role and AWS::IAM::OIDCProvider ({"Arn": ...})
-  are importable here, with DeletionPolicy Retain as CloudFormation requires.
+  that changes them updates the resource). AWS::IAM::Role, AWS::IAM::OIDCProvider ({"Arn": ...})
+  and AWS::EKS::Addon ({"ClusterName": ..., "AddonName": ...}) are importable here, with
+  DeletionPolicy Retain as CloudFormation requires.
 
 - Stacks are selected as the CDK CLI selects them: a pattern matches a stack's hierarchical id
   (`*` within one path segment, `**` across), and the stacks they depend on are deployed first
@@ -34,6 +35,7 @@ import sys
 import time
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 STACKS_DIR = os.path.join(os.environ.get('TESTBED_DIR', '/tmp'), 'stacks')
@@ -92,7 +94,9 @@ class Stack:
         self.template = json.load(open(os.path.join(app, artifact['properties']['templateFile'])))
         session = boto3.Session(profile_name='bed-' + self.account, region_name=self.region)
         self.iam = session.client('iam')
-        self.eks = session.client('eks')
+        # CloudFormation removes an add-on's role with serviceAccountRoleArn "" (as the Go SDK sends it),
+        # which botocore's client-side validation (minimum length 1) would refuse
+        self.eks = session.client('eks', config=botocore.config.Config(parameter_validation=False))
         self.ssm = session.client('ssm')
         self.state_file = os.path.join(STACKS_DIR, '%s-%s-%s.json' % (self.account, self.region, self.name))
         self.old = json.load(open(self.state_file)) if os.path.exists(self.state_file) else {'resources': {}}
@@ -162,13 +166,16 @@ class Stack:
         resources = self.template.get('Resources', {})
         for logical, ids in mapping.items():
             r = resources.get(logical)
-            if r is None or r['Type'] not in ('AWS::IAM::Role', 'AWS::IAM::OIDCProvider'):
-                raise DeployError('%s: %s is not an AWS::IAM::Role or AWS::IAM::OIDCProvider of the template' % (self.name, logical))
+            if r is None or r['Type'] not in ('AWS::IAM::Role', 'AWS::IAM::OIDCProvider', 'AWS::EKS::Addon'):
+                raise DeployError('%s: %s is not an AWS::IAM::Role, AWS::IAM::OIDCProvider or AWS::EKS::Addon of the template' % (self.name, logical))
             if r.get('DeletionPolicy') not in ('Retain', 'RetainExceptOnCreate'):
                 raise DeployError('%s: %s: an imported resource needs DeletionPolicy Retain' % (self.name, logical))
             if r['Type'] == 'AWS::IAM::Role':
                 arn = self.iam.get_role(RoleName=ids['RoleName'])['Role']['Arn']
                 ref, attrs = ids['RoleName'], {'Arn': arn, 'RoleId': ids['RoleName']}
+            elif r['Type'] == 'AWS::EKS::Addon':
+                a = self.eks.describe_addon(clusterName=ids['ClusterName'], addonName=ids['AddonName'])['addon']
+                ref, attrs = ids['AddonName'], {'Arn': a['addonArn']}
             else:
                 self.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=ids['Arn'])
                 ref, attrs = ids['Arn'], {'Arn': ids['Arn']}

@@ -387,6 +387,8 @@ def route(method, path, qs, body, account, region):
                     for k in ('addonVersion', 'serviceAccountRoleArn', 'configurationValues'):
                         if k in body:
                             x[k] = body[k]
+                    if x.get('serviceAccountRoleArn') == '':  # the role removed: EKS no longer shows one
+                        del x['serviceAccountRoleArn']
                     if 'podIdentityAssociations' in body:
                         for a in STATE['associations']:
                             if a.get('ownerArn') == x['addonArn'] and a.get('deletedAt') is None:

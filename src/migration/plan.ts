@@ -121,7 +121,8 @@ export interface MigrationRolePlan {
 
   /**
    * Whether the role exists today. Existing roles are adopted (`cdk import`, removal policy
-   * RETAIN); a role that does not exist yet (e.g. a new cross-account target) is created.
+   * RETAIN); a role that does not exist yet (e.g. a new cross-account target) is created. An IRSA
+   * role (one a service account is annotated with) exists: `false` for it fails synthesis.
    *
    * @default true
    */

@@ -71,6 +71,8 @@ export interface OneClusterApp {
   readonly placementFile: string;
   /** what collect would have found of the cluster's agent (default PRE_INSTALLED) */
   readonly podIdentityAgent?: 'PRE_INSTALLED' | 'NOT_INSTALLED';
+  /** managed add-ons, as `aws eks describe-addon` and `aws eks describe-addon-configuration` print them */
+  readonly addons?: { readonly addon: string; readonly configuration: string }[];
 }
 
 /** Synthesizes the migration of one bed cluster; returns the cloud assembly folder. */
@@ -80,6 +82,10 @@ export function synthOneCluster(o: OneClusterApp): string {
   const inventory = new IrsaInventory();
   inventory.addServiceAccountsJson(c.name, o.inventory.serviceAccounts);
   inventory.addWorkloadsJson(c.name, o.inventory.workloads);
+  for (const a of o.addons ?? []) {
+    inventory.addAddonsJson(c.name, a.addon, 'describe-addon');
+    inventory.addAddonConfigurationJson(a.configuration, 'describe-addon-configuration');
+  }
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), `bed-${o.id.toLowerCase()}-assembly-`));
   const app = new App({ outdir, analyticsReporting: false });
   new PodIdentityMigration(app, o.id, {

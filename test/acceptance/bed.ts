@@ -138,19 +138,26 @@ export interface ScriptRun {
 }
 
 /** Runs a wave's generated runbook script as an operator would: the bed's kubeconfig (aws eks get-token), a profile per account. */
-export function runScript(script: string, options: string[] = []): ScriptRun {
-  return runWith(script, [], ['--cdk', CDK, '--interval', '1', '--timeout', '60', ...options]);
+export function runScript(script: string, options: string[] = [], env: NodeJS.ProcessEnv = {}): ScriptRun {
+  return runWith(script, [], ['--cdk', CDK, '--interval', '1', '--timeout', '60', ...options], env);
 }
+
+/**
+ * The environment that puts the container stand-in (scripts/testbed/container-standin/kubectl) in
+ * front of the real kubectl: `verify.sh --sts` gets from it what the container's
+ * `aws sts get-caller-identity` would print.
+ */
+export const WITH_CONTAINERS: NodeJS.ProcessEnv = { PATH: `${path.join(ROOT, 'scripts', 'testbed', 'container-standin')}${path.delimiter}${process.env.PATH}` };
 
 /** Runs runbooks/oidc-providers/<step>.sh for a cluster, as `runScript` runs a wave's scripts. */
 export function runProviderScript(script: string, clusterName: string): ScriptRun {
   return runWith(script, [clusterName], []);
 }
 
-function runWith(script: string, positional: string[], options: string[]): ScriptRun {
+function runWith(script: string, positional: string[], options: string[], env: NodeJS.ProcessEnv = {}): ScriptRun {
   const profiles = path.join(BED.dir, 'profiles.tsv');
   fs.writeFileSync(profiles, BED.accounts.map((a) => `${a}\t${BED.profiles[a]}`).join('\n') + '\n');
-  const r = run('bash', [script, ...positional, '--profiles', profiles, ...options]);
+  const r = run('bash', [script, ...positional, '--profiles', profiles, ...options], undefined, env);
   const lines = r.stdout.trim().split('\n');
   return { status: r.status ?? -1, lines, fails: lines.filter((l) => l.startsWith('FAIL ')), stdout: r.stdout, stderr: r.stderr };
 }

@@ -12,8 +12,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Inventory, readInventory, synthOneCluster } from './app';
-import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
+import { Inventory, readInventory, stackIdOf, synthOneCluster } from './app';
+import { allReady, apply, aws, BED, CDK, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
 import { deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
@@ -73,18 +73,19 @@ function world(): any[] {
 /** The inventory as read before the migration (after ANNOTATION_REMOVED the ServiceAccounts no longer say their role). */
 let inventory: Inventory;
 
+const STATEMENTS = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::faults/*' }];
+/** Each ServiceAccount's IRSA role (each names its own). */
+const ROLES = () => world().filter((o) => o.kind === 'ServiceAccount').map((o) => ({ arn: o.metadata.annotations['eks.amazonaws.com/role-arn'], sa: o.metadata }));
+
 function synth(): string {
   inventory ??= readInventory(C);
-  // the roles are created by the deploy (each ServiceAccount names its own)
-  const roles = world().filter((o) => o.kind === 'ServiceAccount').map((o) => o.metadata.annotations['eks.amazonaws.com/role-arn']);
-  const statements = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::faults/*' }];
   return synthOneCluster({
     id: 'Faults',
     cluster: C,
     inventory,
     plan: {
       waves: [{ name: WAVE, select: NAMESPACES.map((namespace) => ({ namespace })) }],
-      roles: Object.fromEntries(roles.map((r) => [r, { statements, exists: false }])),
+      roles: Object.fromEntries(ROLES().map((r) => [r.arn, { statements: STATEMENTS }])),
     },
     state: { waves: { [WAVE]: history } },
     placementFile: path.join(DIR, 'placement.json'),
@@ -104,8 +105,29 @@ beforeAll(async () => {
   // the agent, as a managed add-on
   aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
   apply(C.name, world());
+  // the IRSA roles as IAM holds them: trusting the cluster's OIDC provider for their service account
+  const issuer = C.issuer.replace('https://', '');
+  for (const { arn, sa: s } of ROLES()) {
+    aws(C.account, C.region, ['iam', 'create-role', '--role-name', arn.split('/').pop(), '--assume-role-policy-document', JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{
+        Effect: 'Allow',
+        Principal: { Federated: `arn:aws:iam::${C.account}:oidc-provider/${issuer}` },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${s.namespace}:${s.name}`, [`${issuer}:aud`]: 'sts.amazonaws.com' } },
+      }],
+    })]);
+    aws(C.account, C.region, ['iam', 'put-role-policy', '--role-name', arn.split('/').pop(), '--policy-name', 'app', '--policy-document',
+      JSON.stringify({ Version: '2012-10-17', Statement: STATEMENTS })]);
+  }
   await allReady(C.name, ['stuck']);
   assembly = synth();
+  // cdk import adopts them
+  for (const mapping of fs.readdirSync(path.join(assembly, 'import'))) {
+    const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, mapping.replace(/\.json$/, '')),
+      '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
+    if (imported.status !== 0) throw new Error(imported.stderr);
+  }
 });
 
 afterAll(async () => {

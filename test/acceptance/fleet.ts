@@ -22,6 +22,7 @@ export const SERVICE_ACCOUNTS: { [cluster: string]: ServiceAccountSpec[] } = {
     { namespace: 'payments', name: 'checkout', role: 'checkout' },
     { namespace: 'payments', name: 'ledger', role: 'ledger' },
     { namespace: 'monitoring', name: 'node-exporter', role: 'node-exporter' },
+    { namespace: 'monitoring', name: 'log-shipper', role: 'log-shipper' },
     { namespace: 'web', name: 'frontend', role: 'frontend', helm: 'frontend' },
   ],
   'shop-euw1': [
@@ -89,6 +90,13 @@ export function objectsOf(c: BedCluster): any[] {
       kind: 'DaemonSet',
       metadata: meta('node-exporter', 'monitoring'),
       spec: { selector: { matchLabels: { app: 'node-exporter' } }, template: template('node-exporter', 'node-exporter') },
+    });
+    // a DaemonSet that updates its pods only when they are deleted
+    objects.push({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: meta('log-shipper', 'monitoring'),
+      spec: { selector: { matchLabels: { app: 'log-shipper' } }, updateStrategy: { type: 'OnDelete' }, template: template('log-shipper', 'log-shipper') },
     });
     // a proxy-configured workload whose NO_PROXY, from a ConfigMap, holds the agent
     objects.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxy', namespace: 'web' }, data: { NO_PROXY: NO_PROXY_WITH_AGENT } });

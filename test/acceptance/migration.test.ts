@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stackIdOf, synth, WAVE, writePlan, writeState } from './app';
-import { allReady, apply, aws, BED, BedCluster, CDK, credentialsOf, kubectl, kubectlJson, pods, ROOT, runScript, ScriptRun } from './bed';
+import { allReady, apply, aws, BED, BedCluster, CDK, credentialsOf, kubectl, kubectlJson, pods, ROOT, runScript, ScriptRun, WITH_CONTAINERS } from './bed';
 import { createIrsaRoles, objectsOf, roleArn, SERVICE_ACCOUNTS } from './fleet';
 import { MigrationPhase } from '../../src';
 
@@ -65,8 +65,21 @@ function record(phase: MigrationPhase): void {
 }
 
 /** Runs a script of the wave's `<from>-to-<to>` folder (rollback.sh there goes back from `to` to `from`). */
-function step(from: MigrationPhase, to: MigrationPhase, script: 'preflight' | 'apply' | 'verify' | 'rollback', args: string[] = []): ScriptRun {
-  return runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, `${script}.sh`), args);
+function step(from: MigrationPhase, to: MigrationPhase, script: 'preflight' | 'apply' | 'verify' | 'rollback', args: string[] = [],
+  env: NodeJS.ProcessEnv = {}): ScriptRun {
+  return runScript(path.join(assembly, 'runbooks', WAVE, `${from}-to-${to}`, `${script}.sh`), args, { ...(args.includes('--sts') ? WITH_CONTAINERS : {}), ...env });
+}
+
+/** The `sts` lines of a verify run with --sts, the session name said by its kind: IRSA (the SDK's botocore-session-<time>) or Pod Identity (eks-<cluster>-<pod>-<id>). */
+function stsLines(r: ScriptRun): string[] {
+  return r.lines.filter((l) => l.includes(' sts: '))
+    .map((l) => l.replace(/\/botocore-session-\d+$/, '/<irsa>').replace(/\/eks-[a-z0-9-]+-pod-identity-sts-[0-9-]+-[0-9a-f-]{36}$/, '/<pod-identity>')).sort();
+}
+
+/** What --sts must see for every service account of the wave: its role, assumed by `how`. */
+function stsExpected(how: '<irsa>' | '<pod-identity>'): string[] {
+  return CLUSTERS.flatMap((c) => SERVICE_ACCOUNTS[c.name].map((s) => `PASS ${c.name} ${s.namespace}/${s.name} sts: `
+    + `arn:aws:sts::${c.account}:assumed-role/${s.role}/${how}`)).sort();
 }
 
 function expectPassed(r: ScriptRun): void {
@@ -138,6 +151,10 @@ test('IRSA_ONLY -> DUAL_TRUST: the roles trust both; nothing else changes (no as
   expectPassed(step(P.IRSA_ONLY, P.DUAL_TRUST, 'preflight'));
   expectPassed(step(P.IRSA_ONLY, P.DUAL_TRUST, 'apply'));
   expectPassed(step(P.IRSA_ONLY, P.DUAL_TRUST, 'verify'));
+  // --sts: a pod under each service account (the container stand-in answers for its container) assumes its role by IRSA
+  const sts = step(P.IRSA_ONLY, P.DUAL_TRUST, 'verify', ['--sts']);
+  expectPassed(sts);
+  expect(stsLines(sts)).toEqual(stsExpected('<irsa>'));
   for (const c of CLUSTERS) {
     for (const s of SERVICE_ACCOUNTS[c.name]) {
       expect(principals(trustOf(c, s.role))).toEqual([`arn:aws:iam::${c.account}:oidc-provider/${c.issuer.replace('https://', '')}`, 'pods.eks.amazonaws.com']);
@@ -175,12 +192,26 @@ test('DUAL_TRUST -> POD_IDENTITY: associations, the injection probe, every workl
   expect(r.lines).toContain(`TODO ${EUW1.name} batch/report restart: pod/report-adhoc has no controller: delete it and create it again from its manifest`);
   expect(r.lines).toContain(`DO ${USE1.name} payments/ledger restart: statefulset/ledger uses OnDelete: deleting pod ledger-0`);
   expect(r.lines).toContain(`PASS ${USE1.name} payments/ledger restart: statefulset/ledger (OnDelete): 2 pods recreated one at a time, all ready`);
+  expect(r.lines).toContainEqual(expect.stringMatching(new RegExp(`^DO ${USE1.name} monitoring/log-shipper restart: daemonset/log-shipper uses OnDelete: deleting pod log-shipper-`)));
+  expect(r.lines).toContain(`PASS ${USE1.name} monitoring/log-shipper restart: daemonset/log-shipper (OnDelete): ${USE1.nodes.length} pods recreated one at a time, all ready`);
   expect(r.lines).toContainEqual(expect.stringMatching(new RegExp(`^PASS ${EUW1.name} batch/report restart: job/report-pod-identity-\\d+ from cronjob/report completed$`)));
   expect(r.fails).toEqual([`FAIL ${EUW1.name} batch/report pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
     + 'saw report-adhoc/app no AWS_CONTAINER_CREDENTIALS_FULL_URI,no AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN']);
   expect(r.status).toBe(1);
   recreateBarePod();
   expectPassed(step(P.DUAL_TRUST, P.POD_IDENTITY, 'verify'));
+  // --cloudtrail before any pod asked the agent for credentials: no AssumeRoleForPodIdentity event in any cluster's region
+  const quiet = step(P.DUAL_TRUST, P.POD_IDENTITY, 'verify', ['--cloudtrail', '60']);
+  expect(quiet.status).toBe(1);
+  expect(quiet.fails).toEqual([...CLUSTERS].sort((a, b) => a.name.localeCompare(b.name)).map((c) => expect.stringMatching(new RegExp(`^FAIL ${c.name} - cloudtrail: expected AssumeRoleForPodIdentity events `
+    + `of this cluster since \\S+ in ${c.region}; saw none \\(CloudTrail can lag by 15 minutes\\)$`))));
+  // --sts: each service account's role, now by Pod Identity (the agent's calls are CloudTrail events of the cluster's account and region)
+  const sts = step(P.DUAL_TRUST, P.POD_IDENTITY, 'verify', ['--sts', '--cloudtrail', '60']);
+  expectPassed(sts);
+  expect(stsLines(sts)).toEqual(stsExpected('<pod-identity>'));
+  for (const c of CLUSTERS) {
+    expect(sts.lines).toContainEqual(expect.stringMatching(new RegExp(`^PASS ${c.name} - cloudtrail: ${SERVICE_ACCOUNTS[c.name].length} AssumeRoleForPodIdentity events since `)));
+  }
   for (const c of CLUSTERS) {
     const assocs = associations(c);
     expect(assocs.map((a) => `${a.namespace}/${a.serviceAccount} ${a.roleArn}`).sort())
@@ -224,6 +255,22 @@ test('ANNOTATION_REMOVED -> POD_IDENTITY_ONLY: no pod uses IRSA any more (prefli
   for (const c of CLUSTERS) {
     for (const s of SERVICE_ACCOUNTS[c.name]) expect(principals(trustOf(c, s.role))).toEqual(['pods.eks.amazonaws.com']);
   }
+});
+
+test('--contexts: a kubeconfig whose contexts the operator named, given per cluster; without it the scripts cannot reach the clusters', () => {
+  // the operator's kubeconfig with its own context names (ops-<cluster>) and none named by ARN
+  const config = JSON.parse(spawnSync('kubectl', ['config', 'view', '--raw', '-o', 'json'], { encoding: 'utf8' }).stdout);
+  config.contexts = config.contexts.filter((x: any) => CLUSTERS.some((c) => c.arn === x.name)).map((x: any) => ({ ...x, name: `ops-${x.name.split('/').pop()}` }));
+  config['current-context'] = config.contexts[0].name;
+  const kubeconfig = path.join(FLEET, 'kubeconfig-ops');
+  fs.writeFileSync(kubeconfig, JSON.stringify(config));
+  const contexts = path.join(FLEET, 'contexts.tsv');
+  fs.writeFileSync(contexts, CLUSTERS.map((c) => `${c.name}\tops-${c.name}\n`).join(''));
+  const without = step(P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY, 'verify', [], { KUBECONFIG: kubeconfig });
+  expect(without.status).toBe(1);
+  expect(without.fails.length).toBeGreaterThan(0);
+  expect(without.fails.every((l) => /context was not found|does not exist/.test(l))).toBe(true);
+  expectPassed(step(P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY, 'verify', ['--contexts', contexts], { KUBECONFIG: kubeconfig }));
 });
 
 test('and back: POD_IDENTITY_ONLY -> ANNOTATION_REMOVED brings the OIDC trust back', () => {

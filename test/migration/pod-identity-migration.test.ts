@@ -448,6 +448,15 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
   });
 
   describe('errors', () => {
+    test('an IRSA role declared as not existing: it exists and is adopted, so the entry is refused, not ignored', () => {
+      const props = northwindProps();
+      const roles: { [name: string]: any } = { ...props.plan.roles, 'payments-ledger': { ...props.plan.roles!['payments-ledger'], exists: false } };
+      expect(() => new PodIdentityMigration(new App(), 'Northwind', { ...props, plan: { ...props.plan, roles } })).toThrow(
+        "PodIdentityMigration at 'Northwind': role arn:aws:iam::111122223333:role/payments-ledger: the plan's roles[\"payments-ledger\"] says \"exists\": false, "
+        + 'but service accounts are annotated with it: an IRSA role exists today, and the migration adopts it (cdk import) rather than creating it. '
+        + 'Remove "exists": false (it is for a role that does not exist yet, such as a new cross-account target).');
+    });
+
     test('a role without declared permissions', () => {
       const props = northwindProps();
       const roles: { [name: string]: any } = { ...props.plan.roles, 'AmazonEKS_CNI_*': { managedPolicyArns: ['arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy'] } };

@@ -565,6 +565,11 @@ export function declaredFor(plan: MigrationPlan, role: { readonly arn: string; r
  */
 function adoptedPermissions(plan: MigrationPlan, role: ParsedRoleArn, collected: CollectedRole | undefined, collecting: boolean): MigrationRolePlan {
   const declared = declaredFor(plan, role);
+  if (declared?.permissions.exists === false) {
+    throw new PlanningError(`role ${role.arn}: the plan's roles[${JSON.stringify(declared.key)}] says "exists": false, but service accounts are annotated with it: `
+      + 'an IRSA role exists today, and the migration adopts it (cdk import) rather than creating it. '
+      + 'Remove "exists": false (it is for a role that does not exist yet, such as a new cross-account target).');
+  }
   if (declared === undefined) {
     if (collected === undefined) {
       throw new PlanningError(`role ${JSON.stringify(role.roleName)} has no permissions in the plan${collecting ? ' and was not collected' : ''}. Adopting it would replace what it may do today with nothing: `
