@@ -70,7 +70,9 @@ export interface OneClusterApp {
   readonly state: MigrationState;
   readonly placementFile: string;
   /** what collect would have found of the cluster's agent (default PRE_INSTALLED) */
-  readonly podIdentityAgent?: 'PRE_INSTALLED' | 'NOT_INSTALLED';
+  readonly podIdentityAgent?: 'PRE_INSTALLED' | 'NOT_INSTALLED' | 'AUTO_MODE';
+  /** what collect would have found of the cluster's compute (default EC2) */
+  readonly computeType?: 'EC2' | 'AUTO_MODE' | 'HYBRID_NODES';
   /** managed add-ons, as `aws eks describe-addon` and `aws eks describe-addon-configuration` print them */
   readonly addons?: { readonly addon: string; readonly configuration: string }[];
 }
@@ -96,7 +98,7 @@ export function synthOneCluster(o: OneClusterApp): string {
       clusterArn: c.arn,
       oidcIssuer: issuer,
       oidcProviderArn: `arn:aws:iam::${c.account}:oidc-provider/${issuer}`,
-      computeType: 'EC2',
+      computeType: o.computeType ?? 'EC2',
       podIdentityAgent: o.podIdentityAgent ?? 'PRE_INSTALLED',
     }]), 'clusters'),
     inventory,
