@@ -39,11 +39,15 @@ function migration(id: string, computeType: 'AUTO_MODE' | 'HYBRID_NODES') {
       Condition: { StringEquals: { [`${ISSUER}:sub`]: `system:serviceaccount:${ns}:app`, [`${ISSUER}:aud`]: 'sts.amazonaws.com' } },
     }],
   })]);
-  const inventory = readInventory(C);
+  // the inventory of this namespace only (the other app migrates its own)
+  const read = readInventory(C);
+  const list = JSON.parse(read.serviceAccounts);
+  const own = { ...list, items: list.items.filter((i: any) => i.metadata.namespace === ns) };
+  const inventory = { serviceAccounts: JSON.stringify(own), workloads: read.workloads };
   const synth = () => synthOneCluster({
     id,
     cluster: C,
-    inventory: { serviceAccounts: JSON.stringify({ ...JSON.parse(inventory.serviceAccounts), items: JSON.parse(inventory.serviceAccounts).items.filter((i: any) => i.metadata.namespace === ns) }), workloads: inventory.workloads },
+    inventory,
     plan: { waves: [{ name: ns, select: [{ namespace: ns }] }], roles: { [role]: { statements: STATEMENTS } } },
     state: { waves: { [ns]: phases } },
     placementFile: path.join(dir, 'placement.json'),
