@@ -3,11 +3,12 @@
  * wrote, with the plan and state the suite writes beside it (as examples/northwind/main.ts does);
  * and the one-cluster apps of the other suites, from an inventory read with kubectl.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
-import { BedCluster, kubectl } from './bed';
+import { BedCluster, CDK, kubectl } from './bed';
 import { IrsaInventory, MigrationFiles, MigrationPhase, MigrationPlan, MigrationState, PodIdentityMigration } from '../../src';
 
 export const WAVE = 'shop';
@@ -110,6 +111,19 @@ export function synthOneCluster(o: OneClusterApp): string {
   });
   app.synth();
   return outdir;
+}
+
+/**
+ * `cdk import` (the test deployer) of the stacks whose resource mappings the assembly wrote
+ * (import/<stack>.json), or of those named; returns the mappings imported, sorted.
+ */
+export function importStacks(assembly: string, mappings = fs.readdirSync(path.join(assembly, 'import')).sort()): string[] {
+  for (const mapping of mappings) {
+    const r = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, mapping.replace(/\.json$/, '')),
+      '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cdk import of ${mapping} failed: ${r.stderr}`);
+  }
+  return mappings;
 }
 
 /** The hierarchical id (what `cdk deploy` and `cdk import` select) of the stack of an assembly with this name. */

@@ -4,18 +4,16 @@
  * and EKS Hybrid Nodes (two agent DaemonSets, the add-on's and the hybrid one). One app per compute
  * type, each migrating its own namespace with its own stack prefix.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readInventory, stackIdOf, synthOneCluster } from './app';
-import { allReady, apply, aws, CDK, cluster, credentialsOf, kubectlJson, runScript, ScriptRun } from './bed';
-import { deployment, irsaServiceAccount } from './fleet';
+import { importStacks, readInventory, synthOneCluster } from './app';
+import { allReady, apply, aws, cluster, credentialsOf, kubectlJson, runScript, ScriptRun } from './bed';
+import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
 const P = MigrationPhase;
 const C = cluster('compute-usw1');
-const ISSUER = C.issuer.replace('https://', '');
 const STATEMENTS = [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::compute/*' }];
 
 function expectPassed(r: ScriptRun): void {
@@ -30,15 +28,7 @@ function migration(id: string, computeType: 'AUTO_MODE' | 'HYBRID_NODES') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bed-${ns}-`));
   const phases: MigrationPhase[] = [P.IRSA_ONLY];
   apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }, irsaServiceAccount(ns, 'app', role), deployment(ns, 'app')]);
-  aws(C.account, C.region, ['iam', 'create-role', '--role-name', `${ns}-app`, '--assume-role-policy-document', JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [{
-      Effect: 'Allow',
-      Principal: { Federated: `arn:aws:iam::${C.account}:oidc-provider/${ISSUER}` },
-      Action: 'sts:AssumeRoleWithWebIdentity',
-      Condition: { StringEquals: { [`${ISSUER}:sub`]: `system:serviceaccount:${ns}:app`, [`${ISSUER}:aud`]: 'sts.amazonaws.com' } },
-    }],
-  })]);
+  createIrsaRole(C, `${ns}-app`, `${ns}:app`);
   // the inventory of this namespace only (the other app migrates its own)
   const read = readInventory(C);
   const list = JSON.parse(read.serviceAccounts);
@@ -55,11 +45,7 @@ function migration(id: string, computeType: 'AUTO_MODE' | 'HYBRID_NODES') {
     podIdentityAgent: computeType === 'AUTO_MODE' ? 'AUTO_MODE' : 'PRE_INSTALLED',
   });
   let assembly = synth();
-  for (const mapping of fs.readdirSync(path.join(assembly, 'import'))) {
-    const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, mapping.replace(/\.json$/, '')),
-      '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
-    if (imported.status !== 0) throw new Error(imported.stderr);
-  }
+  importStacks(assembly);
   return {
     ns,
     /** records the next phase, synthesizes, runs `script` of that step */

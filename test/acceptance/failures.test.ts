@@ -12,9 +12,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Inventory, readInventory, stackIdOf, synthOneCluster } from './app';
-import { allReady, apply, aws, BED, CDK, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
-import { deployment, irsaServiceAccount } from './fleet';
+import { importStacks, Inventory, readInventory, synthOneCluster } from './app';
+import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
+import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
 const P = MigrationPhase;
@@ -105,29 +105,11 @@ beforeAll(async () => {
   // the agent, as a managed add-on
   aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
   apply(C.name, world());
-  // the IRSA roles as IAM holds them: trusting the cluster's OIDC provider for their service account
-  const issuer = C.issuer.replace('https://', '');
-  for (const { arn, sa: s } of ROLES()) {
-    aws(C.account, C.region, ['iam', 'create-role', '--role-name', arn.split('/').pop(), '--assume-role-policy-document', JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{
-        Effect: 'Allow',
-        Principal: { Federated: `arn:aws:iam::${C.account}:oidc-provider/${issuer}` },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${s.namespace}:${s.name}`, [`${issuer}:aud`]: 'sts.amazonaws.com' } },
-      }],
-    })]);
-    aws(C.account, C.region, ['iam', 'put-role-policy', '--role-name', arn.split('/').pop(), '--policy-name', 'app', '--policy-document',
-      JSON.stringify({ Version: '2012-10-17', Statement: STATEMENTS })]);
-  }
+  // the IRSA roles as IAM holds them, each trusting the cluster's OIDC provider for its service account
+  for (const { arn, sa: s } of ROLES()) createIrsaRole(C, arn.split('/').pop()!, `${s.namespace}:${s.name}`, STATEMENTS);
   await allReady(C.name, ['stuck']);
   assembly = synth();
-  // cdk import adopts them
-  for (const mapping of fs.readdirSync(path.join(assembly, 'import'))) {
-    const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, mapping.replace(/\.json$/, '')),
-      '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
-    if (imported.status !== 0) throw new Error(imported.stderr);
-  }
+  importStacks(assembly); // cdk import adopts them
 });
 
 afterAll(async () => {

@@ -119,26 +119,43 @@ export function objectsOf(c: BedCluster): any[] {
   return objects;
 }
 
+/** The statement by which an IRSA role trusts a cluster's OIDC provider for some of its service accounts (`namespace:name`). */
+function oidcTrust(c: BedCluster, account: string, serviceAccounts: string[]): any {
+  const provider = c.issuer.replace(/^https:\/\//, '');
+  const subs = serviceAccounts.map((s) => `system:serviceaccount:${s}`);
+  return {
+    Effect: 'Allow',
+    Principal: { Federated: `arn:aws:iam::${account}:oidc-provider/${provider}` },
+    Action: 'sts:AssumeRoleWithWebIdentity',
+    Condition: { StringEquals: { [`${provider}:sub`]: subs.length === 1 ? subs[0] : subs, [`${provider}:aud`]: 'sts.amazonaws.com' } },
+  };
+}
+
+/**
+ * An IRSA role as IAM holds it today, in the cluster's account: trusting the cluster's OIDC provider
+ * for one service account (`namespace:name`), with `statements` as its inline policy when given.
+ */
+export function createIrsaRole(c: BedCluster, roleName: string, serviceAccount: string, statements?: any[]): void {
+  aws(c.account, c.region, ['iam', 'create-role', '--role-name', roleName, '--assume-role-policy-document',
+    JSON.stringify({ Version: '2012-10-17', Statement: [oidcTrust(c, c.account, [serviceAccount])] })]);
+  if (statements) {
+    aws(c.account, c.region, ['iam', 'put-role-policy', '--role-name', roleName, '--policy-name', 'app', '--policy-document',
+      JSON.stringify({ Version: '2012-10-17', Statement: statements })]);
+  }
+}
+
 /** The IRSA roles of a cluster's account as IAM holds them today: trust in the cluster's OIDC provider, an inline policy. */
 export function createIrsaRoles(clusters: BedCluster[]): void {
   const byRole = new Map<string, { c: BedCluster; subs: string[] }[]>();
   for (const c of clusters) {
     for (const s of SERVICE_ACCOUNTS[c.name]) {
       const key = `${c.account}/${s.role}`;
-      byRole.set(key, [...(byRole.get(key) ?? []), { c, subs: [`system:serviceaccount:${s.namespace}:${s.name}`] }]);
+      byRole.set(key, [...(byRole.get(key) ?? []), { c, subs: [`${s.namespace}:${s.name}`] }]);
     }
   }
   for (const [key, users] of byRole) {
     const [account, role] = key.split('/');
-    const statements = users.map(({ c, subs }) => {
-      const provider = c.issuer.replace(/^https:\/\//, '');
-      return {
-        Effect: 'Allow',
-        Principal: { Federated: `arn:aws:iam::${account}:oidc-provider/${provider}` },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${provider}:sub`]: subs.length === 1 ? subs[0] : subs, [`${provider}:aud`]: 'sts.amazonaws.com' } },
-      };
-    });
+    const statements = users.map(({ c, subs }) => oidcTrust(c, account, subs));
     const region = users[0].c.region;
     aws(account, region, ['iam', 'create-role', '--role-name', role, '--assume-role-policy-document', JSON.stringify({ Version: '2012-10-17', Statement: statements })]);
     aws(account, region, ['iam', 'put-role-policy', '--role-name', role, '--policy-name', 'app', '--policy-document',

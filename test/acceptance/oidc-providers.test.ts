@@ -14,9 +14,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Inventory, readInventory, stackIdOf, synthOneCluster } from './app';
+import { importStacks, Inventory, readInventory, synthOneCluster } from './app';
 import { allReady, apply, aws, CDK, cluster, credentialsOf, kubectl, kubectlJson, runProviderScript, runScript, ScriptRun, until } from './bed';
-import { deployment, irsaServiceAccount } from './fleet';
+import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase, OidcProviderStep } from '../../src';
 
 const P = MigrationPhase;
@@ -100,18 +100,8 @@ beforeAll(async () => {
   apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ledger' } }, irsaServiceAccount('ledger', 'ledger', ROLE), deployment('ledger', 'ledger'),
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'aws-node', namespace: 'kube-system' } }]);
   // the IRSA roles as IAM holds them today: trusting the cluster's OIDC provider for their service account
-  const issuer = C.issuer.replace('https://', '');
-  for (const [arn, subject] of [[ROLE, 'ledger:ledger'], [CNI_ROLE, 'kube-system:aws-node']]) {
-    aws(C.account, C.region, ['iam', 'create-role', '--role-name', arn.split('/').pop()!, '--assume-role-policy-document', JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [{
-        Effect: 'Allow',
-        Principal: { Federated: PROVIDER },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${subject}`, [`${issuer}:aud`]: 'sts.amazonaws.com' } },
-      }],
-    })]);
-  }
+  createIrsaRole(C, ROLE.split('/').pop()!, 'ledger:ledger');
+  createIrsaRole(C, CNI_ROLE.split('/').pop()!, 'kube-system:aws-node');
   aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'vpc-cni', '--service-account-role-arn', CNI_ROLE]);
   await allReady(C.name);
   // what collect reads: the ServiceAccounts and workloads, the add-on and its configuration
@@ -123,13 +113,7 @@ beforeAll(async () => {
   };
   assembly = synth(); // the first synthesis writes the placement file
   // cdk import adopts the roles and the add-on, unchanged
-  const mappings = fs.readdirSync(path.join(assembly, 'import')).sort();
-  expect(mappings).toEqual([expect.stringMatching(/^Ledger-Addon-/), `Ledger-Roles-${C.account}.json`]);
-  for (const mapping of mappings) {
-    const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, mapping.replace(/\.json$/, '')),
-      '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
-    if (imported.status !== 0) throw new Error(imported.stderr);
-  }
+  expect(importStacks(assembly)).toEqual([expect.stringMatching(/^Ledger-Addon-/), `Ledger-Roles-${C.account}.json`]);
   expect(cni().serviceAccountRoleArn).toBe(CNI_ROLE);
   for (const to of [P.DUAL_TRUST, P.POD_IDENTITY, P.ANNOTATION_REMOVED]) stepTo(to);
 });
@@ -244,8 +228,7 @@ test('ADOPTED: preflight finds what the app cannot see (exit 1), then passes; ve
   const before = provider('verify');
   expect(before.status).toBe(1);
   expect(before.fails).toEqual([expect.stringMatching(new RegExp(`^FAIL ${C.name} - stack: expected ${stack} to hold Provider; cloudformation describe-stack-resource says: .*ValidationError.*`))]);
-  const imported = spawnSync(CDK, ['import', '--app', assembly, stackIdOf(assembly, stack), '--resource-mapping', path.join(assembly, 'import', mapping)], { encoding: 'utf8' });
-  expect(imported.status).toBe(0);
+  importStacks(assembly, [mapping]);
   const v = provider('verify');
   expectPassed(v);
   expect(v.lines).toContain(`PASS ${C.name} - stack: ${stack} holds ${PROVIDER} (IMPORT_COMPLETE)`);
