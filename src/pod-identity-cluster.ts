@@ -347,6 +347,27 @@ export class PodIdentityCluster {
   }
 
   /**
+   * The same cluster (the same identity: `_key`) with another agent status, for a migration whose
+   * own foundation stack installed the agent that the cluster now shows.
+   *
+   * @internal
+   */
+  public _withAgentStatus(agentStatus: AgentStatus): PodIdentityCluster {
+    return new PodIdentityCluster(this._description, {
+      clusterName: this.clusterName,
+      clusterArn: this.clusterArn,
+      region: this.region,
+      account: this.account,
+      key: this._key,
+      computeType: this.computeType,
+      agentStatus,
+      construct: this.clusterConstruct,
+      oidc: this.oidc,
+      noOidcProvider: this._noOidcProvider,
+    });
+  }
+
+  /**
    * Whether EKS Pod Identity can serve pods on this cluster.
    *
    * False for Fargate-only and Outposts clusters.

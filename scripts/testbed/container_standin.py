@@ -9,7 +9,9 @@ the container would do, from what the real parts made:
    - AWS_CONTAINER_CREDENTIALS_FULL_URI (Pod Identity): the agent calls eks-auth
      AssumeRoleForPodIdentity for the pod's service account. The association comes from the EKS
      stand-in; the role must exist in moto and trust pods.eks.amazonaws.com with sts:AssumeRole and
-     sts:TagSession. The call is recorded as a CloudTrail event of the cluster's account and region
+     sts:TagSession. With a target role (cross-account), EKS then assumes the target with the
+     association role's session: the target must exist in moto and trust that role (an AWS
+     principal naming its ARN) with sts:AssumeRole and sts:TagSession. The call is recorded as a CloudTrail event of the cluster's account and region
      (<bed>/cloudtrail.jsonl, which the bed's cloudtrail lookup-events answers from);
    - AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (IRSA): sts AssumeRoleWithWebIdentity. The role
      must trust the cluster's OIDC provider, with a `<issuer>:sub` condition (StringEquals or
@@ -72,6 +74,26 @@ def statements(doc):
     return st if isinstance(st, list) else [st]
 
 
+def names_role(st, role_arn):
+    """Whether a statement's AWS principal names the role: its ARN, or its account (root ARN or id)."""
+    account = role_arn.split(':')[4]
+    return any(p in (role_arn, 'arn:aws:iam::%s:root' % account, account) for p in listed(st.get('Principal', {}).get('AWS', [])))
+
+
+def conditions_hold(condition, values):
+    """The condition operators a chain's trust uses (StringEquals, StringLike, ArnEquals, ArnLike), on the
+    session's keys; any other operator or key does not hold (fails closed)."""
+    for op, keys in condition.items():
+        for k, wanted in keys.items():
+            have = values.get(k)
+            if have is None or op not in ('StringEquals', 'StringLike', 'ArnEquals', 'ArnLike'):
+                return False
+            like = op in ('StringLike', 'ArnLike')
+            if not any(fnmatch.fnmatchcase(have, w) if like else have == w for w in listed(wanted)):
+                return False
+    return True
+
+
 def listed(v):
     return v if isinstance(v, list) else [v]
 
@@ -104,6 +126,19 @@ try:
             fail('Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response (400) '
                  'from container metadata: {"errorCode":"AccessDeniedException","errorMessage":"Unauthorized Exception! EKS does not have '
                  'permissions to assume the associated role."}')
+        target = found[0].get('targetRoleArn')
+        if target:
+            target_trust = trust_of(target)
+            tags = {'aws:PrincipalArn': found[0]['roleArn'], 'aws:RequestTag/kubernetes-namespace': namespace,
+                    'aws:RequestTag/kubernetes-service-account': sa, 'aws:RequestTag/eks-cluster-arn': cluster['arn'],
+                    'aws:RequestTag/eks-cluster-name': cluster['name'], 'aws:RequestTag/kubernetes-pod-name': pod_name}
+            chained = target_trust and any(st.get('Effect') == 'Allow' and names_role(st, found[0]['roleArn'])
+                                           and {'sts:AssumeRole', 'sts:TagSession'} <= set(listed(st.get('Action', [])))
+                                           and conditions_hold(st.get('Condition', {}), tags) for st in statements(target_trust))
+            if not chained:
+                fail('Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response (400) '
+                     'from container metadata: {"errorCode":"AccessDeniedException","errorMessage":"Unauthorized Exception! EKS does not have '
+                     'permissions to assume the target role."}')
         with open(os.path.join(os.environ['TESTBED_DIR'], 'cloudtrail.jsonl'), 'a') as f:
             f.write(json.dumps({'account': cluster['account'], 'region': cluster['region'], 'time': time.time(), 'event': {
                 'eventSource': 'eks-auth.amazonaws.com', 'eventName': 'AssumeRoleForPodIdentity', 'awsRegion': cluster['region'],

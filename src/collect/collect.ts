@@ -10,6 +10,8 @@
  *   addons/<cluster>/<addon>.json              aws eks describe-addon
  *   addon-configurations/<addon>-<version>.json aws eks describe-addon-configuration
  *   roles.json                                 every IRSA role: trust, inline and attached managed policies
+ *                                              (with the crossAccount targets of plan.json and the roles
+ *                                              placement.json records for migrated service accounts)
  *
  * plan.json, state.json and placement.json are the operator's and are never written.
  */
@@ -21,6 +23,7 @@ import {
   AgentStatusName, agentStatusOf, awsErrorOf, CollectError, ComputeTypeName, computeTypeOf, contextTarget, DENIED, irsaRoles, kubectlProblem,
   NO_CREDENTIALS, oidcProviderArn, ownWorkloads, WORKLOAD_KINDS,
 } from './private/collect-facts';
+import { parsePlacement, PlacementRecord } from '../migration/private/placement';
 
 export { CollectError } from './private/collect-facts';
 
@@ -149,6 +152,28 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       users.set(c.targetRoleArn, [...(users.get(c.targetRoleArn) ?? []), `plan.json crossAccount ${c.namespace}/${c.serviceAccount}`]);
     }
   }
+  // and the IRSA roles the clusters no longer show (the annotation or serviceAccountRoleArn a phase
+  // removed) that the folder's placement file records for the migration's service accounts and add-ons
+  const placementFile = path.join(options.out, 'placement.json');
+  let recalled = 0;
+  if (fs.existsSync(placementFile)) {
+    let record: PlacementRecord;
+    try {
+      record = parsePlacement(fs.readFileSync(placementFile, 'utf8'), placementFile);
+    } catch (e) {
+      throw new CollectError(`collect: ${(e as Error).message}`);
+    }
+    for (const c of clusters) {
+      const recorded: [string, string][] = [
+        ...Object.entries(record.irsaRoles?.[c.clusterArn] ?? {}).map(([sa, arn]): [string, string] => [arn, `placement.json ${c.name} ${sa}`]),
+        ...Object.entries(record.addonRoles?.[c.clusterArn] ?? {}).map(([addon, arn]): [string, string] => [arn, `placement.json ${c.name} add-on ${addon}`]),
+      ];
+      for (const [arn, who] of recorded) {
+        if (!users.has(arn)) recalled++;
+        users.set(arn, [...(users.get(arn) ?? []), who]);
+      }
+    }
+  }
   const byAccount = new Map<string, { arn: string; name: string; who: string[] }[]>();
   for (const [arn, who] of [...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const m = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
@@ -179,7 +204,8 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
     const role = found.get(arn);
     if (role === undefined) {
       if (/^arn:[^:]+:iam::\d{12}:role\//.test(arn)) {
-        warn(`role ${arn} does not exist (used by ${who.join(', ')}): ${who.every((w) => w.startsWith('plan.json')) ? 'plan.json chains to a role that is not there' : 'those pods get no AWS credentials today'}; left out of roles.json, so a wave that holds them needs the role's permissions in plan.json.`);
+        warn(`role ${arn} does not exist (used by ${who.join(', ')}): ${who.every((w) => w.startsWith('plan.json')) ? 'plan.json chains to a role that is not there'
+          : who.every((w) => w.startsWith('placement.json')) ? 'placement.json records it for a migrated service account or add-on' : 'those pods get no AWS credentials today'}; left out of roles.json, so a wave that holds them needs the role's permissions in plan.json.`);
       }
       continue;
     }
@@ -191,7 +217,8 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       managedPolicyArns: (role.AttachedManagedPolicies ?? []).map((p: any) => p.PolicyArn).sort(),
     });
   }
-  io.log(`roles: ${roles.length} role(s) from ${new Set(roles.map((r) => r.arn.split(':')[4])).size} account(s)${targets > 0 ? ` (${targets} of them cross-account targets named by plan.json)` : ''}`);
+  io.log(`roles: ${roles.length} role(s) from ${new Set(roles.map((r) => r.arn.split(':')[4])).size} account(s)${targets > 0 ? ` (${targets} of them cross-account targets named by plan.json)` : ''}`
+    + `${recalled > 0 ? ` (${recalled} of them no longer shown by their clusters, recorded in placement.json)` : ''}`);
 
   const files = write(options, clusters, configurations, roles);
   io.log(`wrote ${files.length} files to ${options.out}`);

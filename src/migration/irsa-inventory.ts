@@ -195,6 +195,13 @@ export class IrsaInventory {
   private readonly validServiceAccounts = new Set<string>();
   private readonly addonEntries = new Map<string, InventoryAddon>();
   private readonly configurationEntries = new Map<string, AddonConfiguration>();
+  /**
+   * The ServiceAccounts without the role annotation, as read (checked only when recalled): a
+   * migration's record names those whose annotation its phase removed (`_recall`).
+   */
+  private readonly unannotated = new Map<string, Unannotated>();
+  /** Every service account's key, annotated or not, in the order added. */
+  private readonly order: string[] = [];
 
   /**
    * Add the output of `kubectl get serviceaccounts -A -o json` for one cluster.
@@ -214,6 +221,11 @@ export class IrsaInventory {
       }
       const roleArn = metadata.annotations?.[IRSA_ROLE_ANNOTATION];
       if (roleArn === undefined) {
+        const k = key(cluster, metadata.namespace, metadata.name);
+        if (!this.unannotated.has(k)) {
+          this.order.push(k);
+        }
+        this.unannotated.set(k, { cluster, item, where: `${source} item ${index + 1}`, source, workloads: [] });
         return;
       }
       // the other annotations, copied without the role's (no delete: it would make a slow dictionary object)
@@ -258,7 +270,8 @@ export class IrsaInventory {
         throw new Error(`IrsaInventory: ${where}: a ${item.kind} needs metadata.name, metadata.namespace and a pod template.`);
       }
       const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
-      const entry = this.entries.get(key(cluster, item.metadata.namespace, serviceAccount));
+      const k = key(cluster, item.metadata.namespace, serviceAccount);
+      const entry = this.entries.get(k) ?? this.unannotated.get(k);
       if (!entry) {
         return;
       }
@@ -422,6 +435,75 @@ export class IrsaInventory {
     return [...this.entries.values()];
   }
 
+  /**
+   * This inventory as a migration's record recalls it: each service account the record names that
+   * is here without its role annotation (its phase removed it) is an entry again with its recorded
+   * role, its labels, other annotations and workloads as read; each add-on it names that has no
+   * `serviceAccountRoleArn` (its phase removed it) or has the recorded one has it again, and the
+   * `podIdentityAssociations` the migration gave it are its own. Everything else is as added.
+   *
+   * @param serviceAccountRoles cluster name -> `namespace/serviceAccount` -> recorded IRSA role ARN
+   * @param addonRoles cluster name -> add-on name -> recorded `serviceAccountRoleArn`
+   * @param source names the record in errors
+   * @returns this inventory when the record recalls nothing
+   * @internal
+   */
+  public _recall(serviceAccountRoles: { [cluster: string]: { [serviceAccount: string]: string } },
+    addonRoles: { [cluster: string]: { [addon: string]: string } }, source: string): IrsaInventory {
+    const roleOf = (k: string): string | undefined => {
+      const u = this.unannotated.get(k);
+      const metadata = u?.item.metadata;
+      return u === undefined ? undefined : serviceAccountRoles[u.cluster]?.[`${metadata.namespace}/${metadata.name}`];
+    };
+    const addonRoleOf = (a: InventoryAddon): string | undefined => {
+      const recorded = addonRoles[a.cluster]?.[a.addonName];
+      return recorded !== undefined && (a.serviceAccountRoleArn === undefined || a.serviceAccountRoleArn === recorded) ? recorded : undefined;
+    };
+    const recalled = this.order.filter((k) => !this.entries.has(k) && roleOf(k) !== undefined);
+    const addons = [...this.addonEntries.values()].filter((a) => addonRoleOf(a) !== undefined);
+    if (recalled.length === 0 && addons.length === 0) {
+      return this;
+    }
+    const view = new IrsaInventory();
+    this.parsedRoles.forEach((v, k) => view.parsedRoles.set(k, v));
+    this.validNamespaces.forEach((v) => view.validNamespaces.add(v));
+    this.validServiceAccounts.forEach((v) => view.validServiceAccounts.add(v));
+    this.configurationEntries.forEach((v, k) => view.configurationEntries.set(k, v));
+    this.addonEntries.forEach((a, k) => {
+      const roleArn = addonRoleOf(a);
+      view.addonEntries.set(k, roleArn === undefined ? a : { ...a, serviceAccountRoleArn: roleArn, podIdentityAssociations: [] });
+    });
+    for (const k of this.order) {
+      const entry = this.entries.get(k);
+      if (entry !== undefined) {
+        view.entries.set(k, entry);
+        continue;
+      }
+      const roleArn = roleOf(k);
+      if (roleArn === undefined) {
+        continue;
+      }
+      const u = this.unannotated.get(k)!;
+      const { metadata } = u.item;
+      const name = `${metadata.namespace}/${metadata.name}`;
+      const where = () => `${u.where} (${name}, its role ${roleArn} recalled from ${source})`;
+      if (u.item.automountServiceAccountToken !== undefined && typeof u.item.automountServiceAccountToken !== 'boolean') {
+        throw new Error(`IrsaInventory: ${where()}: automountServiceAccountToken must be true or false; got ${JSON.stringify(u.item.automountServiceAccountToken)}.`);
+      }
+      view.add({
+        cluster: u.cluster,
+        namespace: metadata.namespace,
+        serviceAccount: metadata.name,
+        roleArn,
+        labels: metadata.labels,
+        annotations: metadata.annotations,
+        automountServiceAccountToken: u.item.automountServiceAccountToken,
+      }, where, u.source);
+      view.entries.get(k)!.workloads.push(...u.workloads);
+    }
+    return view;
+  }
+
   /** The clusters that have IRSA service accounts. */
   public get clusters(): string[] {
     return [...new Set([...this.entries.values()].map((e) => e.cluster))];
@@ -463,6 +545,7 @@ export class IrsaInventory {
     const labels = withoutClientWritten(entry.labels ?? {}, CLIENT_WRITTEN_METADATA.labels, owned);
     // nor the role annotation, which the phase decides (roleArn)
     const annotations = withoutClientWritten(entry.annotations ?? {}, NOT_KEPT_ANNOTATIONS, owned);
+    this.order.push(k);
     this.entries.set(k, {
       cluster: entry.cluster,
       namespace: entry.namespace,
@@ -478,6 +561,16 @@ export class IrsaInventory {
       source,
     });
   }
+}
+
+/** A ServiceAccount without the role annotation, as read. */
+interface Unannotated {
+  readonly cluster: string;
+  /** The ServiceAccount object (kubectl output). */
+  readonly item: any;
+  readonly where: string;
+  readonly source: string;
+  readonly workloads: InventoryWorkload[];
 }
 
 function key(cluster: string, namespace: string, serviceAccount: string): string {

@@ -19,6 +19,7 @@ import { providerResource, resolveProviderSteps } from './private/oidc-provider-
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
 import { ProviderEntry } from './private/provider-runbook';
+import { foundationToRecord, recallFoundation, recallRoles, rolesToRecord } from './private/recorded-roles';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
 import { ADDONS, CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
@@ -256,15 +257,18 @@ export class PodIdentityMigration extends Construct {
     try {
       this.phases = resolvePhases(props.plan.waves.map((w) => w.name), props.state, this.node.getAllContext());
       this.providerSteps = resolveProviderSteps(props.clusters.map((c) => c.clusterName), props.state?.oidcProviders);
+      record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
+      // a cluster whose agent the foundation installed shows it now: it stays the foundation's
+      props = this.props = { ...props, clusters: recallFoundation(props.clusters, record, props.installAgents) };
       this.fleet = planFleet({
         clusters: props.clusters,
-        inventory: props.inventory,
+        // the IRSA roles the recorded phases took off the clusters (ANNOTATION_REMOVED on) come from the record
+        inventory: recallRoles(props.inventory, record, props.clusters, `the placement file ${props.placementFile}`),
         plan: props.plan,
         phases: this.phases,
         trustPolicyMaxLengthByAccount: props.trustPolicyMaxLengthByAccount,
         collectedRoles: props.collectedRoles,
       });
-      record = recorded === undefined ? undefined : parsePlacement(recorded, props.placementFile);
       this.checkPlacementNotLost(record);
       this.assignments = this.guardAssignments(record);
       this.checkTrustLengths();
@@ -274,7 +278,8 @@ export class PodIdentityMigration extends Construct {
       this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
         [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
       const placed = this.placeResources(record);
-      this.placed = { ...placed, record: { ...placed.record, ...this.assignments } };
+      const recalled = { ...rolesToRecord(this.fleet), ...foundationToRecord(props.clusters, props.installAgents) };
+      this.placed = { ...placed, record: { ...placed.record, ...this.assignments, ...recalled } };
       this.checkFrozenAssignments(record);
       this.checkRoleStackSizes();
     } catch (e) {
@@ -479,9 +484,13 @@ export class PodIdentityMigration extends Construct {
       return;
     }
     const { phases, moved } = assignmentChanges(before, this.assignments);
+    const differ = (now: { [group: string]: { [member: string]: string } } | undefined, was: typeof now) =>
+      Object.entries(now ?? {}).flatMap(([g, members]) => Object.entries(members).filter(([m, v]) => was?.[g]?.[m] !== v)).length;
+    const unrecorded = differ(this.placed.record.irsaRoles, before.irsaRoles) + differ(this.placed.record.addonRoles, before.addonRoles);
     const what = [
       ...phases.map((w) => `wave ${w} at ${this.assignments.waves[w]}${before.waves?.[w] ? ` (recorded ${before.waves[w]})` : ''}`),
       ...(moved > 0 ? [`${moved} service accounts in a new wave`] : []),
+      ...(unrecorded > 0 ? [`the IRSA roles of ${unrecorded} migrated service accounts and add-ons (irsaRoles, addonRoles)`] : []),
     ];
     throw new PlanningError(`the placement file ${this.props.placementFile} does not record ${what.length > 0 ? what.join(', ') : 'the waves and service accounts as this synthesis puts them'}, `
       + `and context ${FROZEN_PLACEMENT} forbids recording it here. Synthesize without it, review and commit the file with the change of state or plan.`);

@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { importStacks, synth, WAVE, writePlan, writeState } from './app';
+import { assemblyFiles, importStacks, synth, WAVE, writePlan, writeState } from './app';
 import { allReady, apply, aws, BED, BedCluster, credentialsOf, kubectl, kubectlJson, pods, ROOT, runScript, ScriptRun, WITH_CONTAINERS } from './bed';
 import { createIrsaRoles, objectsOf, roleArn, SERVICE_ACCOUNTS } from './fleet';
 import { MigrationPhase } from '../../src';
@@ -96,10 +96,16 @@ beforeAll(async () => {
   for (const c of CLUSTERS) await allReady(c.name);
 });
 
-test('collect reads the bed (real kubectl through aws eks get-token, the real AWS CLI) and writes the fleet folder', () => {
+/** Runs `collect` on the fleet's clusters into the fleet folder, as the operator does. */
+function collect(): string {
   const args = ['collect', ...CLUSTERS.map((c) => ['--context', c.arn]).flat(), '--out', FLEET];
   const r = spawnSync('node', [path.join(ROOT, 'lib', 'collect', 'cli.js'), ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`collect failed:\n${r.stdout}\n${r.stderr}`);
+  return `${r.stdout}${r.stderr}`;
+}
+
+test('collect reads the bed (real kubectl through aws eks get-token, the real AWS CLI) and writes the fleet folder', () => {
+  collect();
   const clusters = JSON.parse(fs.readFileSync(path.join(FLEET, 'clusters.json'), 'utf8'));
   const issuer = (c: BedCluster) => c.issuer.replace('https://', '');
   expect(clusters).toEqual([
@@ -241,6 +247,25 @@ test('POD_IDENTITY -> ANNOTATION_REMOVED: kubectl removes the annotations (a TOD
   }
   expect(podUids()).toEqual(uids);
   expectPassed(step(P.POD_IDENTITY, P.ANNOTATION_REMOVED, 'verify'));
+});
+
+test('collect again at ANNOTATION_REMOVED: the clusters no longer show the roles, the placement file recalls them, and nothing changes', () => {
+  const placement = fs.readFileSync(path.join(FLEET, 'placement.json'), 'utf8');
+  const before = assemblyFiles(assembly);
+  const roles = fs.readFileSync(path.join(FLEET, 'roles.json'), 'utf8');
+  // the roles the clusters no longer show are read from the ones placement.json records
+  const n = CLUSTERS.reduce((k, c) => k + new Set(SERVICE_ACCOUNTS[c.name].map((s) => s.role)).size, 0);
+  expect(collect()).toContain(`roles: ${n} role(s) from 2 account(s) (${n} of them no longer shown by their clusters, recorded in placement.json)`);
+  expect(JSON.parse(fs.readFileSync(path.join(FLEET, 'roles.json'), 'utf8')).map((r: any) => r.arn)).toEqual(JSON.parse(roles).map((r: any) => r.arn));
+  const sas = JSON.parse(fs.readFileSync(path.join(FLEET, 'serviceaccounts', `${USE1.name}.json`), 'utf8')).items;
+  expect(sas.find((s: any) => s.metadata.name === 'frontend').metadata.annotations?.['eks.amazonaws.com/role-arn']).toBeUndefined();
+  const recorded = JSON.parse(placement).irsaRoles[USE1.arn];
+  expect(recorded).toEqual(Object.fromEntries(SERVICE_ACCOUNTS[USE1.name].map((s) => [`${s.namespace}/${s.name}`, roleArn(USE1, s.role)])));
+  assembly = synth(FLEET);
+  const after = assemblyFiles(assembly);
+  expect(Object.keys(after)).toEqual(Object.keys(before));
+  for (const file of Object.keys(before)) expect([file, after[file]]).toEqual([file, before[file]]);
+  expect(fs.readFileSync(path.join(FLEET, 'placement.json'), 'utf8')).toBe(placement);
 });
 
 test('ANNOTATION_REMOVED -> POD_IDENTITY_ONLY: no pod uses IRSA any more (preflight), so the OIDC trust goes', () => {

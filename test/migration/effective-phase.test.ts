@@ -9,9 +9,12 @@
  * - it moved by at most one step from the previous deploy, unless the state records the jump;
  * - the world is one of the phase table's rows (never an association-less service account without
  *   its annotation or its OIDC trust): IAM-evaluated from the synthesized trust policies;
- * - no service account recorded in a wave left the inventory unless the state says it was deleted.
+ * - no service account recorded in a wave left the inventory unless the state says it was deleted;
+ * - the inventory is read from the clusters as `collect` reads it (a ServiceAccount whose annotation
+ *   a phase removed no longer shows its role), and no service account still in its cluster is lost.
  *
- * The same property runs with the guard replaced by one that checks nothing, and must fail there.
+ * The same property runs with the guard replaced by one that checks nothing, and without the roles
+ * the placement file records, and must fail in both.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -210,9 +213,20 @@ function synthAndDeploy(lib: Lib, model: Model, placementFile: string, world: Wo
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'effective-'));
   try {
     const app = new App({ outdir, analyticsReporting: false });
+    // the inventory as collect reads it from the clusters: a ServiceAccount whose last manifest
+    // removed its annotation no longer shows its role
     const inventory = new lib.IrsaInventory();
-    for (const s of model.sas) {
-      inventory.addEntry({ cluster: s.cluster, namespace: s.ns, serviceAccount: s.sa, roleArn: `arn:aws:iam::${ACCOUNT}:role/${s.role}` });
+    for (const c of model.clusters) {
+      const items = model.sas.filter((s) => s.cluster === c.name).map((s) => ({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: {
+          name: s.sa,
+          namespace: s.ns,
+          annotations: world.annotated.get(`${s.cluster} ${s.ns}/${s.sa}`) === false ? {} : { 'eks.amazonaws.com/role-arn': `arn:aws:iam::${ACCOUNT}:role/${s.role}` },
+        },
+      }));
+      inventory.addServiceAccountsJson(c.name, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     }
     new lib.PodIdentityMigration(app, 'Fleet', {
       clusters: model.clusters.map((c) => lib.PodIdentityCluster.fromClusterAttributes({
@@ -330,6 +344,12 @@ function runProperty(lib: Lib, params: fc.Parameters<[Model, [number, number], E
         after = synthAndDeploy(lib, next, placementFile, world);
       } catch (e) {
         const message = (e as Error).message;
+        // a service account still in its cluster is never lost from what collect reads there
+        for (const [, cluster, ns, sa] of message.matchAll(/^ {2}- (\S+) ([^/\s]+)\/(\S+): .* no longer in the inventory/gm)) {
+          if (next.sas.some((s) => s.cluster === cluster && s.ns === ns && s.sa === sa)) {
+            throw new Error(`after ${edit.kind}: ${cluster} ${ns}/${sa} is still in its cluster, but synthesis lost it from the collected inventory`);
+          }
+        }
         // refusals the plan's own rules make (e.g. a Fargate service account selected past IRSA_ONLY)
         // are not what this property is about; the change is then not made
         if (!/effective phase by more than one step|does not support Pod Identity|would (move|hold)|the state records wave|jumps over/.test(message)) {
@@ -399,6 +419,28 @@ describe('effective phase of every service account (property-based)', () => {
     expect(failure!.message).toMatch(/Shrunk \d+ time/);
     const cause = `${failure!.message}\n${String((failure as any).cause?.message ?? '')}`;
     expect(cause).toMatch(/went from \w+ to \w+ in one deploy|its pods get no AWS credentials|left the inventory at/);
+  });
+
+  test('the property fails, and shrinks, without the roles the placement file records (collect no longer sees them after ANNOTATION_REMOVED)', () => {
+    let failure: Error | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('../../src/migration/private/recorded-roles', () => {
+        const actual = jest.requireActual('../../src/migration/private/recorded-roles');
+        // records, never recalls
+        return { ...actual, recallRoles: (inventory: any) => inventory };
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the library as loaded with or without the recall
+      const lib: Lib = require('../../src');
+      try {
+        runProperty(lib, { numRuns: 40, seed: 20261206 });
+      } catch (e) {
+        failure = e as Error;
+      }
+    });
+    jest.dontMock('../../src/migration/private/recorded-roles');
+    expect(failure).toBeDefined();
+    expect(failure!.message).toMatch(/Shrunk \d+ time/);
+    expect(`${failure!.message}\n${String((failure as any).cause?.message ?? '')}`).toMatch(/is still in its cluster, but synthesis lost it from the collected inventory/);
   });
 });
 

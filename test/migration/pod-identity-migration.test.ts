@@ -603,6 +603,22 @@ describe('PodIdentityMigration on the Northwind fleet', () => {
         `PodIdentityMigration at 'Northwind': the placement file ${props.placementFile} lacks 1 resources (arn:aws:eks:us-east-1:111122223333:cluster/batch-use1 payments/refunds), and context cdk-eks-pod-identity:frozen-placement forbids adding them here. Synthesize without it, review and commit the file.`);
     });
 
+    test('frozen placement: a committed file without the IRSA roles of the migrated service accounts fails synthesis, naming them', () => {
+      // GIVEN the demo's committed file, as a version that did not record the roles wrote it
+      const placementFile = placementCopy();
+      const record = JSON.parse(fs.readFileSync(placementFile, 'utf8'));
+      const count = (m: any) => Object.values<any>(m).reduce((n, members) => n + Object.keys(members).length, 0);
+      const [sas, addons] = [count(record.irsaRoles), count(record.addonRoles)];
+      delete record.irsaRoles;
+      delete record.addonRoles;
+      fs.writeFileSync(placementFile, JSON.stringify(record, null, 2));
+      const app = new App({ context: { 'cdk-eks-pod-identity:frozen-placement': 'true' } });
+      expect(() => new PodIdentityMigration(app, 'Northwind', northwindProps({}, { state: demoState(), placementFile }))).toThrow(
+        `PodIdentityMigration at 'Northwind': the placement file ${placementFile} does not record the IRSA roles of ${sas + addons} migrated service accounts and add-ons (irsaRoles, addonRoles), `
+        + 'and context cdk-eks-pod-identity:frozen-placement forbids recording it here. Synthesize without it, review and commit the file with the change of state or plan.');
+      expect([sas, addons]).toEqual([61, 11]);
+    });
+
     test('frozen placement: a state step the committed file does not record fails synthesis, naming the wave', () => {
       // GIVEN the demo's committed file, and wave3 stepped to DUAL_TRUST in the state without committing the file again
       const state = demoState();

@@ -185,7 +185,10 @@ function describeProblems(problems: Problem[], input: GuardInput): string {
   if (gone) {
     const example = { cluster: clusterNameOf(gone.clusterArn), namespace: gone.namespace, serviceAccount: gone.serviceAccount, deleted: true };
     ways.push(`A service account no longer in the inventory: if it was deleted from its cluster (or the cluster was), record it in the state file's "serviceAccounts", e.g. ${JSON.stringify(example)} `
-      + '(leave out serviceAccount or namespace for all of a namespace or cluster); if it still exists, collect the inventory again.');
+      + '(leave out serviceAccount or namespace for all of a namespace or cluster); if it still exists, collect the inventory again; '
+      + 'if its cluster shows it without its IRSA role (the annotation or the add-on\'s serviceAccountRoleArn its phase removed) and the placement file\'s '
+      + '"irsaRoles" do not record that role (a file written before they were recorded), add it to the inventory with its role (IrsaInventory addEntry) '
+      + 'and synthesize once: the file then records it.');
   }
   return `${problems.length} service account${problems.length === 1 ? '' : 's'} would change ${problems.length === 1 ? 'its' : 'their'} effective phase by more than one step from what ${input.source} records:\n`
     + `${lines.join('\n')}\n${ways.join('\n')}`;

@@ -29,6 +29,18 @@ export interface PlacementRecord {
   readonly waves?: AssignmentRecord['waves'];
   /** cluster ARN -> `namespace/serviceAccount` -> the wave of each migrated service account (version 2). */
   readonly serviceAccounts?: AssignmentRecord['serviceAccounts'];
+  /**
+   * cluster ARN -> `namespace/serviceAccount` -> the IRSA role of each migrated service account, which
+   * the cluster stops showing once its phase removes the annotation (version 2, optional).
+   */
+  readonly irsaRoles?: { [clusterArn: string]: { [serviceAccount: string]: string } };
+  /** cluster ARN -> add-on name -> the `serviceAccountRoleArn` of each migrated add-on (version 2, optional). */
+  readonly addonRoles?: { [clusterArn: string]: { [addon: string]: string } };
+  /**
+   * cluster ARN -> its name, for each cluster whose agent add-on the migration's foundation stacks
+   * install: once installed, the cluster shows the agent (version 2, optional).
+   */
+  readonly foundation?: { [clusterArn: string]: string };
 }
 
 /** The shard of every member of every group, and what was added to the record. */
@@ -137,13 +149,13 @@ function placeGroups(recorded: { [group: string]: { [member: string]: number } }
 
 /** The placement file's text: keys sorted, so that the same record is always the same bytes. */
 export function renderPlacement(record: PlacementRecord): string {
-  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts } = record;
+  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts, irsaRoles, addonRoles, foundation } = record;
   const scalar = (v: unknown) => (typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string';
   const isMap = (v: unknown): v is object => v !== null && typeof v === 'object' && !Array.isArray(v);
-  const twoLevels = [roles, associations, serviceAccounts ?? {}];
+  const twoLevels = [roles, associations, serviceAccounts ?? {}, irsaRoles ?? {}, addonRoles ?? {}];
   const fast = twoLevels.every((groups) => isMap(groups)
     && Object.values(groups).every((members) => isMap(members) && Object.values(members).every(scalar)))
-    && (waves === undefined || (isMap(waves) && Object.values(waves).every(scalar)));
+    && [waves, foundation].every((one) => one === undefined || (isMap(one) && Object.values(one).every(scalar)));
   if (!fast || typeof version !== 'number' || typeof stackPrefix !== 'string' || typeof homeRegion !== 'string') {
     return renderPlacementGeneric(record);
   }
@@ -163,8 +175,11 @@ export function renderPlacement(record: PlacementRecord): string {
   };
   const assignments = waves === undefined && serviceAccounts === undefined ? ''
     : `,\n  "waves": ${members(waves ?? {}, '  ')},\n  "serviceAccounts": ${groups(serviceAccounts ?? {})}`;
+  const recalled = (irsaRoles === undefined ? '' : `,\n  "irsaRoles": ${groups(irsaRoles)}`)
+    + (addonRoles === undefined ? '' : `,\n  "addonRoles": ${groups(addonRoles)}`)
+    + (foundation === undefined ? '' : `,\n  "foundation": ${members(foundation, '  ')}`);
   return `{\n  "version": ${JSON.stringify(version)},\n  "stackPrefix": ${JSON.stringify(stackPrefix)},\n  "homeRegion": ${JSON.stringify(homeRegion)},\n`
-    + `  "roles": ${groups(roles)},\n  "associations": ${groups(associations)}${assignments}\n}\n`;
+    + `  "roles": ${groups(roles)},\n  "associations": ${groups(associations)}${assignments}${recalled}\n}\n`;
 }
 
 /** Any record, its maps' keys sorted at every level. */
@@ -175,10 +190,15 @@ function renderPlacementGeneric(record: PlacementRecord): string {
     }
     return value;
   };
-  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts } = record;
+  const { version, stackPrefix, homeRegion, roles, associations, waves, serviceAccounts, irsaRoles, addonRoles, foundation } = record;
   const assignments = waves === undefined && serviceAccounts === undefined ? {}
     : { waves: sortKeys(waves ?? {}), serviceAccounts: sortKeys(serviceAccounts ?? {}) };
-  return JSON.stringify({ version, stackPrefix, homeRegion, roles: sortKeys(roles), associations: sortKeys(associations), ...assignments }, null, 2) + '\n';
+  const recalled = {
+    irsaRoles: irsaRoles === undefined ? undefined : sortKeys(irsaRoles),
+    addonRoles: addonRoles === undefined ? undefined : sortKeys(addonRoles),
+    foundation: foundation === undefined ? undefined : sortKeys(foundation),
+  };
+  return JSON.stringify({ version, stackPrefix, homeRegion, roles: sortKeys(roles), associations: sortKeys(associations), ...assignments, ...recalled }, null, 2) + '\n';
 }
 
 /**
@@ -202,6 +222,15 @@ export function parsePlacement(text: string, source: string): PlacementRecord {
   const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (!isMap(value) || typeof value.stackPrefix !== 'string' || typeof value.homeRegion !== 'string' || !isMap(value.roles) || !isMap(value.associations)) {
     throw new PlanningError(`placement file ${source}: expected { "version", "stackPrefix", "homeRegion", "roles", "associations" }. Restore it from version control; it records where every resource lives.`);
+  }
+  for (const field of ['irsaRoles', 'addonRoles']) {
+    const v = value[field];
+    if (v !== undefined && !(isMap(v) && Object.values(v).every((m: any) => isMap(m) && Object.values(m).every((r) => typeof r === 'string')))) {
+      throw new PlanningError(`placement file ${source}: "${field}" must map cluster ARNs to maps of role ARNs; got ${JSON.stringify(v).slice(0, 120)}. Restore it from version control.`);
+    }
+  }
+  if (value.foundation !== undefined && !(isMap(value.foundation) && Object.values(value.foundation).every((n) => typeof n === 'string'))) {
+    throw new PlanningError(`placement file ${source}: "foundation" must map cluster ARNs to cluster names; got ${JSON.stringify(value.foundation).slice(0, 120)}. Restore it from version control.`);
   }
   return value as PlacementRecord;
 }

@@ -57,7 +57,10 @@ describe('guardAssignments', () => {
       + '  - prod-use1 monitoring/grafana: wave "monitoring" at POD_IDENTITY_ONLY -> no longer in the inventory: what the migration holds for it (association, trust statements, manifest) would be deleted\n'
       + 'A service account no longer in the inventory: if it was deleted from its cluster (or the cluster was), record it in the state file\'s "serviceAccounts", '
       + 'e.g. {"cluster":"prod-use1","namespace":"monitoring","serviceAccount":"grafana","deleted":true} (leave out serviceAccount or namespace for all of a namespace or cluster); '
-      + 'if it still exists, collect the inventory again.');
+      + 'if it still exists, collect the inventory again; '
+      + 'if its cluster shows it without its IRSA role (the annotation or the add-on\'s serviceAccountRoleArn its phase removed) and the placement file\'s '
+      + '"irsaRoles" do not record that role (a file written before they were recorded), add it to the inventory with its role (IrsaInventory addEntry) '
+      + 'and synthesize once: the file then records it.');
     for (const ack of [{ cluster: 'prod-use1', namespace: 'monitoring', serviceAccount: 'grafana', deleted: true }, { cluster: 'prod-use1', namespace: 'monitoring', deleted: true },
       { cluster: 'prod-use1', deleted: true }]) {
       const record = guardAssignments({ ...input, acknowledgements: [ack] });

@@ -79,7 +79,8 @@ describe('place', () => {
       const sortKeys = (value: any): any => (value && typeof value === 'object' && !Array.isArray(value)
         ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])])) : value);
       const assignments = record.waves === undefined ? {} : { waves: sortKeys(record.waves), serviceAccounts: sortKeys(record.serviceAccounts) };
-      return JSON.stringify({ ...record, roles: sortKeys(record.roles), associations: sortKeys(record.associations), ...assignments }, null, 2) + '\n';
+      const recalled = { irsaRoles: sortKeys(record.irsaRoles), addonRoles: sortKeys(record.addonRoles) };
+      return JSON.stringify({ ...record, roles: sortKeys(record.roles), associations: sortKeys(record.associations), ...assignments, ...recalled }, null, 2) + '\n';
     };
     const key = fc.oneof(fc.constantFrom('111122223333', '012345678901', 'arn:aws:eks:us-east-1:1:cluster/a', 'ns/sa', '7', '10', '0', '01', '4294967295', 'B', 'a', '"q"', 'ü'),
       fc.string({ maxLength: 5 }));
@@ -101,7 +102,24 @@ describe('place', () => {
       associations: placed,
       waves: fc.dictionary(key, fc.constantFrom('IRSA_ONLY', 'POD_IDENTITY_ONLY'), { maxKeys: 4 }),
       serviceAccounts: assigned,
-    }), (record) => {
+    }, { requiredKeys: ['version', 'stackPrefix', 'homeRegion', 'roles', 'associations', 'waves', 'serviceAccounts'] }), (record) => {
+      const text = renderPlacement(record as any);
+      expect(text).toBe(reference(record));
+      expect(renderPlacement(parsePlacement(text, 'f'))).toBe(text);
+    }), { numRuns: 2000 });
+    // and the IRSA role of each migrated service account and add-on, when recorded
+    const recordedRoles = fc.dictionary(key, fc.dictionary(key, fc.constantFrom('arn:aws:iam::111122223333:role/a', 'arn:aws:iam::1:role/"q"'), { maxKeys: 6 }), { maxKeys: 4 });
+    fc.assert(fc.property(fc.record({
+      version: fc.constant(2),
+      stackPrefix: fc.constant('PodIdentity'),
+      homeRegion: fc.constant('us-east-1'),
+      roles: placed,
+      associations: placed,
+      waves: fc.dictionary(key, fc.constantFrom('IRSA_ONLY', 'POD_IDENTITY_ONLY'), { maxKeys: 4 }),
+      serviceAccounts: assigned,
+      irsaRoles: recordedRoles,
+      addonRoles: recordedRoles,
+    }, { requiredKeys: ['version', 'stackPrefix', 'homeRegion', 'roles', 'associations', 'waves', 'serviceAccounts'] }), (record) => {
       const text = renderPlacement(record as any);
       expect(text).toBe(reference(record));
       expect(renderPlacement(parsePlacement(text, 'f'))).toBe(text);
@@ -121,5 +139,7 @@ describe('place', () => {
     expect(() => parsePlacement('{', 'fleet/placement.json')).toThrow(/^placement file fleet\/placement.json: not JSON/);
     expect(() => parsePlacement('{"version":1}', 'fleet/placement.json')).toThrow(
       'placement file fleet/placement.json: expected { "version", "stackPrefix", "homeRegion", "roles", "associations" }. Restore it from version control; it records where every resource lives.');
+    expect(() => parsePlacement('{"version":2,"stackPrefix":"P","homeRegion":"us-east-1","roles":{},"associations":{},"irsaRoles":{"arn:c1":{"ns/sa":7}}}', 'fleet/placement.json')).toThrow(
+      'placement file fleet/placement.json: "irsaRoles" must map cluster ARNs to maps of role ARNs; got {"arn:c1":{"ns/sa":7}}. Restore it from version control.');
   });
 });
