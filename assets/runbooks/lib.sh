@@ -646,7 +646,8 @@ pi_proxy_findings() {
   jq -r --argjson cms "$cms" --argjson secrets "$secrets" --argjson agent "$PI_AGENT_ADDRESSES" --arg what "$what" '
     def cm($n): ([$cms[] | select(.metadata.name == $n) | .data // {}] | first // {});
     def sec($n): ([$secrets[] | select(.metadata.name == $n) | .data // {} | map_values(@base64d)] | first // {});
-    ((.containers // []) + (.initContainers // []))[]
+    # one line for the whole spec: the findings of its containers, joined
+    [((.containers // []) + (.initContainers // []))[]
     | . as $c
     | (reduce ((.envFrom // [])[]) as $f ({};
          . + ((if $f.configMapRef then cm($f.configMapRef.name) else sec($f.secretRef.name) end)
@@ -660,7 +661,7 @@ pi_proxy_findings() {
     | select($proxy != "")
     | [$agent[] | select(. as $a | $no | index($a) | not)] as $missing
     | select($missing | length > 0)
-    | "\($what)/\($c.name): proxy \($proxy), NO_PROXY lacks \($missing | join(","))"' <<<"$spec_json"
+    | "\($what)/\($c.name): proxy \($proxy), NO_PROXY lacks \($missing | join(","))"] | join("; ")' <<<"$spec_json"
 }
 
 pi_check_proxies() {
@@ -906,6 +907,9 @@ pi_restart_workload() {
       ;;
     pod)
       pi_todo "$T_WHO restart: pod/$name has no controller: delete it and create it again from its manifest"
+      ;;
+    *)
+      pi_todo "$T_WHO restart: $kind/$name is a controller this step cannot restart: restart its pods yourself (e.g. kubectl argo rollouts restart for an Argo Rollout), then run verify.sh"
       ;;
   esac
 }

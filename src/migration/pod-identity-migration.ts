@@ -19,7 +19,7 @@ import { providerResource, resolveProviderSteps } from './private/oidc-provider-
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './private/placement';
 import { ProviderEntry } from './private/provider-runbook';
-import { foundationToRecord, recallFoundation, recallRoles, rolesToRecord } from './private/recorded-roles';
+import { foundationToRecord, recallFoundation, recallRoles, rolesToRecord } from './private/recall';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
 import { ADDONS, CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';

@@ -56,7 +56,7 @@ export function assemblyFiles(dir: string, under = ''): { [file: string]: string
     const rel = path.join(under, name);
     if (fs.statSync(path.join(dir, rel)).isDirectory()) {
       Object.assign(out, assemblyFiles(dir, rel));
-    } else if (!/^(manifest|tree|cdk\.out)\.json$|\.assets\.json$/.test(name)) {
+    } else if (!/^(manifest|tree|cdk\.out)\.json$|\.(assets|metadata)\.json$/.test(name)) {
       out[rel] = fs.readFileSync(path.join(dir, rel), 'utf8');
     }
   }

@@ -85,6 +85,13 @@ export function aws(account: string, region: string, args: string[]): any {
   return out.trim() === '' ? {} : JSON.parse(out);
 }
 
+/** The agent add-on on a cluster, installed unless it is there already (suites that share a cluster run in any order). */
+export function ensureAgentAddon(c: BedCluster): void {
+  if (!aws(c.account, c.region, ['eks', 'list-addons', '--cluster-name', c.name]).addons.includes('eks-pod-identity-agent')) {
+    aws(c.account, c.region, ['eks', 'create-addon', '--cluster-name', c.name, '--addon-name', 'eks-pod-identity-agent']);
+  }
+}
+
 /**
  * Changes the EKS stand-in's eventual consistency (the delay before an association shows, and those
  * that never do) and the operations it answers AccessDeniedException.

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { importStacks, readInventory, synthOneCluster } from './app';
-import { allReady, apply, aws, cluster, credentialsOf, kubectlJson, runScript, ScriptRun } from './bed';
+import { allReady, apply, cluster, credentialsOf, ensureAgentAddon, kubectlJson, runScript, ScriptRun } from './bed';
 import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
@@ -75,7 +75,7 @@ test('Auto Mode: no agent DaemonSet is checked (the nodes have the agent); the w
 });
 
 test('Hybrid Nodes: both agent DaemonSets are checked; the hybrid one missing stops the preflight (exit 1), then it passes', async () => {
-  aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
+  ensureAgentAddon(C);
   const m = migration('Hybrid', 'HYBRID_NODES');
   await allReady(C.name);
   expectPassed(m.step(P.DUAL_TRUST, 'apply'));

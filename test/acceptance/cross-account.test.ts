@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { importStacks, readInventory, synthOneCluster } from './app';
-import { allReady, apply, aws, cluster, credentialsOf, kubectlJson, runScript, ScriptRun, WITH_CONTAINERS } from './bed';
+import { allReady, apply, aws, cluster, credentialsOf, ensureAgentAddon, kubectlJson, runScript, ScriptRun, WITH_CONTAINERS } from './bed';
 import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
@@ -76,10 +76,7 @@ function association(): any {
 }
 
 beforeAll(async () => {
-  const addons = aws(C.account, C.region, ['eks', 'list-addons', '--cluster-name', C.name]).addons;
-  if (!addons.includes('eks-pod-identity-agent')) {
-    aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
-  }
+  ensureAgentAddon(C);
   apply(C.name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }, irsaServiceAccount(NS, 'app', IRSA_ROLE), deployment(NS, 'app')]);
   createIrsaRole(C, 'chain-app', `${NS}:app`, [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: TARGET }]);
   // today the app assumes the target itself, from its IRSA session

@@ -5,7 +5,8 @@
  * (NO_PROXY by value, valueFrom and envFrom), an association that never becomes visible, the
  * injection probe refused by a full pod quota, a rollout that never completes (pods no node takes),
  * an init container that keeps IRSA (it sets the variables itself, so the webhook leaves it), a bare
- * pod, and pods older than their association.
+ * pod, pods of a controller the scripts cannot restart (an Argo Rollout), and pods older than their
+ * association.
  * Its own app (stack prefix Faults) migrates its own namespaces on its own cluster, faults-usw2.
  */
 import { spawnSync } from 'child_process';
@@ -13,7 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { importStacks, Inventory, readInventory, synthOneCluster } from './app';
-import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, ROOT, runScript, ScriptRun, setEks } from './bed';
+import { allReady, apply, aws, BED, cluster, credentialsOf, kubectl, kubectlJson, ROOT, runScript, ScriptRun, setEks } from './bed';
 import { createIrsaRole, deployment, irsaServiceAccount } from './fleet';
 import { MigrationPhase } from '../../src';
 
@@ -45,6 +46,8 @@ function world(): any[] {
           { name: 'AWS_WEB_IDENTITY_TOKEN_FILE', value: '/var/run/secrets/eks.amazonaws.com/serviceaccount/token' }],
       }],
     }),
+    // pods of a controller the scripts cannot restart (an Argo Rollout's ReplicaSet; made in beforeAll): a TODO names it
+    sa('faults', 'canary'),
     // a bare pod: the operator is told to recreate it, and does not
     sa('faults', 'old'),
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old', namespace: 'faults' }, spec: { serviceAccountName: 'old', containers: [{ name: 'app', image: 'x' }] } },
@@ -62,7 +65,8 @@ function world(): any[] {
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxy', namespace: 'faults-proxy' }, data: { NO_PROXY: NO_AGENT } },
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'proxy-env', namespace: 'faults-proxy' }, stringData: { HTTPS_PROXY: PROXY.value, NO_PROXY: NO_AGENT } },
     sa('faults-proxy', 'by-value'),
-    deployment('faults-proxy', 'by-value', { containers: [{ name: 'app', image: 'x', env: [PROXY, { name: 'NO_PROXY', value: NO_AGENT }] }] }),
+    // two containers behind the proxy: one FAIL line names both
+    deployment('faults-proxy', 'by-value', { containers: ['app', 'sidecar'].map((name) => ({ name, image: 'x', env: [PROXY, { name: 'NO_PROXY', value: NO_AGENT }] })) }),
     sa('faults-proxy', 'by-ref'),
     deployment('faults-proxy', 'by-ref', { containers: [{ name: 'app', image: 'x', env: [PROXY, { name: 'no_proxy', valueFrom: { configMapKeyRef: { name: 'proxy', key: 'NO_PROXY' } } }] }] }),
     sa('faults-proxy', 'by-envfrom'),
@@ -105,6 +109,32 @@ beforeAll(async () => {
   // the agent, as a managed add-on
   aws(C.account, C.region, ['eks', 'create-addon', '--cluster-name', C.name, '--addon-name', 'eks-pod-identity-agent']);
   apply(C.name, world());
+  // an Argo Rollout (its CRD, with no controller here) and the ReplicaSet it owns, whose pods run as faults/canary
+  apply(C.name, [{
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'rollouts.argoproj.io' },
+    spec: {
+      group: 'argoproj.io',
+      names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout' },
+      scope: 'Namespaced',
+      versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { 'type': 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  }]);
+  kubectl(C.name, ['wait', '--for=condition=Established', 'crd/rollouts.argoproj.io', '--timeout=60s']);
+  apply(C.name, [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'canary', namespace: 'faults' }, spec: {} }]);
+  const rollout = kubectlJson(C.name, ['-n', 'faults', 'get', 'rollout', 'canary']);
+  apply(C.name, [{
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: {
+      name: 'canary-6d4f',
+      namespace: 'faults',
+      labels: { app: 'canary' },
+      ownerReferences: [{ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', name: 'canary', uid: rollout.metadata.uid, controller: true }],
+    },
+    spec: { replicas: 1, selector: { matchLabels: { app: 'canary' } }, template: { metadata: { labels: { app: 'canary' } }, spec: { serviceAccountName: 'canary', containers: [{ name: 'app', image: 'x' }] } } },
+  }]);
   // the IRSA roles as IAM holds them, each trusting the cluster's OIDC provider for its service account
   for (const { arn, sa: s } of ROLES()) createIrsaRole(C, arn.split('/').pop()!, `${s.namespace}:${s.name}`, STATEMENTS);
   await allReady(C.name, ['stuck']);
@@ -152,7 +182,8 @@ test('DUAL_TRUST -> POD_IDENTITY preflight: the agent not ready on a node, three
     `FAIL ${C.name} faults-proxy/by-ref proxy: expected NO_PROXY to hold 169.254.170.23,[fd00:ec2::23] wherever HTTP(S)_PROXY is set; `
       + `saw pod/${podName('faults-proxy', 'by-ref')}/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]; deployment/by-ref/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`,
     `FAIL ${C.name} faults-proxy/by-value proxy: expected NO_PROXY to hold 169.254.170.23,[fd00:ec2::23] wherever HTTP(S)_PROXY is set; `
-      + `saw pod/${podName('faults-proxy', 'by-value')}/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]; deployment/by-value/app: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`,
+      + `saw ${[`pod/${podName('faults-proxy', 'by-value')}`, 'deployment/by-value']
+        .flatMap((o) => ['app', 'sidecar'].map((c) => `${o}/${c}: proxy ${PROXY.value}, NO_PROXY lacks 169.254.170.23,[fd00:ec2::23]`)).join('; ')}`,
   ]);
   // the operator fixes both: the node leaves, the proxies' NO_PROXY gets the agent's addresses
   kubectl(C.name, ['delete', 'node', EXTRA_NODE, '--wait=true']);
@@ -208,9 +239,14 @@ test('with room in the quota: a rollout that never completes and an init contain
   const stuckOld = JSON.parse(kubectl(C.name, ['-n', 'faults', 'get', 'pods', '-l', 'app=stuck', '-o', 'json'])).items
     .find((p: any) => p.status.phase === 'Pending' && credentialsOf(p) === 'irsa').metadata.name;
   expect(r.lines).toContain(`TODO ${C.name} faults/old restart: pod/old has no controller: delete it and create it again from its manifest`);
+  expect(r.lines).toContain(`TODO ${C.name} faults/canary restart: rollout/canary is a controller this step cannot restart: `
+    + 'restart its pods yourself (e.g. kubectl argo rollouts restart for an Argo Rollout), then run verify.sh');
   expect(r.fails).toEqual([
     `FAIL ${C.name} faults/stuck restart: expected deployment/stuck rolled out within 8s; saw error: timed out waiting for the condition`,
     `FAIL ${C.name} faults/app pods: expected the Pod Identity variables and no IRSA ones in every container and init container; saw ${podOf('app')}/fetch has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN`,
+    // the Rollout's pod was left for the operator (the TODO above): still on IRSA
+    `FAIL ${C.name} faults/canary pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
+      + `saw ${podOf('canary')}/app no AWS_CONTAINER_CREDENTIALS_FULL_URI,no AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN`,
     `FAIL ${C.name} faults/old pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
       + 'saw old/app no AWS_CONTAINER_CREDENTIALS_FULL_URI,no AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,has AWS_WEB_IDENTITY_TOKEN_FILE,has AWS_ROLE_ARN',
     `FAIL ${C.name} faults/stuck pods: expected the Pod Identity variables and no IRSA ones in every container and init container; `
@@ -229,14 +265,12 @@ test('ANNOTATION_REMOVED -> POD_IDENTITY_ONLY preflight: pods older than their a
     + 'Restart them \\(apply\\.sh of the POD_IDENTITY step restarts every workload\\)$');
   const stuckOld = JSON.parse(kubectl(C.name, ['-n', 'faults', 'get', 'pods', '-l', 'app=stuck', '-o', 'json'])).items
     .find((p: any) => credentialsOf(p) === 'irsa').metadata.name;
-  expect(r.fails).toEqual([
-    expect.stringMatching(line('app', podName('faults', 'app'), 'fetch')),
-    expect.stringMatching(line('old', 'old', 'app')),
-    expect.stringMatching(line('stuck', stuckOld, 'app')),
-  ]);
-  // the bare pod and the stuck Deployment's pod are older than their association; the new app pod is not, but its init container keeps IRSA
-  const times = (i: number) => line(['app', 'old', 'stuck'][i], [podName('faults', 'app'), 'old', stuckOld][i], i === 0 ? 'fetch' : 'app').exec(r.fails[i])!;
-  expect(Date.parse(times(1)[2])).toBeLessThan(Date.parse(times(1)[1]));
-  expect(Date.parse(times(2)[2])).toBeLessThan(Date.parse(times(2)[1]));
+  const expected: [string, string, string][] = [
+    ['app', podName('faults', 'app'), 'fetch'], ['canary', podName('faults', 'canary'), 'app'], ['old', 'old', 'app'], ['stuck', stuckOld, 'app'],
+  ];
+  expect(r.fails).toEqual(expected.map(([app, pod, container]) => expect.stringMatching(line(app, pod, container))));
+  // the Rollout's, the bare and the stuck Deployment's pods are older than their association; the new app pod is not, but its init container keeps IRSA
+  const times = (i: number) => line(...expected[i]).exec(r.fails[i])!;
+  for (const i of [1, 2, 3]) expect(Date.parse(times(i)[2])).toBeLessThan(Date.parse(times(i)[1]));
   expect(Date.parse(times(0)[2])).toBeGreaterThanOrEqual(Date.parse(times(0)[1]));
 });

@@ -424,8 +424,8 @@ describe('effective phase of every service account (property-based)', () => {
   test('the property fails, and shrinks, without the roles the placement file records (collect no longer sees them after ANNOTATION_REMOVED)', () => {
     let failure: Error | undefined;
     jest.isolateModules(() => {
-      jest.doMock('../../src/migration/private/recorded-roles', () => {
-        const actual = jest.requireActual('../../src/migration/private/recorded-roles');
+      jest.doMock('../../src/migration/private/recall', () => {
+        const actual = jest.requireActual('../../src/migration/private/recall');
         // records, never recalls
         return { ...actual, recallRoles: (inventory: any) => inventory };
       });
@@ -437,7 +437,7 @@ describe('effective phase of every service account (property-based)', () => {
         failure = e as Error;
       }
     });
-    jest.dontMock('../../src/migration/private/recorded-roles');
+    jest.dontMock('../../src/migration/private/recall');
     expect(failure).toBeDefined();
     expect(failure!.message).toMatch(/Shrunk \d+ time/);
     expect(`${failure!.message}\n${String((failure as any).cause?.message ?? '')}`).toMatch(/is still in its cluster, but synthesis lost it from the collected inventory/);

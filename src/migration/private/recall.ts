@@ -1,3 +1,9 @@
+/**
+ * What the migration changes that the clusters then stop showing, recorded in the placement file and
+ * recalled at synthesis, so that collecting the fleet again changes nothing: the IRSA role of each
+ * migrated service account and add-on (the annotation and `serviceAccountRoleArn` its phase removes),
+ * and the clusters whose agent the foundation installs (they show it afterwards).
+ */
 import { FleetPlan } from './fleet-plan';
 import { PlacementRecord } from './placement';
 import { AgentStatus, PodIdentityCluster } from '../../pod-identity-cluster';
