@@ -10,10 +10,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { assemblyFiles, importStacks, synth, WAVE, writePlan, writeState } from './app';
+import { importStacks, synth, WAVE, writePlan, writeState } from './app';
 import { allReady, apply, aws, BED, BedCluster, credentialsOf, kubectl, kubectlJson, pods, ROOT, runScript, ScriptRun, WITH_CONTAINERS } from './bed';
 import { createIrsaRoles, objectsOf, roleArn, SERVICE_ACCOUNTS } from './fleet';
 import { MigrationPhase } from '../../src';
+import { assemblyFiles } from '../util/assembly-files';
 
 /** The clusters this suite migrates (the bed has others, for other suites). */
 const CLUSTERS = BED.clusters.filter((c) => SERVICE_ACCOUNTS[c.name] !== undefined);

@@ -12,27 +12,14 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { FLEET, northwindProps, Phases } from './northwind';
 import { IrsaInventory, MigrationFiles, MigrationPhase as P, PodIdentityCluster, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
-
-/** Every file under `dir` (relative path -> text), without the cloud assembly's own bookkeeping. */
-function tree(dir: string, under = ''): { [file: string]: string } {
-  const out: { [file: string]: string } = {};
-  for (const name of fs.readdirSync(path.join(dir, under)).sort()) {
-    const rel = path.join(under, name);
-    if (fs.statSync(path.join(dir, rel)).isDirectory()) {
-      Object.assign(out, tree(dir, rel));
-    } else if (!/^(manifest|tree|cdk\.out)\.json$|\.(assets|metadata)\.json$/.test(name)) {
-      out[rel] = fs.readFileSync(path.join(dir, rel), 'utf8');
-    }
-  }
-  return out;
-}
+import { assemblyFiles } from '../util/assembly-files';
 
 function synth(props: PodIdentityMigrationProps): { [file: string]: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'recollect-'));
   const app = new App({ outdir, analyticsReporting: false });
   new PodIdentityMigration(app, 'Northwind', props);
   app.synth();
-  const files = tree(outdir);
+  const files = assemblyFiles(outdir);
   fs.rmSync(outdir, { recursive: true, force: true });
   return files;
 }
