@@ -77,7 +77,9 @@ describe('verify checks: exact lines', () => {
   test('annotation and trust, as the phase says', () => {
     const sa = { metadata: { annotations: { 'eks.amazonaws.com/role-arn': T.irsaRoleArn } } };
     const annotations = [
-      checkAnnotation(T, P.POD_IDENTITY, sa), checkAnnotation(T, P.ANNOTATION_REMOVED, sa), checkAnnotation(T, P.ANNOTATION_REMOVED, { metadata: {} }),
+      checkAnnotation(T, P.POD_IDENTITY, sa),
+      checkAnnotation(T, P.ANNOTATION_REMOVED, sa),
+      checkAnnotation(T, P.ANNOTATION_REMOVED, { metadata: {} }),
     ];
     expect(lines(...annotations)).toEqual([
       'PASS prod payments/checkout annotation: eks.amazonaws.com/role-arn=arn:aws:iam::111122223333:role/checkout',
