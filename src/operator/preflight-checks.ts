@@ -1,0 +1,144 @@
+import { CheckLine, Target } from './verify-checks';
+import { AGENT_ADDRESSES } from '../private/constants';
+
+/** The agent DaemonSets a cluster of this compute type runs (none: built into EKS Auto Mode nodes). */
+export function agentDaemonSets(computeType: string): string[] {
+  switch (computeType) {
+    case 'AUTO_MODE': return [];
+    case 'HYBRID_NODES': return ['eks-pod-identity-agent', 'eks-pod-identity-agent-hybrid'];
+    default: return ['eks-pod-identity-agent'];
+  }
+}
+
+/**
+ * The agent on a cluster: each DaemonSet it needs ready on every node it is scheduled on
+ * (`kubectl get daemonset -o json`, or the error text when it could not be read). `hint` is added
+ * to each failure (the foundation step that installs the agent, where the migration does).
+ */
+export function checkAgent(cluster: string, computeType: string, daemonSets: { [name: string]: any | { error: string } }, hint = ''): CheckLine[] {
+  const who = `${cluster} -`;
+  if (computeType === 'AUTO_MODE') {
+    return [{ status: 'INFO', who, text: 'agent: built into EKS Auto Mode nodes' }];
+  }
+  return agentDaemonSets(computeType).map((name): CheckLine => {
+    const ds = daemonSets[name];
+    if (ds === undefined || 'error' in ds) {
+      return { status: 'FAIL', who, text: `agent: expected DaemonSet kube-system/${name}; saw: ${oneLine(ds?.error ?? 'nothing')}${hint}` };
+    }
+    const desired = ds.status?.desiredNumberScheduled ?? 0;
+    const ready = ds.status?.numberReady ?? 0;
+    return desired > 0 && desired === ready
+      ? { status: 'PASS', who, text: `agent: ${name} ready on ${ready} of ${desired} nodes` }
+      : { status: 'FAIL', who, text: `agent: expected ${name} ready on every node; saw ${ready} ready of ${desired}${hint}` };
+  });
+}
+
+/** An error text on one line, as the scripts print it (each newline a space). */
+export function oneLine(text: string): string {
+  return text.replace(/\n/g, ' ');
+}
+
+/** The ConfigMaps and Secrets of a namespace, by name, as the API returns them (Secret data base64). */
+export interface NamespaceObjects {
+  readonly configMaps: { [name: string]: any };
+  readonly secrets: { [name: string]: any };
+}
+
+/** The ConfigMaps and Secrets a pod spec reads its variables from (`envFrom`, `valueFrom`). */
+export function referencedObjects(spec: any): { configMaps: string[]; secrets: string[] } {
+  const configMaps = new Set<string>();
+  const secrets = new Set<string>();
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    for (const f of c.envFrom ?? []) {
+      if (f.configMapRef?.name) configMaps.add(f.configMapRef.name);
+      if (f.secretRef?.name) secrets.add(f.secretRef.name);
+    }
+    for (const e of c.env ?? []) {
+      if (e.valueFrom?.configMapKeyRef?.name) configMaps.add(e.valueFrom.configMapKeyRef.name);
+      if (e.valueFrom?.secretKeyRef?.name) secrets.add(e.valueFrom.secretKeyRef.name);
+    }
+  }
+  return { configMaps: [...configMaps].sort(), secrets: [...secrets].sort() };
+}
+
+/**
+ * The containers (and init containers) of a pod spec whose proxy would receive the credential
+ * requests (F12): each container's variables resolved as the kubelet resolves them (`envFrom` in
+ * order, each with its prefix, then `env`, `valueFrom` from the namespace's ConfigMaps and Secrets),
+ * a proxy set (`HTTP_PROXY`, `http_proxy`, `HTTPS_PROXY`, `https_proxy`, the first set), and
+ * `NO_PROXY` (or `no_proxy`) without an agent address. `what` names the object (`pod/x`, `deployment/y`).
+ */
+export function proxyFindings(spec: any, what: string, objects: NamespaceObjects): string[] {
+  const data = (name: string, kind: 'cm' | 'secret'): { [key: string]: string } => {
+    const o = kind === 'cm' ? objects.configMaps[name] : objects.secrets[name];
+    const d = o?.data ?? {};
+    return kind === 'cm' ? d : Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
+  };
+  const out: string[] = [];
+  for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+    const vars: { [name: string]: string | undefined } = {};
+    for (const f of c.envFrom ?? []) {
+      const from = f.configMapRef ? data(f.configMapRef.name, 'cm') : data(f.secretRef?.name, 'secret');
+      for (const [k, v] of Object.entries(from)) vars[(f.prefix ?? '') + k] = v;
+    }
+    for (const e of c.env ?? []) {
+      const cm = e.valueFrom?.configMapKeyRef;
+      const sec = e.valueFrom?.secretKeyRef;
+      vars[e.name] = cm ? data(cm.name, 'cm')[cm.key] : sec ? data(sec.name, 'secret')[sec.key] : e.value;
+    }
+    const proxy = first(vars.HTTP_PROXY, vars.http_proxy, vars.HTTPS_PROXY, vars.https_proxy) ?? '';
+    const noProxy = (first(vars.NO_PROXY, vars.no_proxy) ?? '').split(',').map((s) => s.trim());
+    if (proxy === '') continue;
+    const missing = AGENT_ADDRESSES.filter((a) => !noProxy.includes(a));
+    if (missing.length > 0) out.push(`${what}/${c.name}: proxy ${proxy}, NO_PROXY lacks ${missing.join(',')}`);
+  }
+  return out;
+}
+
+/** The first value that is set and not empty (jq's `//`: null and false are not set; "" is). */
+function first(...values: (string | undefined)[]): string | undefined {
+  return values.find((v) => v !== undefined && v !== null);
+}
+
+/** The proxy line of a service account: the findings of its pods and of its workloads. */
+export function checkProxies(t: Target, findings: string[]): CheckLine {
+  const who = `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+  return findings.length === 0
+    ? { status: 'PASS', who, text: `proxy: no container sends the agent's address (${AGENT_ADDRESSES.join(', ')}) to a proxy` }
+    : { status: 'FAIL', who, text: `proxy: expected NO_PROXY to hold ${AGENT_ADDRESSES.join(',')} wherever HTTP(S)_PROXY is set; saw ${findings.join('; ')}` };
+}
+
+/** A timestamp as the AWS CLI prints it (ISO 8601 in v2, seconds since the epoch in v1), as ISO 8601 to the second. */
+export function isoSeconds(value: string | number): string {
+  const ms = typeof value === 'number' ? Math.floor(value) * 1000 : Date.parse(value);
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * F5, before the OIDC trust goes: every current pod of the service account created after its
+ * association, and none with `AWS_WEB_IDENTITY_TOKEN_FILE` in a container or init container.
+ */
+export function checkNoIrsaPods(t: Target, association: any | undefined, pods: any[]): CheckLine {
+  const who = `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+  if (association === undefined) {
+    return { status: 'FAIL', who, text: 'association: expected one before the OIDC trust goes; saw none' };
+  }
+  const created = typeof association.createdAt === 'number' ? isoSeconds(association.createdAt) : String(association.createdAt);
+  const epoch = (s: string) => Date.parse(s.replace(/\.[0-9]+/, '').replace(/\+00:00$/, 'Z')) / 1000;
+  const bad: string[] = [];
+  for (const p of pods) {
+    const irsa = [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])]
+      .filter((c: any) => (c.env ?? []).some((e: any) => e.name === 'AWS_WEB_IDENTITY_TOKEN_FILE')).map((c: any) => c.name);
+    if (epoch(p.metadata.creationTimestamp) < epoch(created) || irsa.length > 0) {
+      bad.push(`${p.metadata.name} (created ${p.metadata.creationTimestamp}${irsa.length > 0 ? `, AWS_WEB_IDENTITY_TOKEN_FILE in ${irsa.join(',')}` : ''})`);
+    }
+  }
+  return bad.length === 0
+    ? { status: 'PASS', who, text: `no IRSA pods: every pod was created after the association (${created}) and none has AWS_WEB_IDENTITY_TOKEN_FILE` }
+    : {
+      status: 'FAIL',
+      who,
+      text: `no IRSA pods: expected every pod created after the association (${created}) without AWS_WEB_IDENTITY_TOKEN_FILE in any container or init container; `
+        + `saw ${bad.join('; ')}. Restart them (apply.sh of the POD_IDENTITY step restarts every workload)`,
+    };
+}
