@@ -33,9 +33,9 @@ export function checkAgent(cluster: string, computeType: string, daemonSets: { [
   });
 }
 
-/** An error text on one line, as the scripts print it (each newline a space). */
+/** An error text on one line, as the scripts print it: trailing newlines dropped (as `$(...)` drops them), each other newline a space. */
 export function oneLine(text: string): string {
-  return text.replace(/\n/g, ' ');
+  return text.replace(/\n+$/, '').replace(/\n/g, ' ');
 }
 
 /** The ConfigMaps and Secrets of a namespace, by name, as the API returns them (Secret data base64). */

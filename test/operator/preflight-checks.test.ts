@@ -62,7 +62,7 @@ describe('preflight checks: exact lines', () => {
     ].map(renderLine)).toEqual([
       'PASS prod - agent: eks-pod-identity-agent ready on 3 of 3 nodes',
       `FAIL prod - agent: expected eks-pod-identity-agent ready on every node; saw 2 ready of 3${hint}`,
-      `FAIL prod - agent: expected DaemonSet kube-system/eks-pod-identity-agent-hybrid; saw: Error from server (NotFound): x ${hint}`,
+      `FAIL prod - agent: expected DaemonSet kube-system/eks-pod-identity-agent-hybrid; saw: Error from server (NotFound): x${hint}`,
       'INFO prod - agent: built into EKS Auto Mode nodes',
     ]);
   });
@@ -153,7 +153,8 @@ describe('preflight checks say what lib.sh says (properties)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'preflight-checks-'));
     const base = Date.parse('2026-12-06T12:00:00Z') / 1000;
     fc.assert(fc.property(fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.nat(999),
-      fc.array(fc.record({ offset: fc.integer({ min: -8, max: 8 }), irsa: fc.boolean(), init: fc.boolean() }), { maxLength: 3 }), (shift, v1, frac, list) => {
+      fc.array(fc.record({ offset: fc.integer({ min: -8, max: 8 }), irsa: fc.boolean(), init: fc.boolean() }), { maxLength: 3 }),
+      (shift, v1, frac, list) => {
         const at = base + shift;
         const createdAt = v1 ? at + frac / 1000 : `${new Date(at * 1000).toISOString().replace('.000Z', '')}.${String(frac).padStart(3, '0')}000+00:00`;
         const pods = list.map((p, i) => ({
