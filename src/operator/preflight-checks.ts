@@ -142,3 +142,99 @@ export function checkNoIrsaPods(t: Target, association: any | undefined, pods: a
         + `saw ${bad.join('; ')}. Restart them (apply.sh of the POD_IDENTITY step restarts every workload)`,
     };
 }
+
+/** The cloud assembly holds the wave at the phase the step deploys (its `phase` file, whitespace dropped). */
+export function checkAssembly(assembly: string, wave: string, want: string, have: string): CheckLine {
+  const seen = have.replace(/\s/g, '');
+  return seen === want
+    ? { status: 'PASS', who: '- -', text: `assembly: ${assembly} holds ${wave} at ${want}` }
+    : {
+      status: 'FAIL',
+      who: '- -',
+      text: `assembly: expected ${assembly} to hold ${wave} at ${want}; saw ${seen}. Record ${want} for ${wave} in the state file, review, run cdk synth, then run this script again`,
+    };
+}
+
+/** The credentials for a cluster's account reach that account (`sts get-caller-identity`'s account, or the error). */
+export function checkAccount(cluster: string, account: string, seen: string | { error: string }): CheckLine {
+  const who = `${cluster} -`;
+  if (typeof seen !== 'string') {
+    return { status: 'FAIL', who, text: `credentials: cannot call sts get-caller-identity: ${oneLine(seen.error)}` };
+  }
+  return seen === account
+    ? { status: 'PASS', who, text: `credentials: account ${seen}` }
+    : { status: 'FAIL', who, text: `credentials: expected account ${account}; saw ${seen} (give --profiles)` };
+}
+
+/** One managed node group's role and what IAM's policy simulation says of `eks-auth:AssumeRoleForPodIdentity` on the cluster. */
+export interface NodeGroupRole {
+  readonly nodeGroup: string;
+  /** The node role's ARN, or the error describing the node group. */
+  readonly role: string | { error: string };
+  /** `allowed`, `implicitDeny`, `explicitDeny`, or the error of the simulation. */
+  readonly decision?: string | { error: string };
+}
+
+/**
+ * Each managed node group's role may call `eks-auth:AssumeRoleForPodIdentity` on the cluster (the
+ * agent calls it with the node's credentials). Auto Mode: nothing to check. No managed node group:
+ * what cannot be checked is said.
+ */
+export function checkNodeRoles(cluster: string, clusterArn: string, computeType: string, groups: NodeGroupRole[] | { error: string }): CheckLine[] {
+  const who = `${cluster} -`;
+  if (computeType === 'AUTO_MODE') {
+    return [];
+  }
+  if (!Array.isArray(groups)) {
+    return [{ status: 'FAIL', who, text: `node role: cannot list node groups: ${oneLine(groups.error)}` }];
+  }
+  if (groups.length === 0) {
+    return [{ status: 'CANNOT-CHECK', who, text: 'node role: no managed node group; check that the instance role of self-managed nodes allows eks-auth:AssumeRoleForPodIdentity' }];
+  }
+  return groups.map((g): CheckLine => {
+    if (typeof g.role !== 'string') {
+      return { status: 'FAIL', who, text: `node role: cannot describe node group ${g.nodeGroup}: ${oneLine(g.role.error)}` };
+    }
+    const name = g.role.slice(g.role.lastIndexOf('/') + 1);
+    if (g.decision === undefined || typeof g.decision !== 'string') {
+      return { status: 'FAIL', who, text: `node role: cannot simulate ${g.role}: ${oneLine(g.decision?.error ?? '')}` };
+    }
+    return g.decision === 'allowed'
+      ? { status: 'PASS', who, text: `node role: ${name} (node group ${g.nodeGroup}) allows eks-auth:AssumeRoleForPodIdentity` }
+      : {
+        status: 'FAIL',
+        who,
+        text: `node role: expected ${name} (node group ${g.nodeGroup}) to allow eks-auth:AssumeRoleForPodIdentity on ${clusterArn}; saw ${g.decision}. Attach AmazonEKSWorkerNodePolicy or that action`,
+      };
+  });
+}
+
+/**
+ * F15: Security Groups for Pods (the VPC CNI's `ENABLE_POD_ENI`) needs
+ * `POD_SECURITY_GROUP_ENFORCING_MODE=standard`, or pods with a security group cannot reach the agent.
+ * `awsNode` is the `kube-system/aws-node` DaemonSet, or none (not the VPC CNI).
+ */
+export function checkPodEni(cluster: string, awsNode: any | undefined): CheckLine {
+  const who = `${cluster} -`;
+  if (awsNode === undefined) {
+    return { status: 'INFO', who, text: 'security groups for pods: no aws-node DaemonSet (not the VPC CNI): nothing to check' };
+  }
+  const env: any[] = (awsNode.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []);
+  const value = (name: string, otherwise: string) => {
+    // the first entry of that name (in container order) decides; one set from a reference counts as unset
+    const e = env.find((x) => x.name === name);
+    return e?.value === undefined || e.value === null ? otherwise : String(e.value);
+  };
+  const eni = value('ENABLE_POD_ENI', 'false');
+  const mode = value('POD_SECURITY_GROUP_ENFORCING_MODE', 'strict');
+  if (eni !== 'true') {
+    return { status: 'PASS', who, text: `security groups for pods: not enabled (ENABLE_POD_ENI=${eni})` };
+  }
+  return mode === 'standard'
+    ? { status: 'PASS', who, text: 'security groups for pods: POD_SECURITY_GROUP_ENFORCING_MODE=standard' }
+    : {
+      status: 'FAIL',
+      who,
+      text: `security groups for pods: expected POD_SECURITY_GROUP_ENFORCING_MODE=standard with ENABLE_POD_ENI=true; saw ${mode} (pods with a security group could not reach the agent)`,
+    };
+}

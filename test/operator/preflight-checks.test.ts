@@ -9,7 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as fc from 'fast-check';
-import { checkAgent, checkNoIrsaPods, checkProxies, proxyFindings, referencedObjects } from '../../src/operator/preflight-checks';
+import {
+  checkAccount, checkAgent, checkAssembly, checkNodeRoles, checkNoIrsaPods, checkPodEni, checkProxies, proxyFindings, referencedObjects,
+} from '../../src/operator/preflight-checks';
 import { podsOf, renderLine, Target } from '../../src/operator/verify-checks';
 
 const LIB = path.join(__dirname, '..', '..', 'assets', 'runbooks', 'lib.sh');
@@ -186,6 +188,71 @@ describe('preflight checks say what lib.sh says (properties)', () => {
       const ts = checkAgent('prod', compute, { 'eks-pod-identity-agent': ds('eks-pod-identity-agent', a), 'eks-pod-identity-agent-hybrid': ds('eks-pod-identity-agent-hybrid', h) });
       expect(ts.map(renderLine)).toEqual(lib(dir, 'pi_check_agent', { C_COMPUTE: compute }).map((l) => l));
     }), { numRuns: 40, seed: 20261206 });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('cluster checks say what lib.sh says', () => {
+  test('assembly, credentials, node roles and Security Groups for Pods, over random answers', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cluster-checks-'));
+    fs.mkdirSync(path.join(dir, 'wave'));
+    const failed = { error: 'An error occurred (AccessDenied)\nwhen calling\n' };
+    const answer = <A>(ok: fc.Arbitrary<A>) => fc.oneof(ok, fc.constant(failed));
+    const env = fc.array(fc.record({
+      name: fc.constantFrom('ENABLE_POD_ENI', 'POD_SECURITY_GROUP_ENFORCING_MODE', 'OTHER'),
+      value: fc.option(fc.constantFrom('true', 'false', 'standard', 'strict'), { nil: undefined }),
+    }), { maxLength: 3 });
+    const group = fc.record({
+      nodeGroup: fc.constantFrom('general', 'gpu'),
+      role: answer(fc.constant('arn:aws:iam::111122223333:role/eks-node')),
+      decision: answer(fc.constantFrom('allowed', 'implicitDeny', 'explicitDeny')),
+    });
+    fc.assert(fc.property(
+      fc.constantFrom('POD_IDENTITY', 'DUAL_TRUST', ' POD_IDENTITY\n'),
+      answer(fc.constantFrom('111122223333', '444455556666')),
+      fc.constantFrom('EC2', 'AUTO_MODE'),
+      answer(fc.uniqueArray(group, { maxLength: 2, selector: (g) => g.nodeGroup })),
+      fc.option(fc.array(env, { minLength: 1, maxLength: 2 }), { nil: undefined }),
+      (phase, account, compute, groups, awsNodeEnvs) => {
+        const w = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
+        const said = (a: string | { error: string }, file: string) => {
+          w(file, typeof a === 'string' ? JSON.stringify(a) : '');
+          w(`${file}-error`, typeof a === 'string' ? '' : a.error);
+        };
+        w('wave/phase', phase);
+        said(account, 'account');
+        const list = Array.isArray(groups) ? groups : undefined;
+        w('groups', list ? JSON.stringify({ nodegroups: list.map((g) => g.nodeGroup) }) : '');
+        w('groups-error', list ? '' : failed.error);
+        for (const g of list ?? []) {
+          said(g.role, `role-${g.nodeGroup}`);
+          said(g.decision, `decision-${g.nodeGroup}`);
+        }
+        const awsNode = awsNodeEnvs && { spec: { template: { spec: { containers: awsNodeEnvs.map((e, i) => ({ name: `c${i}`, env: e })) } } } };
+        w('aws-node', awsNode ? JSON.stringify(awsNode) : '');
+        const ts = [
+          checkAssembly('/a', 'w', 'POD_IDENTITY', phase),
+          checkAccount('prod', '111122223333', account),
+          ...checkNodeRoles('prod', 'arn:aws:eks:us-east-1:111122223333:cluster/prod', compute,
+            list ? list.map((g) => ({ nodeGroup: g.nodeGroup, role: g.role, decision: typeof g.role === 'string' ? g.decision : undefined })) : failed),
+          checkPodEni('prod', awsNode),
+        ].map(renderLine);
+        // describe-nodegroup notes the group it described; the simulation that follows is that group's
+        const answered = (file: string) => `[ -s "$D/${file}-error" ] && { cat "$D/${file}-error"; return 1; }; cat "$D/${file}"`;
+        const script = `
+pi_aws() {
+  case "$*" in
+    *"sts get-caller-identity"*) ${answered('account')} ;;
+    *"list-nodegroups"*) ${answered('groups')} ;;
+    *"describe-nodegroup"*) echo "$8" > "$D/current"; ${answered('role-$8')} ;;
+    *"simulate-principal-policy"*) g="$(cat "$D/current")"; ${answered('decision-$g')} ;;
+  esac
+}
+pi_k() { [ -s "$D/aws-node" ] || { echo 'Error from server (NotFound)'; return 1; }; cat "$D/aws-node"; }
+PI_ASSEMBLY=/a; PI_WAVE=w; C_ACCOUNT=111122223333; C_REGION=us-east-1; C_ARN=arn:aws:eks:us-east-1:111122223333:cluster/prod; C_COMPUTE=${compute}
+pi_check_assembly POD_IDENTITY; pi_check_account; pi_check_node_roles; pi_check_pod_eni`;
+        expect(ts).toEqual(lib(dir, script, {}));
+      }), { numRuns: 80, seed: 20261206 });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
