@@ -1,5 +1,5 @@
-import { MigrationPhase as P } from '../../../src/migration-phase';
 import { STEP_PLANS, stepPlan } from '../../../src/migration/private/transition-table';
+import { MigrationPhase as P } from '../../../src/migration-phase';
 
 const BASE = ['tools', 'assembly', 'accounts', 'addons'];
 
