@@ -72,16 +72,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'examples', 'projenrc', '.projenrc.ts'],
+    devdirs: ['test', 'examples', 'projenrc', '.projenrc.ts', 'operator/src'],
     tsconfigPath: './tsconfig.dev.json',
     projectService: false,
   },
   tsconfigDev: {
-    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'examples/**/*.ts', '.projenrc.ts', 'projenrc/**/*.ts', 'operator/src/**/*.ts'],
     compilerOptions: {},
   },
-  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json', '/.tools/', '/.bench/'],
+  gitignore: ['cdk.out/', '.venv/', '.venv-*/', '.cdk-lines/', '.jsii.tabl.json', '__pycache__/', '.pytest_cache/', 'test-reports/', '/rosetta/*.tabl.json', '/.tools/', '/.bench/', '/operator/lib/'],
 });
+// the operator command is its own package (operator/package.json): the AWS SDK stays out of the library and its wheel
+project.addPackageIgnore('/operator/');
 project.addPackageIgnore('/examples/');
 project.addPackageIgnore('/test-python/');
 project.addPackageIgnore('/rosetta/');
@@ -118,6 +120,17 @@ project.postCompileTask.exec('chmod +x lib/collect/cli.js');
 // `cdk synth` of a migration never renders a cdk8s chart and should not pay for loading it.
 // The script checks the result in a fresh node process (no cdk8s loaded, the same exports).
 project.postCompileTask.exec('ts-node --project tsconfig.dev.json scripts/lazy-exports.ts lib');
+// The operator command (operator/, its own package: the AWS SDK for JavaScript v3 stays out of the
+// library) is built against the library just compiled; the generated verify.sh runs it.
+const operator = project.addTask('operator', {
+  description: 'Build the operator command (operator/lib/cli.js), installing its dependencies when missing',
+  steps: [
+    { exec: 'test -d operator/node_modules/@aws-sdk || npm ci --prefix operator --no-audit --no-fund' },
+    { exec: 'tsc -p operator/tsconfig.json' },
+    { exec: 'chmod +x operator/lib/cli.js' },
+  ],
+});
+project.postCompileTask.spawn(operator);
 
 // The JSON Schemas of the fleet files, written from src/migration/private/file-schemas.ts (a test
 // fails when schemas/ differs from it).

@@ -285,6 +285,8 @@ def up(args):
         'TESTBED_DIR': bed.dir,
         'TESTBED_NETNS': bed.netns,
         'TESTBED_BIN': args.bin,
+        # verify.sh runs the operator command as built in this clone (operator/lib), not the published one
+        'CDK_EKS_POD_IDENTITY_OPERATOR': os.path.join(ROOT, 'operator', 'lib', 'cli.js'),
     }
     # the operator's kubeconfig, written by the real AWS CLI from the EKS stand-in's describe-cluster
     kc_file = env['KUBECONFIG']

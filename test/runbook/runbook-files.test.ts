@@ -103,8 +103,8 @@ describe('the scripts of a wave', () => {
 
   test('a wrong option exits 2 with the usage; --help exits 0 (before any call to kubectl or aws)', () => {
     const verify = path.join(assembly[P.POD_IDENTITY], 'runbooks', 'shop', 'DUAL_TRUST-to-POD_IDENTITY', 'verify.sh');
-    // no kubectl, aws or cdk on the PATH: the options are read first
-    const env = { PATH: '/usr/bin:/bin' };
+    // no kubectl, aws or cdk on the PATH (node only): the options are read first; verify.sh runs the operator command as built here
+    const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, CDK_EKS_POD_IDENTITY_OPERATOR: path.join(__dirname, '..', '..', 'operator', 'lib', 'cli.js') };
     const bad = spawnSync('bash', [verify, '--no-such-option'], { encoding: 'utf8', env });
     expect(bad.status).toBe(2);
     expect(bad.stderr + bad.stdout).toContain('usage: verify.sh [options]');

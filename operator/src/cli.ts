@@ -1,0 +1,267 @@
+#!/usr/bin/env node
+/**
+ * cdk-eks-pod-identity-operator: the operator steps of a wave, fleet-wide.
+ *
+ *   cdk-eks-pod-identity-operator step verify <FROM> <TO> <wave folder> [options]
+ *
+ * The generated runbooks/<wave>/<FROM>-to-<TO>/verify.sh calls it with its folder; the options are
+ * the scripts' (verify.sh --help). Output: the scripts' lines, each cluster's together, in the order
+ * of clusters.tsv; one progress line per cluster on stderr; --json FILE writes every check.
+ * Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
+ */
+import * as fs from 'fs';
+import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
+import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
+import { mapLimit, Once } from './pool';
+import { FleetReader, LiveReader, Outcome } from './reader';
+import { verifyCluster } from './verify';
+import { readTsv, readWave, Wave } from './wave';
+
+/** The options of a step, as the scripts take them. */
+export interface StepOptions {
+  readonly contexts?: string;
+  readonly profiles?: string;
+  readonly timeout: number;
+  readonly interval: number;
+  readonly skipDeploy: boolean;
+  readonly cdk: string;
+  readonly triggerCronJobs: boolean;
+  readonly sts: boolean;
+  readonly stsImage: string;
+  readonly cloudTrailMinutes: number;
+  /** How many clusters are worked on at once. */
+  readonly concurrency: number;
+  /** How many requests, restarts or pods of one cluster run at once. */
+  readonly perCluster: number;
+  /** Where to write every check as JSON. */
+  readonly json?: string;
+}
+
+export class UsageError extends Error {
+  /** `withUsage`: the usage text follows the message (an unknown option). */
+  constructor(message: string, readonly withUsage = false) {
+    super(message);
+  }
+}
+
+export function usage(script: string, step: string, wave: string, from: string, to: string): string {
+  return `usage: ${script} [options]
+
+  ${step} for wave ${wave}, ${from} -> ${to} (see ${wave}.md next to this folder).
+
+options:
+  --contexts FILE       kubeconfig context per cluster: lines "<cluster name><TAB><context>"
+                        (default: the cluster ARN, the name 'aws eks update-kubeconfig' gives it)
+  --profiles FILE       AWS CLI profile per account: lines "<account><TAB><profile>"
+                        (default: the current credentials, which must be in the cluster's account)
+  --timeout SECONDS     how long to wait for an association, a rollout or a job (default 300)
+  --interval SECONDS    time between two polls (default 5)
+  --skip-deploy         apply/rollback: the stacks are deployed by a pipeline; do the rest
+  --cdk COMMAND         the CDK CLI (default: npx cdk)
+  --trigger-cronjobs    apply: run each CronJob once now (kubectl create job --from) and wait
+  --sts                 verify: run a throwaway aws-cli pod per service account (sts get-caller-identity)
+  --sts-image IMAGE     the image of that pod (default: public.ecr.aws/aws-cli/aws-cli:latest)
+  --cloudtrail MINUTES  verify: find AssumeRoleForPodIdentity events of each cluster in the last MINUTES
+  --concurrency N       how many clusters are worked on at once (default 8)
+  --per-cluster N       how many requests or pods of one cluster run at once (default 8)
+  --json FILE           write every check (cluster, service account, check, status, detail) to FILE
+  -h, --help            this text
+
+Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
+`;
+}
+
+const VALUED = ['--contexts', '--profiles', '--timeout', '--interval', '--cdk', '--sts-image', '--cloudtrail', '--concurrency', '--per-cluster', '--json'];
+
+/** Parses the scripts' options; throws UsageError with the scripts' messages. `help` when -h was given. */
+export function parseOptions(script: string, args: string[]): StepOptions | 'help' {
+  const v: { [k: string]: string } = {};
+  const flags = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (VALUED.includes(a)) {
+      if (i + 1 >= args.length) {
+        throw new UsageError(`${script}: ${a} needs a value`);
+      }
+      v[a] = args[++i];
+    } else if (a === '--skip-deploy' || a === '--trigger-cronjobs' || a === '--sts') {
+      flags.add(a);
+    } else if (a === '-h' || a === '--help') {
+      return 'help';
+    } else {
+      throw new UsageError(`${script}: unknown option ${a}`, true);
+    }
+  }
+  const whole = (name: string, fallback: number, what = 'a whole number of seconds or minutes') => {
+    const s = v[name] ?? String(fallback);
+    if (!/^[0-9]+$/.test(s)) {
+      throw new UsageError(`${script}: expected ${what}, got '${s}'`);
+    }
+    return Number(s);
+  };
+  for (const f of [v['--contexts'], v['--profiles']]) {
+    if (f !== undefined && f !== '') {
+      try {
+        fs.accessSync(f, fs.constants.R_OK);
+      } catch {
+        throw new UsageError(`${script}: cannot read ${f}`);
+      }
+    }
+  }
+  const atLeastOne = (name: string) => {
+    const n = whole(name, 8, 'a whole number above 0');
+    if (n < 1) {
+      throw new UsageError(`${script}: expected a whole number above 0, got '${v[name]}'`);
+    }
+    return n;
+  };
+  return {
+    contexts: v['--contexts'] || undefined,
+    profiles: v['--profiles'] || undefined,
+    timeout: whole('--timeout', 300),
+    interval: whole('--interval', 5),
+    cloudTrailMinutes: whole('--cloudtrail', 0),
+    concurrency: atLeastOne('--concurrency'),
+    perCluster: atLeastOne('--per-cluster'),
+    skipDeploy: flags.has('--skip-deploy'),
+    triggerCronJobs: flags.has('--trigger-cronjobs'),
+    sts: flags.has('--sts'),
+    stsImage: v['--sts-image'] ?? 'public.ecr.aws/aws-cli/aws-cli:latest',
+    cdk: v['--cdk'] ?? 'npx cdk',
+    json: v['--json'],
+  };
+}
+
+/** A two-column TSV file as a map (the --contexts and --profiles files). */
+const lookup = (file: string | undefined): Map<string, string> =>
+  new Map(file ? readTsv(file).filter((r) => r.length >= 2).map((r) => [r[0], r[1]] as [string, string]) : []);
+
+/** One check of --json. */
+export interface JsonCheck {
+  readonly cluster: string;
+  /** `<namespace>/<serviceAccount>`, or `-` for a cluster's own check. */
+  readonly serviceAccount: string;
+  readonly check: string;
+  readonly status: CheckLine['status'];
+  readonly detail: string;
+}
+
+export function jsonCheck(line: CheckLine): JsonCheck {
+  const [cluster, serviceAccount] = line.who.split(' ');
+  const colon = line.text.indexOf(': ');
+  return { cluster, serviceAccount, check: colon < 0 ? line.text : line.text.slice(0, colon), status: line.status, detail: colon < 0 ? '' : line.text.slice(colon + 2) };
+}
+
+/** The result of a step: its lines (each cluster's together) and how many failed. */
+export interface StepResult {
+  readonly lines: string[];
+  readonly checks: CheckLine[];
+  readonly failed: number;
+}
+
+/**
+ * Runs verify on every cluster of the wave, `concurrency` at a time; `out` gets each cluster's lines as
+ * soon as the clusters before it in clusters.tsv are printed, `progress` one line per cluster done.
+ */
+export async function runVerify(wave: Wave, from: MigrationPhase, to: MigrationPhase, reader: FleetReader, options: StepOptions,
+  out: (line: string) => void, progress: (line: string) => void, now = new Date()): Promise<StepResult> {
+  const lines: string[] = [];
+  const checks: CheckLine[] = [];
+  const say = (l: string) => {
+    lines.push(l);
+    out(l);
+  };
+  say(`INFO ${wave.name} ${from} -> ${to}: verify`);
+  say(`INFO verifying ${wave.name} at ${to}`);
+  const done: (CheckLine[] | undefined)[] = wave.clusters.map(() => undefined);
+  let printed = 0;
+  let finished = 0;
+  // each role's trust read once for the whole wave (a role may serve many clusters; IAM is global)
+  const regionOf = new Map<string, string>();
+  const trusts = new Once<Outcome<any>>((roleArn) => reader.trust(roleArn, regionOf.get(roleArn)!));
+  const trust = (roleArn: string, region: string) => {
+    if (!regionOf.has(roleArn)) {
+      regionOf.set(roleArn, region);
+    }
+    return trusts.get(roleArn);
+  };
+  await mapLimit(wave.clusters, options.concurrency, async (cluster, i) => {
+    const started = Date.now();
+    const targets = wave.targets.filter((t) => t.cluster === cluster.name);
+    const result = await verifyCluster(cluster, targets, to, reader,
+      { sts: options.sts, cloudTrailMinutes: options.cloudTrailMinutes, now, perCluster: options.perCluster }, trust);
+    done[i] = result;
+    finished++;
+    progress(`verify ${wave.name}: ${cluster.name} done (${finished}/${wave.clusters.length}): ${result.length} checks, `
+      + `${result.filter((l) => l.status === 'FAIL').length} failed, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    while (printed < done.length && done[printed] !== undefined) {
+      for (const l of done[printed]!) {
+        checks.push(l);
+        say(renderLine(l));
+      }
+      printed++;
+    }
+  });
+  const failed = checks.filter((l) => l.status === 'FAIL').length;
+  say(failed > 0 ? `RESULT ${wave.name} verify ${from} -> ${to}: ${failed} checks failed` : `RESULT ${wave.name} verify ${from} -> ${to}: every check passed`);
+  return { lines, checks, failed };
+}
+
+const isPhase = (p: string): p is MigrationPhase => Object.prototype.hasOwnProperty.call(PHASES, p);
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, step, from, to, dir, ...rest] = argv;
+  const script = `${step ?? 'step'}.sh`;
+  try {
+    if (command !== 'step' || step === undefined || from === undefined || to === undefined || dir === undefined) {
+      throw new UsageError('usage: cdk-eks-pod-identity-operator step <preflight|apply|verify|rollback> <FROM> <TO> <wave folder> [options]');
+    }
+    if (!isPhase(from) || !isPhase(to)) {
+      throw new UsageError(`${script}: expected two phases (${Object.keys(PHASES).join(', ')}), got '${from}' and '${to}'`);
+    }
+    if (step !== 'verify') {
+      throw new UsageError(`${script}: the engine runs verify only so far; run runbooks/<wave>/${from}-to-${to}/${step}.sh (lib.sh) for ${step}`);
+    }
+    const wave = readWave(dir);
+    let options: StepOptions | 'help';
+    try {
+      options = parseOptions(script, rest);
+    } catch (e) {
+      if (e instanceof UsageError && e.withUsage) {
+        throw new UsageError(`${e.message}\n${usage(script, step, wave.name, from, to).trimEnd()}`);
+      }
+      throw e;
+    }
+    if (options === 'help') {
+      process.stdout.write(usage(script, step, wave.name, from, to));
+      return 0;
+    }
+    const reader = new LiveReader({
+      contexts: lookup(options.contexts),
+      profiles: lookup(options.profiles),
+      timeout: options.timeout,
+      stsImage: options.stsImage,
+    });
+    const result = await runVerify(wave, from, to, reader, options, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
+    process.stderr.write(`verify ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
+      + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} AWS requests\n`);
+    if (options.json) {
+      fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: result.failed, checks: result.checks.map(jsonCheck) }, undefined, 2) + '\n');
+    }
+    return result.failed > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message + '\n');
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((status) => { process.exitCode = status; }, (e) => {
+    process.stderr.write(`cdk-eks-pod-identity-operator: ${e?.stack ?? e}\n`);
+    process.exitCode = 2;
+  });
+}

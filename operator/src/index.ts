@@ -1,0 +1,5 @@
+export * from './cli';
+export * from './pool';
+export * from './reader';
+export * from './verify';
+export * from './wave';

@@ -1,0 +1,143 @@
+/**
+ * The verify step: the whole state of a phase, cluster by cluster. Each cluster's reads are made once
+ * (its pods and ServiceAccounts, its associations, its add-ons), the roles once per fleet, and the
+ * checks are the pure functions the library holds (cdk-eks-pod-identity/lib/operator/verify-checks),
+ * so each line says exactly what the scripts said.
+ */
+import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
+import {
+  checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, podsOf,
+} from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
+import { mapLimit } from './pool';
+import { FleetReader, Outcome } from './reader';
+import { WaveCluster, WaveTarget } from './wave';
+
+/** What verify does beyond the API reads. */
+export interface VerifyOptions {
+  /** --sts: a throwaway aws-cli pod per service account. */
+  readonly sts: boolean;
+  /** --cloudtrail MINUTES: the cluster's AssumeRoleForPodIdentity events (0: not looked up). */
+  readonly cloudTrailMinutes: number;
+  /** The time verify runs at (the CloudTrail window ends there). */
+  readonly now: Date;
+  /** How many requests or pods of one cluster run at once. */
+  readonly perCluster: number;
+}
+
+const whoOf = (t: WaveTarget) => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+const fail = (t: WaveTarget, text: string): CheckLine => ({ status: 'FAIL', who: whoOf(t), text });
+
+/** `%Y-%m-%dT%H:%M:%SZ`, as the scripts print a time. */
+export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The --sts line: the identity the pod's `sts get-caller-identity` printed, against the one the phase gives. */
+export function checkSts(t: WaveTarget, mode: 'pod-identity' | 'irsa', seen: Outcome<string>): CheckLine {
+  const expected = mode === 'pod-identity' ? t.podIdentityIdentity : t.irsaIdentity;
+  if (!seen.ok) {
+    return fail(t, `sts: expected ${expected}<session>; the pod failed: ${seen.error}`);
+  }
+  return seen.value.startsWith(expected)
+    ? { status: 'PASS', who: whoOf(t), text: `sts: ${seen.value}` }
+    : fail(t, `sts: expected ${expected}<session>; saw ${seen.value}`);
+}
+
+/** The --cloudtrail line of a cluster: its AssumeRoleForPodIdentity events in the window. */
+export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outcome<any[]>): CheckLine {
+  const who = `${cluster.name} -`;
+  if (!events.ok) {
+    return { status: 'FAIL', who, text: `cloudtrail: cannot look up events in ${cluster.region}: ${events.error}` };
+  }
+  const n = events.value.filter((e) => {
+    try {
+      return JSON.parse(e.CloudTrailEvent ?? 'null')?.requestParameters?.clusterName === cluster.name;
+    } catch {
+      return false;
+    }
+  }).length;
+  return n > 0
+    ? { status: 'PASS', who, text: `cloudtrail: ${n} AssumeRoleForPodIdentity events since ${isoSeconds(since)}` }
+    : {
+      status: 'FAIL',
+      who,
+      text: `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${isoSeconds(since)} in ${cluster.region}; `
+      + 'saw none (CloudTrail can lag by 15 minutes)',
+    };
+}
+
+/** The verify lines of one cluster's service accounts at `phase`, in the scripts' order: add-ons, associations, annotations, trust, pods, sts, CloudTrail. */
+export async function verifyCluster(cluster: WaveCluster, targets: readonly WaveTarget[], phase: MigrationPhase, reader: FleetReader,
+  options: VerifyOptions, trust: (roleArn: string, region: string) => Promise<Outcome<any>> = (a, r) => reader.trust(a, r)): Promise<CheckLine[]> {
+  const mode = PHASES[phase].association ? 'pod-identity' : 'irsa';
+  const addonNames = [...new Set(targets.flatMap((t) => (t.addon ? [t.addon.name] : [])))];
+  const [objects, listed, addons] = await Promise.all([
+    reader.kubeObjects(cluster),
+    reader.associations(cluster),
+    mapLimit(addonNames, options.perCluster, async (name) => [name, await reader.addon(cluster, name)] as const),
+  ]);
+  const addonOf = new Map(addons);
+
+  // the association of each service account: the first listed for it, described
+  const associationOf = await mapLimit(targets, options.perCluster, async (t): Promise<Outcome<any | undefined>> => {
+    if (!listed.ok) {
+      return listed;
+    }
+    const id = listed.value.find((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount)?.associationId;
+    if (id === undefined) {
+      return { ok: true, value: undefined };
+    }
+    const d = await reader.describeAssociation(cluster, id);
+    return d.ok ? d : { ok: false, error: `cannot describe association ${id}` };
+  });
+  const trusts = await mapLimit(targets, options.perCluster, (t) =>
+    Promise.all([trust(t.irsaRoleArn, cluster.region), trust(t.associationRoleArn, cluster.region)]));
+
+  const lines: CheckLine[] = [];
+  for (const t of targets) {
+    if (t.addon) {
+      const a = addonOf.get(t.addon.name)!;
+      lines.push(...(a.ok ? checkAddon(t, phase, a.value) : [fail(t, `add-on ${t.addon.name}: cannot call eks describe-addon: ${a.error}`)]));
+    }
+  }
+  targets.forEach((t, i) => {
+    const a = associationOf[i];
+    if (!a.ok) {
+      lines.push(fail(t, listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}`));
+    } else {
+      lines.push(checkAssociation(t, phase, a.value));
+    }
+  });
+  for (const t of targets) {
+    if (!objects.ok) {
+      lines.push(fail(t, `annotation: cannot read the ServiceAccount: ${objects.error}`));
+      continue;
+    }
+    const sa = objects.value.find((o) => o.kind === 'ServiceAccount' && o.metadata?.namespace === t.namespace && o.metadata?.name === t.serviceAccount);
+    lines.push(sa === undefined
+      ? fail(t, `annotation: cannot read the ServiceAccount: Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`)
+      : checkAnnotation(t, phase, sa));
+  }
+  targets.forEach((t, i) => {
+    const [irsa, assoc] = trusts[i];
+    const [oidcLine, podsLine] = checkTrust(t, phase, irsa.ok ? irsa.value : {}, assoc.ok ? assoc.value : {});
+    lines.push(irsa.ok ? oidcLine : fail(t, `trust: cannot read the trust of ${t.irsaRoleArn}: ${irsa.error}`));
+    lines.push(assoc.ok ? podsLine : fail(t, `trust: cannot read the trust of ${t.associationRoleArn}: ${assoc.error}`));
+  });
+  for (const t of targets) {
+    if (!objects.ok) {
+      lines.push(fail(t, `pods: cannot list the pods of namespace ${t.namespace}: ${objects.error}`));
+      continue;
+    }
+    const inNamespace = objects.value.filter((o) => o.kind === 'Pod' && o.metadata?.namespace === t.namespace);
+    lines.push(checkPods(t, mode, podsOf(t, { items: inNamespace })));
+  }
+  if (options.sts) {
+    const seen = await mapLimit(targets, options.perCluster, (t) => reader.callerIdentity(cluster, t.namespace, t.serviceAccount));
+    targets.forEach((t, i) => lines.push(checkSts(t, mode, seen[i])));
+  }
+  if (options.cloudTrailMinutes > 0 && mode === 'pod-identity') {
+    const since = new Date(Math.floor(options.now.getTime() / 1000) * 1000 - options.cloudTrailMinutes * 60_000);
+    lines.push(checkCloudTrail(cluster, since, await reader.podIdentityEvents(cluster, since)));
+  }
+  return lines;
+}
