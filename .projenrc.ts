@@ -154,6 +154,16 @@ bench.spawn(project.compileTask);
 bench.exec('tsc -p bench/tsconfig.json');
 bench.exec('node .bench/run.js', { receiveArgs: true });
 
+// The operator benchmark (bench/operator.ts): a wave's verify, today's scripts (lib.sh) against the
+// operator engine (operator/lib/cli.js), on the same waves of stand-ins that charge a latency per API
+// request and the measured start-up of each client process.
+const benchOperator = project.addTask('bench:operator', {
+  description: 'Benchmark verify: lib.sh against the operator engine (options after --: --waves 2x5,10x30,50x50, --latency-ms 50, --smoke)',
+});
+benchOperator.spawn(project.compileTask);
+benchOperator.exec('tsc -p bench/tsconfig.json');
+benchOperator.exec('node .bench/operator.js', { receiveArgs: true });
+
 // Every test: the full projen build (compile, jest with coverage, eslint, docgen, rosetta, package
 // js + python), then the Python wheel in a fresh venv under pytest, then one summary line.
 project.addTask('test:all', {

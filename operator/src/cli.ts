@@ -16,7 +16,7 @@ import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
 import { FleetReader, LiveReader, Outcome } from './reader';
 import { verifyCluster } from './verify';
-import { readTsv, readWave, Wave } from './wave';
+import { readTsv, readWave, Wave, WaveError } from './wave';
 
 /** The options of a step, as the scripts take them. */
 export interface StepOptions {
@@ -253,6 +253,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(e.message + '\n');
+      return 2;
+    }
+    if (e instanceof WaveError) {
+      process.stderr.write(`${script}: ${e.message}\n`);
       return 2;
     }
     throw e;

@@ -32,8 +32,14 @@ export interface Wave {
   readonly targets: readonly WaveTarget[];
 }
 
+/** A wave folder the step cannot read. */
+export class WaveError extends Error {}
+
 /** The rows of a tab-separated file, without its `#` lines and blank lines. */
 export function readTsv(file: string): string[][] {
+  if (!fs.existsSync(file)) {
+    throw new WaveError(`${file} is missing: the step runs on a wave's folder of a synthesized runbooks/ folder (cdk synth writes it)`);
+  }
   return fs.readFileSync(file, 'utf-8').split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split('\t'));
 }
 
@@ -43,7 +49,7 @@ const dash = (v: string | undefined): string | undefined => (v === undefined || 
 export function readWave(dir: string): Wave {
   const wave = readTsv(path.join(dir, 'wave.tsv')).find((r) => r[0] === 'wave')?.[1];
   if (wave === undefined) {
-    throw new Error(`${path.join(dir, 'wave.tsv')}: no 'wave' line; is ${dir} a wave's folder of a synthesized runbooks/ folder?`);
+    throw new WaveError(`${path.join(dir, 'wave.tsv')}: no 'wave' line; is ${dir} a wave's folder of a synthesized runbooks/ folder?`);
   }
   const clusters: WaveCluster[] = readTsv(path.join(dir, 'clusters.tsv')).map(([name, region, account, arn, computeType]) =>
     ({ name, region, account, arn, computeType }));
@@ -53,7 +59,7 @@ export function readWave(dir: string): Wave {
       podTrust, helmRelease, podIdentityIdentity, irsaIdentity, addon, addonVersion] = r;
     const clusterArn = arnOf.get(cluster);
     if (clusterArn === undefined) {
-      throw new Error(`${path.join(dir, 'targets.tsv')}: cluster ${cluster} of ${namespace}/${serviceAccount} is not in clusters.tsv; synthesize again`);
+      throw new WaveError(`${path.join(dir, 'targets.tsv')}: cluster ${cluster} of ${namespace}/${serviceAccount} is not in clusters.tsv; synthesize again`);
     }
     return {
       cluster,

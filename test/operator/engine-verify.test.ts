@@ -224,3 +224,15 @@ test('a wave folder without its data: the file and what to do', () => {
   fs.writeFileSync(path.join(dir, 'wave.tsv'), '# key\tvalue\n');
   expect(() => readWave(dir)).toThrow(`${path.join(dir, 'wave.tsv')}: no 'wave' line; is ${dir} a wave's folder of a synthesized runbooks/ folder?`);
 });
+
+test('a folder that is not a wave\'s: exit 2, the missing file named', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-verify-'));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    expect(await main(['step', 'verify', 'DUAL_TRUST', 'POD_IDENTITY', dir])).toBe(2);
+    expect(err).toHaveBeenLastCalledWith(`verify.sh: ${path.join(dir, 'wave.tsv')} is missing: the step runs on a wave's folder of a synthesized runbooks/ folder `
+      + '(cdk synth writes it)\n');
+  } finally {
+    err.mockRestore();
+  }
+});
