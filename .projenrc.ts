@@ -131,6 +131,9 @@ const operator = project.addTask('operator', {
   ],
 });
 project.postCompileTask.spawn(operator);
+// and packed next to the library's tarball at its version (scripts/pack-operator.sh): the release
+// workflow publishes every tarball of dist/js, so the two ship together
+project.tasks.tryFind('package:js')!.exec('bash scripts/pack-operator.sh');
 
 // The JSON Schemas of the fleet files, written from src/migration/private/file-schemas.ts (a test
 // fails when schemas/ differs from it).

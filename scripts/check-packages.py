@@ -13,15 +13,17 @@ import tarfile
 import zipfile
 
 ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|\.jsii\.tabl\.json|schemas/[a-z]+\.schema\.json|assets/runbooks/lib\.sh|lib/.+\.(js|d\.ts|json))$")
+# the operator command's own package (operator/, packed by scripts/pack-operator.sh)
+ALLOWED_OPERATOR = re.compile(r"^package/(package\.json|README\.md|LICENSE|lib/[a-z-]+\.(js|d\.ts))$")
 ALLOWED_WHEEL = re.compile(r"^(cdk_eks_pod_identity/(__init__\.py|py\.typed|_jsii/__init__\.py|_jsii/cdk-eks-pod-identity@[^/]+\.jsii\.tgz)"
                            r"|cdk_eks_pod_identity-[^/]+\.data/scripts/cdk-eks-pod-identity"
                            r"|cdk_eks_pod_identity-[^/]+\.dist-info/.+)$")
 
 
-def check_tarball(name, data):
+def check_tarball(name, data, allowed=ALLOWED_TARBALL):
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         names = sorted(m.name for m in tar.getmembers() if m.isfile())
-    bad = [n for n in names if not ALLOWED_TARBALL.match(n)]
+    bad = [n for n in names if not allowed.match(n)]
     print(f"{name}: {len(names)} files ({sum(1 for n in names if n.startswith('package/lib/'))} under lib/)")
     for n in bad:
         print(f"  NOT LIBRARY: {n}")
@@ -36,7 +38,8 @@ def main():
         return 1
     bad = []
     for path in tarballs:
-        bad += check_tarball(path, open(path, "rb").read())
+        operator = "/cdk-eks-pod-identity-operator-" in path
+        bad += check_tarball(path, open(path, "rb").read(), ALLOWED_OPERATOR if operator else ALLOWED_TARBALL)
     for path in wheels:
         with zipfile.ZipFile(path) as wheel:
             names = sorted(wheel.namelist())

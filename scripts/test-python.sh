@@ -18,7 +18,7 @@ if [ -z "$wheel" ]; then
   echo "no wheel under dist/python: run 'npx projen build' first" >&2
   exit 1
 fi
-tarball=$(ls dist/js/*.tgz 2>/dev/null | head -n 1 || true)
+tarball=$(ls dist/js/cdk-eks-pod-identity-[0-9]*.tgz 2>/dev/null | head -n 1 || true)
 echo "packages: $tarball $wheel"
 
 venv=".venv-$label"
