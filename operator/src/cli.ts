@@ -3,6 +3,7 @@
  * cdk-eks-pod-identity-operator: the operator steps of a wave, fleet-wide.
  *
  *   cdk-eks-pod-identity-operator step verify <FROM> <TO> <wave folder> [options]
+ *   cdk-eks-pod-identity-operator provider preflight <oidc-providers folder> <cluster> [options]
  *
  * The generated runbooks/<wave>/<FROM>-to-<TO>/verify.sh calls it with its folder; the options are
  * the scripts' (verify.sh --help). Output: the scripts' lines, each cluster's together, in the order
@@ -14,6 +15,7 @@ import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
+import { parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight } from './provider';
 import { FleetReader, LiveReader, Outcome } from './reader';
 import { verifyCluster } from './verify';
 import { readTsv, readWave, Wave, WaveError } from './wave';
@@ -210,7 +212,39 @@ export async function runVerify(wave: Wave, from: MigrationPhase, to: MigrationP
 
 const isPhase = (p: string): p is MigrationPhase => Object.prototype.hasOwnProperty.call(PHASES, p);
 
+/** `provider preflight <folder> <cluster> [options]`: the OIDC provider's retirement preflight. */
+async function providerMain(argv: string[]): Promise<number> {
+  const [step, dir, ...rest] = argv;
+  const script = `${step ?? 'preflight'}.sh`;
+  try {
+    if (step !== 'preflight' || dir === undefined) {
+      throw new ProviderUsageError('usage: cdk-eks-pod-identity-operator provider preflight <oidc-providers folder> <cluster> [options]');
+    }
+    const parsed = parseProviderArgs(script, rest, new Date());
+    if (parsed === 'help') {
+      process.stdout.write(providerUsage(script, step));
+      return 0;
+    }
+    const p = readProviderStep(dir, parsed.cluster, script);
+    const reader = new LiveReader({ contexts: lookup(parsed.options.contexts), profiles: lookup(parsed.options.profiles), timeout: 30, stsImage: '' });
+    return await runProviderPreflight(p, reader, parsed.options.since, (l) => process.stdout.write(l + '\n'));
+  } catch (e) {
+    if (e instanceof ProviderUsageError) {
+      process.stderr.write(e.message + '\n' + (e.withUsage ? providerUsage(script, step) : ''));
+      return 2;
+    }
+    if (e instanceof WaveError) {
+      process.stderr.write(`${script}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'provider') {
+    return providerMain(argv.slice(1));
+  }
   const [command, step, from, to, dir, ...rest] = argv;
   const script = `${step ?? 'step'}.sh`;
   try {

@@ -6,8 +6,11 @@
  */
 import { spawn } from 'child_process';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { DescribeAddonCommand, DescribePodIdentityAssociationCommand, EKSClient, ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
-import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  DescribeAddonCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAddonsCommand, ListPodIdentityAssociationsCommand,
+} from '@aws-sdk/client-eks';
+import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { WaveCluster } from './wave';
 
 /** A read's result, or the one-line error the scripts would print for it. */
@@ -36,6 +39,24 @@ export interface FleetReader {
   podIdentityEvents(cluster: WaveCluster, since: Date): Promise<Outcome<any[]>>;
   /** A throwaway aws-cli pod under the service account: what its `sts get-caller-identity` says. */
   callerIdentity(cluster: WaveCluster, namespace: string, serviceAccount: string): Promise<Outcome<string>>;
+}
+
+/** What an OIDC provider's retirement preflight reads. */
+export interface ProviderReader {
+  /** The account the credentials for `account` reach (`sts get-caller-identity`). */
+  callerAccount(account: string, region: string): Promise<Outcome<string>>;
+  /** Whether IAM has the provider (NoSuchEntity: false). */
+  providerExists(account: string, region: string, providerArn: string): Promise<Outcome<boolean>>;
+  /** Every role of the account, its trust decoded (`iam list-roles`, every page). */
+  roles(account: string, region: string): Promise<Outcome<any[]>>;
+  /** The cluster's managed add-ons (`eks list-addons`, every page). */
+  addonNames(cluster: WaveCluster): Promise<Outcome<string[]>>;
+  /** A managed add-on (`describe-addon` output's `addon`). */
+  addon(cluster: WaveCluster, name: string): Promise<Outcome<any>>;
+  /** Every pod of the cluster (`kubectl get pods --all-namespaces -o json`): one client process. */
+  pods(cluster: WaveCluster): Promise<Outcome<any[]>>;
+  /** The AssumeRoleWithWebIdentity events of an account's region since a time (`cloudtrail lookup-events`, every page). */
+  webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>>;
 }
 
 /** How the live reader reaches the fleet. */
@@ -69,7 +90,7 @@ export class Counts {
 
 /** The text of an SDK error as the AWS CLI prints it: `An error occurred (<code>) when calling the <operation> operation: <message>`. */
 export function sdkError(operation: string, e: any): string {
-  const code = e?.name ?? e?.Code ?? 'Error';
+  const code = e?.Code ?? e?.name ?? 'Error';
   return `An error occurred (${code}) when calling the ${operation} operation: ${String(e?.message ?? e).replace(/\s*\n\s*/g, ' ')}`;
 }
 
@@ -93,7 +114,7 @@ export function run(cmd: string, args: string[]): Promise<{ status: number; stdo
 }
 
 /** The fleet as the operator's kubectl and AWS credentials see it. */
-export class LiveReader implements FleetReader {
+export class LiveReader implements FleetReader, ProviderReader {
   readonly counts = new Counts();
   private readonly clients = new Map<string, any>();
   private readonly kubectl: string;
@@ -196,6 +217,95 @@ export class LiveReader implements FleetReader {
         this.counts.request('cloudtrail:LookupEvents');
         const r = await trail.send(new LookupEventsCommand({
           LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'AssumeRoleForPodIdentity' }],
+          StartTime: since,
+          NextToken: nextToken,
+        }));
+        events.push(...(r.Events ?? []));
+        nextToken = r.NextToken;
+      } while (nextToken);
+      return ok(events);
+    } catch (e) {
+      return failed(sdkError('LookupEvents', e));
+    }
+  }
+
+  async callerAccount(account: string, region: string): Promise<Outcome<string>> {
+    try {
+      this.counts.request('sts:GetCallerIdentity');
+      const r = await this.client(STSClient, account, region).send(new GetCallerIdentityCommand({}));
+      return ok(r.Account ?? '-');
+    } catch (e) {
+      return failed(sdkError('GetCallerIdentity', e));
+    }
+  }
+
+  async providerExists(account: string, region: string, providerArn: string): Promise<Outcome<boolean>> {
+    try {
+      this.counts.request('iam:GetOpenIDConnectProvider');
+      await this.client(IAMClient, account, region).send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }));
+      return ok(true);
+    } catch (e: any) {
+      return e?.name === 'NoSuchEntityException' || e?.name === 'NoSuchEntity' ? ok(false) : failed(sdkError('GetOpenIDConnectProvider', e));
+    }
+  }
+
+  async roles(account: string, region: string): Promise<Outcome<any[]>> {
+    const iam = this.client(IAMClient, account, region);
+    const all: any[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        this.counts.request('iam:ListRoles');
+        const r = await iam.send(new ListRolesCommand({ Marker: marker }));
+        for (const role of r.Roles ?? []) {
+          all.push({ ...role, AssumeRolePolicyDocument: JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? '{}')) });
+        }
+        marker = r.IsTruncated ? r.Marker : undefined;
+      } while (marker);
+      return ok(all);
+    } catch (e) {
+      return failed(sdkError('ListRoles', e));
+    }
+  }
+
+  async addonNames(cluster: WaveCluster): Promise<Outcome<string[]>> {
+    const eks = this.client(EKSClient, cluster.account, cluster.region);
+    const all: string[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        this.counts.request('eks:ListAddons');
+        const r = await eks.send(new ListAddonsCommand({ clusterName: cluster.name, nextToken }));
+        all.push(...(r.addons ?? []));
+        nextToken = r.nextToken;
+      } while (nextToken);
+      return ok(all);
+    } catch (e) {
+      return failed(sdkError('ListAddons', e));
+    }
+  }
+
+  async pods(cluster: WaveCluster): Promise<Outcome<any[]>> {
+    const r = await this.k(cluster, 'get', ['get', 'pods', '--all-namespaces', '-o', 'json']);
+    if (r.status !== 0) {
+      return failed(oneLine(r.stdout + r.stderr));
+    }
+    try {
+      return ok(JSON.parse(r.stdout).items ?? []);
+    } catch (e) {
+      return failed(`kubectl printed no JSON: ${oneLine(r.stdout).slice(0, 200)}`);
+    }
+  }
+
+  async webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>> {
+    const trail = this.client(CloudTrailClient, account, region);
+    const events: any[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        this.counts.request('cloudtrail:LookupEvents');
+        const r = await trail.send(new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'AssumeRoleWithWebIdentity' }],
           StartTime: since,
           NextToken: nextToken,
         }));

@@ -157,8 +157,8 @@ export function runScript(script: string, options: string[] = [], env: NodeJS.Pr
 export const WITH_CONTAINERS: NodeJS.ProcessEnv = { PATH: `${path.join(ROOT, 'scripts', 'testbed', 'container-standin')}${path.delimiter}${process.env.PATH}` };
 
 /** Runs runbooks/oidc-providers/<step>.sh for a cluster, as `runScript` runs a wave's scripts. */
-export function runProviderScript(script: string, clusterName: string): ScriptRun {
-  return runWith(script, [clusterName], []);
+export function runProviderScript(script: string, clusterName: string, options: string[] = []): ScriptRun {
+  return runWith(script, [clusterName], options);
 }
 
 function runWith(script: string, positional: string[], options: string[], env: NodeJS.ProcessEnv = {}): ScriptRun {

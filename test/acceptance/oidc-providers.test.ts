@@ -234,6 +234,47 @@ test('ADOPTED: preflight finds what the app cannot see (exit 1), then passes; ve
   expect(v.lines).toContain(`PASS ${C.name} - stack: ${stack} holds ${PROVIDER} (IMPORT_COMPLETE)`);
 });
 
+test('preflight reads CloudTrail: a recorded AssumeRoleWithWebIdentity through the provider fails it, naming role, session and subject; '
+  + 'one through another provider does not count; a window after it passes', () => {
+  const trail = path.join(process.env.TESTBED_DIR!, 'cloudtrail.jsonl');
+  const kept = fs.existsSync(trail) ? fs.readFileSync(trail, 'utf8') : '';
+  const when = new Date(Math.floor(Date.now() / 1000) * 1000 - 3 * 86_400_000);
+  // what STS records when a pod on IRSA calls it: the provider, the role, the session, the service account
+  const record = (through: string, role: string, session: string, subject: string) => JSON.stringify({
+    account: C.account,
+    region: C.region,
+    time: when.getTime() / 1000,
+    event: {
+      eventVersion: '1.08',
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRoleWithWebIdentity',
+      awsRegion: C.region,
+      eventTime: when.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      userIdentity: { type: 'WebIdentityUser', principalId: `${through}:sts.amazonaws.com:${subject}`, userName: subject, identityProvider: through },
+      requestParameters: { roleArn: role, roleSessionName: session, durationSeconds: 3600 },
+      responseElements: { subjectFromWebIdentityToken: subject, provider: through, audience: 'sts.amazonaws.com' },
+    },
+  }) + '\n';
+  const OTHER = `arn:aws:iam::${C.account}:oidc-provider/oidc.eks.${C.region}.amazonaws.com/id/ANOTHERCLUSTER`;
+  fs.appendFileSync(trail, record(PROVIDER, `arn:aws:iam::${C.account}:role/stray`, 'botocore-session-1764460800', 'system:serviceaccount:stray:cron')
+    + record(OTHER, `arn:aws:iam::${C.account}:role/elsewhere`, 'botocore-session-1', 'system:serviceaccount:other:app'));
+  try {
+    const found = provider('preflight');
+    expect(found.status).toBe(1);
+    expect(found.fails).toEqual([expect.stringMatching(new RegExp(`^FAIL ${C.name} - cloudtrail: expected no AssumeRoleWithWebIdentity through ${PROVIDER} since \\S+; `
+      + `saw 1: arn:aws:iam::${C.account}:role/stray \\(session botocore-session-1764460800, system:serviceaccount:stray:cron, `
+      + `${when.toISOString().replace(/\.\d{3}Z$/, 'Z')}, ${C.region}\\)\\. Something still assumes these roles by IRSA: move it to Pod Identity `
+      + '\\(the subject is its service account\\), then run preflight again \\(--cloudtrail-since a time after its last call, once it is moved\\)$'))]);
+    // the operator moved it; the window starts after its last call
+    const since = new Date(when.getTime() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const after = runProviderScript(path.join(assembly, 'runbooks', 'oidc-providers', 'preflight.sh'), C.name, ['--cloudtrail-since', since]);
+    expectPassed(after);
+    expect(after.lines).toContain(`PASS ${C.name} - cloudtrail: no AssumeRoleWithWebIdentity through ${PROVIDER} since ${since} in ${C.region}, us-east-1`);
+  } finally {
+    fs.writeFileSync(trail, kept);
+  }
+});
+
 test('RETIRING then RETIRED, each deployed: the provider is deleted, and verify says so', () => {
   steps.push(OidcProviderStep.RETIRING);
   assembly = synth();

@@ -51,7 +51,7 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
     fs.writeFileSync(path.join(runbooks, `${report.wave}.md`), renderRunbook(report));
     waveScriptFiles(report).forEach(write);
   }
-  providerRunbookFiles(providers).forEach(write);
+  providerRunbookFiles(providers, reports.flatMap((r) => r.clusters.map((c) => c.region))).forEach(write);
   foundationRunbookFiles(foundation).forEach(write);
   fs.writeFileSync(path.join(runbooks, 'index.md'), renderIndex(reports, fleet.excluded, fleet.unassigned, 'markdown', trust, foundation?.clusters.length ?? 0));
   const dir = path.join(outdir, 'import');

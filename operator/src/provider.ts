@@ -1,0 +1,225 @@
+/**
+ * The preflight of an OIDC provider's recorded retirement step (runbooks/oidc-providers/preflight.sh
+ * <cluster>): the credentials reach the cluster's account; unless the step is KEPT, the provider's
+ * existence against the step, then what still uses it that the app cannot see (roles of the account
+ * that trust it, managed add-ons on IRSA, pods on IRSA) and what did use it (CloudTrail's
+ * AssumeRoleWithWebIdentity through it, in every region the fleet runs in and us-east-1, where STS's
+ * global endpoint records, over a window the operator sets). The checks are the library's pure
+ * functions (cdk-eks-pod-identity/lib/operator/provider-checks).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { checkAccount } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
+import {
+  checkProviderAddons, checkProviderExists, checkProviderPods, checkProviderRoles, checkWebIdentityEvidence, CLOUDTRAIL_LOOKUP_DAYS,
+} from 'cdk-eks-pod-identity/lib/operator/provider-checks';
+import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { mapLimit } from './pool';
+import { Outcome, ProviderReader } from './reader';
+import { isoSeconds } from './verify';
+import { readTsv, WaveCluster, WaveError } from './wave';
+
+/** A cluster's recorded provider step (a line of providers.tsv). */
+export interface ProviderStep {
+  readonly cluster: WaveCluster;
+  readonly step: string;
+  readonly providerArn: string;
+  readonly stackName: string;
+  readonly stackRegion: string;
+  readonly logicalId: string;
+  /** Where CloudTrail is looked up: every region of the fleet (regions.tsv) and us-east-1. */
+  readonly regions: readonly string[];
+}
+
+/** The recorded step of `clusterName` in an oidc-providers folder; a WaveError naming the clusters it has otherwise. */
+export function readProviderStep(dir: string, clusterName: string, script: string): ProviderStep {
+  const providers = readTsv(path.join(dir, 'providers.tsv'));
+  const row = providers.find((r) => r[0] === clusterName);
+  if (row === undefined) {
+    throw new WaveError(`the state records no provider step for cluster ${clusterName}; these: ${providers.map((r) => r[0]).join(' ')}`);
+  }
+  const c = readTsv(path.join(dir, 'clusters.tsv')).find((r) => r[0] === clusterName);
+  if (c === undefined) {
+    throw new WaveError(`${path.join(dir, 'clusters.tsv')} has no line for ${clusterName}; synthesize again (${script})`);
+  }
+  const regionsFile = path.join(dir, 'regions.tsv');
+  const fleetRegions = fs.existsSync(regionsFile) ? readTsv(regionsFile).map((r) => r[0]) : [];
+  const [, step, providerArn, stackName, stackRegion, logicalId] = row;
+  return {
+    cluster: { name: c[0], region: c[1], account: c[2], arn: c[3], computeType: c[4] },
+    step,
+    providerArn,
+    stackName,
+    stackRegion,
+    logicalId,
+    regions: [...new Set([...fleetRegions, c[1], 'us-east-1'])].sort(),
+  };
+}
+
+/** Whether a command is on PATH (what the scripts' `command -v` asks). */
+export function onPath(command: string, pathVariable = process.env.PATH ?? ''): boolean {
+  return pathVariable.split(path.delimiter).filter((d) => d).some((d) => {
+    try {
+      fs.accessSync(path.join(d, command), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const unwrap = <T>(o: Outcome<T>): T | { error: string } => (o.ok ? o.value : { error: o.error });
+
+/** The preflight's lines, in the order the scripts printed them, then the CloudTrail evidence. */
+export async function providerPreflight(p: ProviderStep, reader: ProviderReader, since: Date, kubectlFound: boolean): Promise<CheckLine[]> {
+  const c = p.cluster;
+  const lines: CheckLine[] = [];
+  if (!kubectlFound) {
+    lines.push({ status: 'FAIL', who: '- -', text: 'tools: expected kubectl on PATH; saw none' });
+  }
+  lines.push(checkAccount(c.name, c.account, unwrap(await reader.callerAccount(c.account, c.region))));
+  if (lines.some((l) => l.status === 'FAIL')) {
+    return lines;
+  }
+  if (p.step === 'KEPT') {
+    lines.push({ status: 'PASS', who: `${c.name} -`, text: 'step: KEPT takes the provider out of the app and keeps it; nothing can break' });
+    return lines;
+  }
+  const exists = await reader.providerExists(c.account, p.stackRegion, p.providerArn);
+  if (!exists.ok) {
+    lines.push({ status: 'FAIL', who: `${c.name} -`, text: `provider: cannot call iam get-open-id-connect-provider: ${exists.error}` });
+    return lines;
+  }
+  lines.push(checkProviderExists(c.name, p.step, p.providerArn, exists.value));
+  const [roles, addons, pods, events] = await Promise.all([
+    reader.roles(c.account, p.stackRegion),
+    (async () => {
+      const names = await reader.addonNames(c);
+      if (!names.ok) {
+        return { error: names.error };
+      }
+      return mapLimit(names.value, 8, async (name) => ({ name, addon: unwrap(await reader.addon(c, name)) }));
+    })(),
+    reader.pods(c),
+    mapLimit(p.regions, 4, async (region) => ({ region, events: unwrap(await reader.webIdentityEvents(c.account, region, since)) })),
+  ]);
+  lines.push(checkProviderRoles(c.name, c.account, p.providerArn, unwrap(roles)));
+  lines.push(...checkProviderAddons(c.name, addons));
+  lines.push(checkProviderPods(c.name, unwrap(pods)));
+  lines.push(...checkWebIdentityEvidence(c.name, p.providerArn, isoSeconds(since), events));
+  return lines;
+}
+
+/** The provider step's options. */
+export interface ProviderOptions {
+  readonly contexts?: string;
+  readonly profiles?: string;
+  /** The start of the CloudTrail window. */
+  readonly since: Date;
+}
+
+export function providerUsage(script: string, step: string): string {
+  return `usage: ${script} <cluster> [options]
+
+  ${step} the recorded step of the OIDC provider of <cluster> (see ../oidc-providers.md).
+
+options:
+  --contexts FILE         kubeconfig context per cluster: lines "<cluster name><TAB><context>"
+                          (default: the cluster ARN, the name 'aws eks update-kubeconfig' gives it)
+  --profiles FILE         AWS CLI profile per account: lines "<account><TAB><profile>"
+                          (default: the current credentials, which must be in the cluster's account)
+  --cloudtrail-days N     preflight: look for AssumeRoleWithWebIdentity through the provider in the last N days
+                          (default ${CLOUDTRAIL_LOOKUP_DAYS}, the longest CloudTrail's lookup-events reaches back)
+  --cloudtrail-since TIME preflight: ... since TIME (ISO 8601, e.g. 2026-11-30T00:00:00Z) instead
+  -h, --help              this text
+
+Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
+`;
+}
+
+export class ProviderUsageError extends Error {
+  constructor(message: string, readonly withUsage = false) {
+    super(message);
+  }
+}
+
+/** Parses `<cluster> [options]`; `help` for -h. */
+export function parseProviderArgs(script: string, args: string[], now: Date): { cluster: string; options: ProviderOptions } | 'help' {
+  let cluster = '';
+  let contexts: string | undefined;
+  let profiles: string | undefined;
+  let days: string | undefined;
+  let sinceText: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--contexts' || a === '--profiles') {
+      const f = args[i + 1];
+      let readable = f !== undefined;
+      try {
+        fs.accessSync(f ?? '', fs.constants.R_OK);
+      } catch {
+        readable = false;
+      }
+      if (!readable) {
+        throw new ProviderUsageError(`${script}: ${a} needs a readable file`);
+      }
+      if (a === '--contexts') {
+        contexts = f;
+      } else {
+        profiles = f;
+      }
+      i++;
+    } else if (a === '--cloudtrail-days' || a === '--cloudtrail-since') {
+      const v = args[++i];
+      if (v === undefined) {
+        throw new ProviderUsageError(`${script}: ${a} needs a value`);
+      }
+      if (a === '--cloudtrail-days') {
+        days = v;
+      } else {
+        sinceText = v;
+      }
+    } else if (a === '-h' || a === '--help') {
+      return 'help';
+    } else if (a.startsWith('-')) {
+      throw new ProviderUsageError(`${script}: unknown option ${a}`, true);
+    } else if (cluster !== '') {
+      throw new ProviderUsageError(`${script}: one cluster at a time; got ${cluster} and ${a}`);
+    } else {
+      cluster = a;
+    }
+  }
+  if (cluster === '') {
+    throw new ProviderUsageError(`${script}: which cluster? Give the cluster whose OIDC provider step to run`, true);
+  }
+  if (days !== undefined && sinceText !== undefined) {
+    throw new ProviderUsageError(`${script}: give --cloudtrail-days or --cloudtrail-since, not both`);
+  }
+  let since: Date;
+  if (sinceText !== undefined) {
+    since = new Date(sinceText);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(sinceText) || Number.isNaN(since.getTime())) {
+      throw new ProviderUsageError(`${script}: --cloudtrail-since expects an ISO 8601 time such as 2026-11-30T00:00:00Z; got '${sinceText}'`);
+    }
+  } else {
+    const n = days ?? String(CLOUDTRAIL_LOOKUP_DAYS);
+    if (!/^[0-9]+$/.test(n) || Number(n) < 1 || Number(n) > CLOUDTRAIL_LOOKUP_DAYS) {
+      throw new ProviderUsageError(`${script}: --cloudtrail-days expects a whole number from 1 to ${CLOUDTRAIL_LOOKUP_DAYS} `
+        + `(CloudTrail's lookup-events reaches back ${CLOUDTRAIL_LOOKUP_DAYS} days); got '${n}'`);
+    }
+    since = new Date(Math.floor(now.getTime() / 1000) * 1000 - Number(n) * 86_400_000);
+  }
+  return { cluster, options: { contexts, profiles, since } };
+}
+
+/** Runs the provider preflight; prints the lines and RESULT; the exit status. */
+export async function runProviderPreflight(p: ProviderStep, reader: ProviderReader, since: Date, out: (line: string) => void,
+  kubectlFound = onPath('kubectl')): Promise<number> {
+  out(`INFO ${p.cluster.name} OIDC provider ${p.step}: preflight`);
+  const lines = await providerPreflight(p, reader, since, kubectlFound);
+  lines.forEach((l) => out(renderLine(l)));
+  const failed = lines.filter((l) => l.status === 'FAIL').length;
+  out(failed > 0 ? `RESULT ${p.cluster.name} provider preflight ${p.step}: ${failed} checks failed`
+    : `RESULT ${p.cluster.name} provider preflight ${p.step}: every check passed`);
+  return failed > 0 ? 1 : 0;
+}
