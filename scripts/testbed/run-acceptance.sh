@@ -8,9 +8,11 @@ cd "$here/../.." || exit 1
 dir="$(mktemp -d /tmp/cdk-eks-pi-bed.XXXXXX)"
 netns="cdk-eks-pi-bed-$(basename "$dir" | cut -d. -f2)"
 trap 'bash "$here/down.sh" --dir "$dir"' EXIT
-# the suite runs the package as built (lib/collect/cli.js is the command operators run)
+# the suite runs the packages as built: lib/collect/cli.js (collect) and operator/lib/cli.js (the
+# operator command the generated verify.sh and oidc-providers/preflight.sh run)
 if [ "${SKIP_COMPILE:-}" != 1 ]; then
   npx projen compile >/dev/null || exit 1
+  npx projen operator >/dev/null || exit 1
 fi
 start=$(date +%s)
 bash "$here/up.sh" --dir "$dir" --netns "$netns" || exit 1

@@ -149,12 +149,18 @@ test('the add-on changed outside the app: verify fails on a serviceAccountRoleAr
   const kept = waveScript(P.POD_IDENTITY, P.ANNOTATION_REMOVED, 'verify');
   expect(kept.status).toBe(1);
   expect(kept.fails).toContain(`FAIL ${WHO} add-on vpc-cni: expected serviceAccountRoleArn - in ANNOTATION_REMOVED; saw ${CNI_ROLE}`);
+  const kubeSystemAssociations = () => aws(C.account, C.region, ['eks', 'list-pod-identity-associations', '--cluster-name', C.name,
+    '--namespace', 'kube-system']).associations.map((a: any) => a.associationId);
+  const removed = kubeSystemAssociations();
   update('--service-account-role-arn', '', '--pod-identity-associations', '[]');
   const lost = waveScript(P.POD_IDENTITY, P.ANNOTATION_REMOVED, 'verify');
   expect(lost.fails).toContain(`FAIL ${WHO} add-on vpc-cni: expected its podIdentityAssociations in ANNOTATION_REMOVED; saw 0`);
   update('--pod-identity-associations', JSON.stringify([{ serviceAccount: 'aws-node', roleArn: CNI_ROLE }]), '--addon-version', 'v1.21.0-eksbuild.1');
-  await until('the add-on\'s association visible again', () => aws(C.account, C.region, ['eks', 'list-pod-identity-associations', '--cluster-name', C.name,
-    '--namespace', 'kube-system']).associations.length === 1);
+  // the new association, not the removed one, which EKS (the stand-in) still lists for a while after its deletion
+  await until('the add-on\'s association visible again', () => {
+    const listed = kubeSystemAssociations();
+    return listed.length === 1 && !removed.includes(listed[0]);
+  });
   phases.push(P.POD_IDENTITY_ONLY);
   assembly = synth();
   const pre = waveScript(P.ANNOTATION_REMOVED, P.POD_IDENTITY_ONLY, 'preflight');
