@@ -9,14 +9,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkAccount } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
+import { checkAccount, isoSeconds } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import {
   checkProviderAddons, checkProviderExists, checkProviderPods, checkProviderRoles, checkWebIdentityEvidence, CLOUDTRAIL_LOOKUP_DAYS,
 } from 'cdk-eks-pod-identity/lib/operator/provider-checks';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { mapLimit } from './pool';
-import { Outcome, ProviderReader } from './reader';
-import { isoSeconds } from './verify';
+import { ProviderReader, unwrap } from './reader';
 import { readTsv, WaveCluster, WaveError } from './wave';
 
 /** A cluster's recorded provider step (a line of providers.tsv). */
@@ -68,8 +67,6 @@ export function onPath(command: string, pathVariable = process.env.PATH ?? ''): 
   });
 }
 
-const unwrap = <T>(o: Outcome<T>): T | { error: string } => (o.ok ? o.value : { error: o.error });
-
 /** The preflight's lines, in the order the scripts printed them, then the CloudTrail evidence. */
 export async function providerPreflight(p: ProviderStep, reader: ProviderReader, since: Date, kubectlFound: boolean): Promise<CheckLine[]> {
   const c = p.cluster;
@@ -106,7 +103,7 @@ export async function providerPreflight(p: ProviderStep, reader: ProviderReader,
   lines.push(checkProviderRoles(c.name, c.account, p.providerArn, unwrap(roles)));
   lines.push(...checkProviderAddons(c.name, addons));
   lines.push(checkProviderPods(c.name, unwrap(pods)));
-  lines.push(...checkWebIdentityEvidence(c.name, p.providerArn, isoSeconds(since), events));
+  lines.push(...checkWebIdentityEvidence(c.name, p.providerArn, isoSeconds(since.getTime() / 1000), events));
   return lines;
 }
 

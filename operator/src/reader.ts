@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { oneLine } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import { WaveCluster } from './wave';
 
 /** A read's result, or the one-line error the scripts would print for it. */
@@ -94,8 +95,8 @@ export function sdkError(operation: string, e: any): string {
   return `An error occurred (${code}) when calling the ${operation} operation: ${String(e?.message ?? e).replace(/\s*\n\s*/g, ' ')}`;
 }
 
-/** A client process's output made one line, as the scripts' `$(...) | tr '\n' ' '` makes it. */
-export const oneLine = (s: string): string => s.replace(/\n+$/, '').replace(/\n/g, ' ');
+/** A read's value, or its error as the pure checks take it. */
+export const unwrap = <T>(o: Outcome<T>): T | { error: string } => (o.ok ? o.value : { error: o.error });
 
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
 const failed = <T>(error: string): Outcome<T> => ({ ok: false, error });
@@ -125,14 +126,9 @@ export class LiveReader implements FleetReader, ProviderReader {
 
   async trust(roleArn: string, region: string): Promise<Outcome<any>> {
     const account = roleArn.split(':')[4];
-    const roleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
-    try {
-      this.counts.request('iam:GetRole');
-      const r = await this.client(IAMClient, account, region).send(new GetRoleCommand({ RoleName: roleName }));
-      return ok(JSON.parse(decodeURIComponent(r.Role?.AssumeRolePolicyDocument ?? '{}')));
-    } catch (e) {
-      return failed(sdkError('GetRole', e));
-    }
+    const RoleName = roleArn.slice(roleArn.lastIndexOf('/') + 1);
+    const r = await this.request('iam', 'GetRole', () => this.client(IAMClient, account, region).send(new GetRoleCommand({ RoleName })));
+    return r.ok ? ok(JSON.parse(decodeURIComponent(r.value.Role?.AssumeRolePolicyDocument ?? '{}'))) : r;
   }
 
   private client<C>(ctor: new (config: any) => C, account: string, region: string): C {
@@ -155,8 +151,9 @@ export class LiveReader implements FleetReader, ProviderReader {
     return run(this.kubectl, ['--context', this.context(cluster), '--request-timeout=30s', ...args]);
   }
 
-  async kubeObjects(cluster: WaveCluster): Promise<Outcome<any[]>> {
-    const r = await this.k(cluster, 'get', ['get', 'pods,serviceaccounts', '--all-namespaces', '-o', 'json']);
+  /** Every object of these kinds in the cluster: one `kubectl get <kinds> --all-namespaces -o json`. */
+  private async list(cluster: WaveCluster, kinds: string): Promise<Outcome<any[]>> {
+    const r = await this.k(cluster, 'get', ['get', kinds, '--all-namespaces', '-o', 'json']);
     if (r.status !== 0) {
       return failed(oneLine(r.stdout + r.stderr));
     }
@@ -167,76 +164,77 @@ export class LiveReader implements FleetReader, ProviderReader {
     }
   }
 
-  async associations(cluster: WaveCluster): Promise<Outcome<AssociationSummary[]>> {
-    const eks = this.client(EKSClient, cluster.account, cluster.region);
-    const all: AssociationSummary[] = [];
-    let nextToken: string | undefined;
+  /** One AWS request, counted; its error as the CLI prints it. */
+  private async request<T>(service: string, operation: string, send: () => Promise<T>): Promise<Outcome<T>> {
     try {
-      do {
-        this.counts.request('eks:ListPodIdentityAssociations');
-        const r = await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster.name, nextToken }));
-        for (const a of r.associations ?? []) {
-          all.push({ associationId: a.associationId!, namespace: a.namespace!, serviceAccount: a.serviceAccount! });
-        }
-        nextToken = r.nextToken;
-      } while (nextToken);
-      return ok(all);
+      this.counts.request(`${service}:${operation}`);
+      return ok(await send());
     } catch (e) {
-      return failed(sdkError('ListPodIdentityAssociations', e));
+      return failed(sdkError(operation, e));
     }
+  }
+
+  /** Every page of a paged AWS request (`page` gets the previous page's token), each page counted. */
+  private async pages<T>(service: string, operation: string, page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>):
+  Promise<Outcome<T[]>> {
+    const all: T[] = [];
+    let token: string | undefined;
+    do {
+      const r = await this.request(service, operation, () => page(token));
+      if (!r.ok) {
+        return r;
+      }
+      all.push(...r.value.items);
+      token = r.value.next;
+    } while (token);
+    return ok(all);
+  }
+
+  /** The CloudTrail events of one name in an account's region since a time (`lookup-events`, every page). */
+  private lookupEvents(account: string, region: string, eventName: string, since: Date): Promise<Outcome<any[]>> {
+    const trail = this.client(CloudTrailClient, account, region);
+    return this.pages('cloudtrail', 'LookupEvents', async (NextToken) => {
+      const r = await trail.send(new LookupEventsCommand({
+        LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: eventName }], StartTime: since, NextToken,
+      }));
+      return { items: r.Events ?? [], next: r.NextToken };
+    });
+  }
+
+  kubeObjects(cluster: WaveCluster): Promise<Outcome<any[]>> {
+    return this.list(cluster, 'pods,serviceaccounts');
+  }
+
+  associations(cluster: WaveCluster): Promise<Outcome<AssociationSummary[]>> {
+    const eks = this.client(EKSClient, cluster.account, cluster.region);
+    return this.pages('eks', 'ListPodIdentityAssociations', async (nextToken) => {
+      const r = await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: cluster.name, nextToken }));
+      return {
+        items: (r.associations ?? []).map((a) => ({ associationId: a.associationId!, namespace: a.namespace!, serviceAccount: a.serviceAccount! })),
+        next: r.nextToken,
+      };
+    });
   }
 
   async describeAssociation(cluster: WaveCluster, id: string): Promise<Outcome<any>> {
-    try {
-      this.counts.request('eks:DescribePodIdentityAssociation');
-      const r = await this.client(EKSClient, cluster.account, cluster.region)
-        .send(new DescribePodIdentityAssociationCommand({ clusterName: cluster.name, associationId: id }));
-      return ok(r.association);
-    } catch (e) {
-      return failed(sdkError('DescribePodIdentityAssociation', e));
-    }
+    const r = await this.request('eks', 'DescribePodIdentityAssociation', () => this.client(EKSClient, cluster.account, cluster.region)
+      .send(new DescribePodIdentityAssociationCommand({ clusterName: cluster.name, associationId: id })));
+    return r.ok ? ok(r.value.association) : r;
   }
 
   async addon(cluster: WaveCluster, name: string): Promise<Outcome<any>> {
-    try {
-      this.counts.request('eks:DescribeAddon');
-      const r = await this.client(EKSClient, cluster.account, cluster.region)
-        .send(new DescribeAddonCommand({ clusterName: cluster.name, addonName: name }));
-      return ok(r.addon);
-    } catch (e) {
-      return failed(sdkError('DescribeAddon', e));
-    }
+    const r = await this.request('eks', 'DescribeAddon', () => this.client(EKSClient, cluster.account, cluster.region)
+      .send(new DescribeAddonCommand({ clusterName: cluster.name, addonName: name })));
+    return r.ok ? ok(r.value.addon) : r;
   }
 
-  async podIdentityEvents(cluster: WaveCluster, since: Date): Promise<Outcome<any[]>> {
-    const trail = this.client(CloudTrailClient, cluster.account, cluster.region);
-    const events: any[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        this.counts.request('cloudtrail:LookupEvents');
-        const r = await trail.send(new LookupEventsCommand({
-          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'AssumeRoleForPodIdentity' }],
-          StartTime: since,
-          NextToken: nextToken,
-        }));
-        events.push(...(r.Events ?? []));
-        nextToken = r.NextToken;
-      } while (nextToken);
-      return ok(events);
-    } catch (e) {
-      return failed(sdkError('LookupEvents', e));
-    }
+  podIdentityEvents(cluster: WaveCluster, since: Date): Promise<Outcome<any[]>> {
+    return this.lookupEvents(cluster.account, cluster.region, 'AssumeRoleForPodIdentity', since);
   }
 
   async callerAccount(account: string, region: string): Promise<Outcome<string>> {
-    try {
-      this.counts.request('sts:GetCallerIdentity');
-      const r = await this.client(STSClient, account, region).send(new GetCallerIdentityCommand({}));
-      return ok(r.Account ?? '-');
-    } catch (e) {
-      return failed(sdkError('GetCallerIdentity', e));
-    }
+    const r = await this.request('sts', 'GetCallerIdentity', () => this.client(STSClient, account, region).send(new GetCallerIdentityCommand({})));
+    return r.ok ? ok(r.value.Account ?? '-') : r;
   }
 
   async providerExists(account: string, region: string, providerArn: string): Promise<Outcome<boolean>> {
@@ -249,73 +247,31 @@ export class LiveReader implements FleetReader, ProviderReader {
     }
   }
 
-  async roles(account: string, region: string): Promise<Outcome<any[]>> {
+  roles(account: string, region: string): Promise<Outcome<any[]>> {
     const iam = this.client(IAMClient, account, region);
-    const all: any[] = [];
-    let marker: string | undefined;
-    try {
-      do {
-        this.counts.request('iam:ListRoles');
-        const r = await iam.send(new ListRolesCommand({ Marker: marker }));
-        for (const role of r.Roles ?? []) {
-          all.push({ ...role, AssumeRolePolicyDocument: JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? '{}')) });
-        }
-        marker = r.IsTruncated ? r.Marker : undefined;
-      } while (marker);
-      return ok(all);
-    } catch (e) {
-      return failed(sdkError('ListRoles', e));
-    }
+    return this.pages('iam', 'ListRoles', async (Marker) => {
+      const r = await iam.send(new ListRolesCommand({ Marker }));
+      return {
+        items: (r.Roles ?? []).map((role) => ({ ...role, AssumeRolePolicyDocument: JSON.parse(decodeURIComponent(role.AssumeRolePolicyDocument ?? '{}')) })),
+        next: r.IsTruncated ? r.Marker : undefined,
+      };
+    });
   }
 
-  async addonNames(cluster: WaveCluster): Promise<Outcome<string[]>> {
+  addonNames(cluster: WaveCluster): Promise<Outcome<string[]>> {
     const eks = this.client(EKSClient, cluster.account, cluster.region);
-    const all: string[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        this.counts.request('eks:ListAddons');
-        const r = await eks.send(new ListAddonsCommand({ clusterName: cluster.name, nextToken }));
-        all.push(...(r.addons ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
-      return ok(all);
-    } catch (e) {
-      return failed(sdkError('ListAddons', e));
-    }
+    return this.pages('eks', 'ListAddons', async (nextToken) => {
+      const r = await eks.send(new ListAddonsCommand({ clusterName: cluster.name, nextToken }));
+      return { items: r.addons ?? [], next: r.nextToken };
+    });
   }
 
-  async pods(cluster: WaveCluster): Promise<Outcome<any[]>> {
-    const r = await this.k(cluster, 'get', ['get', 'pods', '--all-namespaces', '-o', 'json']);
-    if (r.status !== 0) {
-      return failed(oneLine(r.stdout + r.stderr));
-    }
-    try {
-      return ok(JSON.parse(r.stdout).items ?? []);
-    } catch (e) {
-      return failed(`kubectl printed no JSON: ${oneLine(r.stdout).slice(0, 200)}`);
-    }
+  pods(cluster: WaveCluster): Promise<Outcome<any[]>> {
+    return this.list(cluster, 'pods');
   }
 
-  async webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>> {
-    const trail = this.client(CloudTrailClient, account, region);
-    const events: any[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        this.counts.request('cloudtrail:LookupEvents');
-        const r = await trail.send(new LookupEventsCommand({
-          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'AssumeRoleWithWebIdentity' }],
-          StartTime: since,
-          NextToken: nextToken,
-        }));
-        events.push(...(r.Events ?? []));
-        nextToken = r.NextToken;
-      } while (nextToken);
-      return ok(events);
-    } catch (e) {
-      return failed(sdkError('LookupEvents', e));
-    }
+  webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>> {
+    return this.lookupEvents(account, region, 'AssumeRoleWithWebIdentity', since);
   }
 
   async callerIdentity(cluster: WaveCluster, namespace: string, serviceAccount: string): Promise<Outcome<string>> {

@@ -5,8 +5,9 @@
  * so each line says exactly what the scripts said.
  */
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
+import { isoSeconds } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import {
-  checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, podsOf,
+  checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, podsOf, whoOf,
 } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit } from './pool';
@@ -25,11 +26,7 @@ export interface VerifyOptions {
   readonly perCluster: number;
 }
 
-const whoOf = (t: WaveTarget) => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
 const fail = (t: WaveTarget, text: string): CheckLine => ({ status: 'FAIL', who: whoOf(t), text });
-
-/** `%Y-%m-%dT%H:%M:%SZ`, as the scripts print a time. */
-export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The --sts line: the identity the pod's `sts get-caller-identity` printed, against the one the phase gives. */
 export function checkSts(t: WaveTarget, mode: 'pod-identity' | 'irsa', seen: Outcome<string>): CheckLine {
@@ -45,6 +42,7 @@ export function checkSts(t: WaveTarget, mode: 'pod-identity' | 'irsa', seen: Out
 /** The --cloudtrail line of a cluster: its AssumeRoleForPodIdentity events in the window. */
 export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outcome<any[]>): CheckLine {
   const who = `${cluster.name} -`;
+  const from = isoSeconds(since.getTime() / 1000);
   if (!events.ok) {
     return { status: 'FAIL', who, text: `cloudtrail: cannot look up events in ${cluster.region}: ${events.error}` };
   }
@@ -56,11 +54,11 @@ export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outco
     }
   }).length;
   return n > 0
-    ? { status: 'PASS', who, text: `cloudtrail: ${n} AssumeRoleForPodIdentity events since ${isoSeconds(since)}` }
+    ? { status: 'PASS', who, text: `cloudtrail: ${n} AssumeRoleForPodIdentity events since ${from}` }
     : {
       status: 'FAIL',
       who,
-      text: `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${isoSeconds(since)} in ${cluster.region}; `
+      text: `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${from} in ${cluster.region}; `
       + 'saw none (CloudTrail can lag by 15 minutes)',
     };
 }

@@ -1,7 +1,5 @@
 import { oneLine } from './preflight-checks';
-import { CheckLine, IRSA_VARIABLES, POD_IDENTITY_VARIABLES, Target } from './verify-checks';
-
-const whoOf = (t: Target) => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+import { CheckLine, IRSA_VARIABLES, POD_IDENTITY_VARIABLES, Target, whoOf } from './verify-checks';
 
 /**
  * F9: what the webhook gives a new pod of the service account, proven by a server-side dry run

@@ -44,7 +44,8 @@ export function renderLine(line: CheckLine): string {
   return `${line.status} ${line.who} ${line.text}`;
 }
 
-const whoOf = (t: Target) => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+/** `<cluster> <namespace>/<serviceAccount>`: whom a service account's line is about. */
+export const whoOf = (t: Target): string => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
 const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
 const pass = (t: Target, text: string): CheckLine => ({ status: 'PASS', who: whoOf(t), text });
 const fail = (t: Target, text: string): CheckLine => ({ status: 'FAIL', who: whoOf(t), text });
