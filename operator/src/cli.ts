@@ -15,7 +15,8 @@ import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
-import { parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight } from './provider';
+import { readPreflightData, runPreflight } from './preflight';
+import { onPath, parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight } from './provider';
 import { FleetReader, LiveReader, Outcome } from './reader';
 import { verifyCluster } from './verify';
 import { readTsv, readWave, Wave, WaveError } from './wave';
@@ -254,8 +255,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!isPhase(from) || !isPhase(to)) {
       throw new UsageError(`${script}: expected two phases (${Object.keys(PHASES).join(', ')}), got '${from}' and '${to}'`);
     }
-    if (step !== 'verify') {
-      throw new UsageError(`${script}: the engine runs verify only so far; run runbooks/<wave>/${from}-to-${to}/${step}.sh (lib.sh) for ${step}`);
+    if (step !== 'verify' && step !== 'preflight') {
+      throw new UsageError(`${script}: the engine runs preflight and verify so far; run runbooks/<wave>/${from}-to-${to}/${step}.sh (lib.sh) for ${step}`);
     }
     const wave = readWave(dir);
     let options: StepOptions | 'help';
@@ -277,6 +278,21 @@ export async function main(argv: string[]): Promise<number> {
       timeout: options.timeout,
       stsImage: options.stsImage,
     });
+    if (step === 'preflight') {
+      process.stdout.write(`INFO ${wave.name} ${from} -> ${to}: preflight\n`);
+      const lines = await runPreflight(wave, from, to, reader, { ...readPreflightData(dir), perCluster: options.perCluster, concurrency: options.concurrency },
+        onPath('kubectl'));
+      lines.forEach((l) => process.stdout.write(renderLine(l) + '\n'));
+      const failedChecks = lines.filter((l) => l.status === 'FAIL').length;
+      process.stdout.write(failedChecks > 0 ? `RESULT ${wave.name} preflight ${from} -> ${to}: ${failedChecks} checks failed\n`
+        : `RESULT ${wave.name} preflight ${from} -> ${to}: every check passed\n`);
+      process.stderr.write(`preflight ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
+        + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} AWS requests\n`);
+      if (options.json) {
+        fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+      }
+      return failedChecks > 0 ? 1 : 0;
+    }
     const result = await runVerify(wave, from, to, reader, options, (l) => process.stdout.write(l + '\n'), (l) => process.stderr.write(l + '\n'));
     process.stderr.write(`verify ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
       + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} AWS requests\n`);

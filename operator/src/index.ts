@@ -1,5 +1,6 @@
 export * from './cli';
 export * from './pool';
+export * from './preflight';
 export * from './provider';
 export * from './reader';
 export * from './verify';

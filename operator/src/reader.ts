@@ -7,9 +7,10 @@
 import { spawn } from 'child_process';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
-  DescribeAddonCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAddonsCommand, ListPodIdentityAssociationsCommand,
+  DescribeAddonCommand, DescribeNodegroupCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAddonsCommand, ListNodegroupsCommand,
+  ListPodIdentityAssociationsCommand,
 } from '@aws-sdk/client-eks';
-import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListRolesCommand } from '@aws-sdk/client-iam';
+import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListRolesCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { oneLine } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import { WaveCluster } from './wave';
@@ -272,6 +273,69 @@ export class LiveReader implements FleetReader, ProviderReader {
 
   webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>> {
     return this.lookupEvents(account, region, 'AssumeRoleWithWebIdentity', since);
+  }
+
+  async objects(cluster: WaveCluster, kinds: string[]): Promise<Outcome<any[]>> {
+    const r = await this.k(cluster, 'get', ['get', kinds.join(','), '--all-namespaces', '-o', 'json']);
+    if (r.status !== 0) {
+      return failed(oneLine(r.stdout + r.stderr));
+    }
+    try {
+      return ok(JSON.parse(r.stdout).items ?? []);
+    } catch (e) {
+      return failed(`kubectl printed no JSON: ${oneLine(r.stdout).slice(0, 200)}`);
+    }
+  }
+
+  async namespaced(cluster: WaveCluster, namespace: string, kind: 'configmaps' | 'secret', names: string[] = []): Promise<Outcome<any[]>> {
+    const r = await this.k(cluster, 'get', ['-n', namespace, 'get', kind, ...names, '-o', 'json']);
+    // named objects of which some are missing: kubectl lists those it found, and fails
+    try {
+      const items = JSON.parse(r.stdout).items;
+      if (Array.isArray(items) && (r.status === 0 || names.length > 0)) {
+        return ok(items);
+      }
+    } catch {
+      // no JSON: the error below
+    }
+    return failed(oneLine(r.stdout + r.stderr));
+  }
+
+  async nodeGroups(cluster: WaveCluster): Promise<Outcome<{ nodeGroup: string; role: Outcome<string> }[]>> {
+    const eks = this.client(EKSClient, cluster.account, cluster.region);
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        this.counts.request('eks:ListNodegroups');
+        const r = await eks.send(new ListNodegroupsCommand({ clusterName: cluster.name, nextToken }));
+        names.push(...(r.nodegroups ?? []));
+        nextToken = r.nextToken;
+      } while (nextToken);
+    } catch (e) {
+      return failed(sdkError('ListNodegroups', e));
+    }
+    return ok(await Promise.all(names.map(async (nodeGroup) => {
+      try {
+        this.counts.request('eks:DescribeNodegroup');
+        const r = await eks.send(new DescribeNodegroupCommand({ clusterName: cluster.name, nodegroupName: nodeGroup }));
+        return { nodeGroup, role: ok(r.nodegroup?.nodeRole ?? '-') };
+      } catch (e) {
+        return { nodeGroup, role: failed<string>(sdkError('DescribeNodegroup', e)) };
+      }
+    })));
+  }
+
+  async simulate(account: string, region: string, roleArn: string, action: string, resource: string): Promise<Outcome<string>> {
+    try {
+      this.counts.request('iam:SimulatePrincipalPolicy');
+      const r = await this.client(IAMClient, account, region).send(new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: roleArn, ActionNames: [action], ResourceArns: [resource],
+      }));
+      return ok(r.EvaluationResults?.[0]?.EvalDecision ?? '-');
+    } catch (e) {
+      return failed(sdkError('SimulatePrincipalPolicy', e));
+    }
   }
 
   async callerIdentity(cluster: WaveCluster, namespace: string, serviceAccount: string): Promise<Outcome<string>> {

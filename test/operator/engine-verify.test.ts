@@ -211,7 +211,7 @@ test('the scripts\' options and usage errors (exit 2), and the steps the engine 
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
     expect(await main(['step', 'apply', 'DUAL_TRUST', 'POD_IDENTITY', waveDir()])).toBe(2);
-    expect(err).toHaveBeenLastCalledWith('apply.sh: the engine runs verify only so far; run runbooks/<wave>/DUAL_TRUST-to-POD_IDENTITY/apply.sh (lib.sh) for apply\n');
+    expect(err).toHaveBeenLastCalledWith('apply.sh: the engine runs preflight and verify so far; run runbooks/<wave>/DUAL_TRUST-to-POD_IDENTITY/apply.sh (lib.sh) for apply\n');
     expect(await main(['step', 'verify', 'DUAL', 'POD_IDENTITY', waveDir()])).toBe(2);
     expect(err.mock.calls[err.mock.calls.length - 1][0]).toMatch(/^verify\.sh: expected two phases \(IRSA_ONLY, .*\), got 'DUAL' and 'POD_IDENTITY'\n$/);
   } finally {

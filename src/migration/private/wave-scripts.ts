@@ -138,7 +138,7 @@ export function operatorCall(args: string): string[] {
 }
 
 function script(wave: string, t: Transition, step: typeof SCRIPT_STEPS[number]): string {
-  if (step === 'verify') {
+  if (step === 'verify' || step === 'preflight') {
     return [
       '#!/usr/bin/env bash',
       `# Wave ${wave}, ${t.from} -> ${t.to}: ${step}.sh ${WHAT[step](t)}.`,
