@@ -280,7 +280,8 @@ export async function main(argv: string[]): Promise<number> {
     });
     if (step === 'preflight') {
       process.stdout.write(`INFO ${wave.name} ${from} -> ${to}: preflight\n`);
-      const lines = await runPreflight(wave, from, to, reader, { ...readPreflightData(dir), perCluster: options.perCluster, concurrency: options.concurrency },
+      const data = readPreflightData(dir);
+      const lines = await runPreflight(wave, from, to, reader, { ...data, perCluster: options.perCluster, concurrency: options.concurrency },
         onPath('kubectl'));
       lines.forEach((l) => process.stdout.write(renderLine(l) + '\n'));
       const failedChecks = lines.filter((l) => l.status === 'FAIL').length;

@@ -75,7 +75,9 @@ export interface PreflightOptions {
 }
 
 /** Reads the inventory's workloads (workloads.tsv) and the foundation's clusters of a wave folder. */
-export function readPreflightData(waveDir: string): { workloads: InventoryWorkload[]; foundation: Set<string>; assembly: string; assemblyPhase: string } {
+export function readPreflightData(waveDir: string): {
+  workloads: InventoryWorkload[]; foundation: Set<string>; assembly: string; assemblyPhase: string;
+} {
   const workloadsFile = path.join(waveDir, 'workloads.tsv');
   const workloads = fs.existsSync(workloadsFile)
     ? readTsv(workloadsFile).map(([cluster, namespace, serviceAccount, kind, name]) => ({ cluster, namespace, serviceAccount, kind, name }))
@@ -195,10 +197,18 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
       lines.push(...info);
       lines.push(failed ?? checkProxies(t, findings));
     }
-    lines.push({ status: 'CANNOT-CHECK', who: `${cluster.name} -`, text: 'SDK versions: every container\'s AWS SDK must support the container credential provider '
-      + '(e.g. boto3 >= 1.34.41, AWS CLI >= 1.30.0 / 2.15.0; see the EKS user guide, pod-id-minimum-sdk); older SDKs silently use the node role' });
-    lines.push({ status: 'CANNOT-CHECK', who: `${cluster.name} -`, text: `EKS Auth endpoint: nodes without internet access need the com.amazonaws.${cluster.region}.eks-auth `
-      + 'interface endpoint in the cluster\'s VPC' });
+    lines.push({
+      status: 'CANNOT-CHECK',
+      who: `${cluster.name} -`,
+      text: 'SDK versions: every container\'s AWS SDK must support the container credential provider '
+      + '(e.g. boto3 >= 1.34.41, AWS CLI >= 1.30.0 / 2.15.0; see the EKS user guide, pod-id-minimum-sdk); older SDKs silently use the node role',
+    });
+    lines.push({
+      status: 'CANNOT-CHECK',
+      who: `${cluster.name} -`,
+      text: `EKS Auth endpoint: nodes without internet access need the com.amazonaws.${cluster.region}.eks-auth `
+      + 'interface endpoint in the cluster\'s VPC',
+    });
   }
 
   if (checks.annotation) {
@@ -262,7 +272,8 @@ export async function runPreflight(wave: Wave, from: MigrationPhase, to: Migrati
   });
   const perCluster = await mapLimit(wave.clusters, options.concurrency, async (c) => {
     const account = await accounts.get(`${c.account} ${c.region}`);
-    return preflightCluster(c, wave.targets.filter((t) => t.cluster === c.name), from, to, reader, options, checkAccount(c.name, c.account, unwrap(account)));
+    const targets = wave.targets.filter((t) => t.cluster === c.name);
+    return preflightCluster(c, targets, from, to, reader, options, checkAccount(c.name, c.account, unwrap(account)));
   });
   return [...lines, ...perCluster.flat()];
 }
