@@ -230,7 +230,10 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
       const id = listed.value.find((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount)?.associationId;
       if (id === undefined) return { ok: true, value: undefined };
       const d = await reader.describeAssociation(cluster, id);
-      return d.ok ? d : { ok: false, error: `cannot describe association ${id}` };
+      // the SDK gives createdAt as a Date; the checks take the CLI's form (v1: seconds since the epoch)
+      const created = d.ok ? d.value?.createdAt : undefined;
+      return d.ok ? { ok: true, value: created instanceof Date ? { ...d.value, createdAt: created.getTime() / 1000 } : d.value }
+        : { ok: false, error: `cannot describe association ${id}` };
     });
     const associationLine = (t: WaveTarget, a: Outcome<any>): CheckLine | undefined => (a.ok ? undefined
       : { status: 'FAIL', who: whoOf(t), text: listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}` });

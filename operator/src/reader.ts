@@ -291,7 +291,9 @@ export class LiveReader implements FleetReader, ProviderReader {
     const r = await this.k(cluster, 'get', ['-n', namespace, 'get', kind, ...names, '-o', 'json']);
     // named objects of which some are missing: kubectl lists those it found, and fails
     try {
-      const items = JSON.parse(r.stdout).items;
+      // one named object comes back as itself, several (or none named) as a List
+      const parsed = JSON.parse(r.stdout);
+      const items = parsed?.kind === 'List' || Array.isArray(parsed?.items) ? parsed.items : [parsed];
       if (Array.isArray(items) && (r.status === 0 || names.length > 0)) {
         return ok(items);
       }
