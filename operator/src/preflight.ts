@@ -14,10 +14,10 @@ import {
   agentDaemonSets, checkAccount, checkAgent, checkAssembly, checkNoIrsaPods, checkNodeRoles, checkPodEni, checkProxies, NamespaceObjects,
   NodeGroupRole, proxyFindings, referencedObjects,
 } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
-import { checkAddon, checkAnnotation, checkAssociation, CheckLine, podsOf } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { checkAddon, checkAnnotation, checkAssociation, CheckLine, podsOf, whoOf } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
-import { FleetReader, Outcome } from './reader';
+import { FleetReader, Outcome, unwrap } from './reader';
 import { readTsv, Wave, WaveCluster, WaveTarget } from './wave';
 
 /** A workload of the inventory (a line of workloads.tsv). */
@@ -43,8 +43,6 @@ export interface PreflightReader extends FleetReader {
   simulate(account: string, region: string, roleArn: string, action: string, resource: string): Promise<Outcome<string>>;
 }
 
-const unwrap = <T>(o: Outcome<T>): T | { error: string } => (o.ok ? o.value : { error: o.error });
-const whoOf = (t: WaveTarget) => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
 
 /** The preflight checks a step runs, as pi_preflight decides them from the phase table. */
 export function preflightChecks(from: MigrationPhase, to: MigrationPhase) {

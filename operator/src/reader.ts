@@ -275,16 +275,8 @@ export class LiveReader implements FleetReader, ProviderReader {
     return this.lookupEvents(account, region, 'AssumeRoleWithWebIdentity', since);
   }
 
-  async objects(cluster: WaveCluster, kinds: string[]): Promise<Outcome<any[]>> {
-    const r = await this.k(cluster, 'get', ['get', kinds.join(','), '--all-namespaces', '-o', 'json']);
-    if (r.status !== 0) {
-      return failed(oneLine(r.stdout + r.stderr));
-    }
-    try {
-      return ok(JSON.parse(r.stdout).items ?? []);
-    } catch (e) {
-      return failed(`kubectl printed no JSON: ${oneLine(r.stdout).slice(0, 200)}`);
-    }
+  objects(cluster: WaveCluster, kinds: string[]): Promise<Outcome<any[]>> {
+    return this.list(cluster, kinds.join(','));
   }
 
   async namespaced(cluster: WaveCluster, namespace: string, kind: 'configmaps' | 'secret', names: string[] = []): Promise<Outcome<any[]>> {
@@ -305,39 +297,24 @@ export class LiveReader implements FleetReader, ProviderReader {
 
   async nodeGroups(cluster: WaveCluster): Promise<Outcome<{ nodeGroup: string; role: Outcome<string> }[]>> {
     const eks = this.client(EKSClient, cluster.account, cluster.region);
-    const names: string[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        this.counts.request('eks:ListNodegroups');
-        const r = await eks.send(new ListNodegroupsCommand({ clusterName: cluster.name, nextToken }));
-        names.push(...(r.nodegroups ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
-    } catch (e) {
-      return failed(sdkError('ListNodegroups', e));
+    const names = await this.pages('eks', 'ListNodegroups', async (nextToken) => {
+      const r = await eks.send(new ListNodegroupsCommand({ clusterName: cluster.name, nextToken }));
+      return { items: r.nodegroups ?? [], next: r.nextToken };
+    });
+    if (!names.ok) {
+      return names;
     }
-    return ok(await Promise.all(names.map(async (nodeGroup) => {
-      try {
-        this.counts.request('eks:DescribeNodegroup');
-        const r = await eks.send(new DescribeNodegroupCommand({ clusterName: cluster.name, nodegroupName: nodeGroup }));
-        return { nodeGroup, role: ok(r.nodegroup?.nodeRole ?? '-') };
-      } catch (e) {
-        return { nodeGroup, role: failed<string>(sdkError('DescribeNodegroup', e)) };
-      }
+    return ok(await Promise.all(names.value.map(async (nodeGroup) => {
+      const r = await this.request('eks', 'DescribeNodegroup', () => eks.send(new DescribeNodegroupCommand({ clusterName: cluster.name, nodegroupName: nodeGroup })));
+      return { nodeGroup, role: r.ok ? ok(r.value.nodegroup?.nodeRole ?? '-') : r };
     })));
   }
 
   async simulate(account: string, region: string, roleArn: string, action: string, resource: string): Promise<Outcome<string>> {
-    try {
-      this.counts.request('iam:SimulatePrincipalPolicy');
-      const r = await this.client(IAMClient, account, region).send(new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: roleArn, ActionNames: [action], ResourceArns: [resource],
-      }));
-      return ok(r.EvaluationResults?.[0]?.EvalDecision ?? '-');
-    } catch (e) {
-      return failed(sdkError('SimulatePrincipalPolicy', e));
-    }
+    const r = await this.request('iam', 'SimulatePrincipalPolicy', () => this.client(IAMClient, account, region).send(new SimulatePrincipalPolicyCommand({
+      PolicySourceArn: roleArn, ActionNames: [action], ResourceArns: [resource],
+    })));
+    return r.ok ? ok(r.value.EvaluationResults?.[0]?.EvalDecision ?? '-') : r;
   }
 
   async callerIdentity(cluster: WaveCluster, namespace: string, serviceAccount: string): Promise<Outcome<string>> {
