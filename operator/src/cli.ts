@@ -11,14 +11,17 @@
  * Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
-import { mapLimit, Once } from './pool';
+import { CDK_DEPLOYER, REAL_CLOCK, runApply } from './apply';
+import { ProxiedKubeApi } from './kube';
+import { mapLimit } from './pool';
 import { readPreflightData, runPreflight } from './preflight';
 import { onPath, parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight } from './provider';
-import { FleetReader, LiveReader, Outcome } from './reader';
-import { verifyCluster } from './verify';
+import { FleetReader, LiveReader } from './reader';
+import { sharedTrust, verifyCluster } from './verify';
 import { readTsv, readWave, Wave, WaveError } from './wave';
 
 /** The options of a step, as the scripts take them. */
@@ -180,15 +183,7 @@ export async function runVerify(wave: Wave, from: MigrationPhase, to: MigrationP
   const done: (CheckLine[] | undefined)[] = wave.clusters.map(() => undefined);
   let printed = 0;
   let finished = 0;
-  // each role's trust read once for the whole wave (a role may serve many clusters; IAM is global)
-  const regionOf = new Map<string, string>();
-  const trusts = new Once<Outcome<any>>((roleArn) => reader.trust(roleArn, regionOf.get(roleArn)!));
-  const trust = (roleArn: string, region: string) => {
-    if (!regionOf.has(roleArn)) {
-      regionOf.set(roleArn, region);
-    }
-    return trusts.get(roleArn);
-  };
+  const trust = sharedTrust(reader);
   await mapLimit(wave.clusters, options.concurrency, async (cluster, i) => {
     const started = Date.now();
     const targets = wave.targets.filter((t) => t.cluster === cluster.name);
@@ -255,8 +250,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!isPhase(from) || !isPhase(to)) {
       throw new UsageError(`${script}: expected two phases (${Object.keys(PHASES).join(', ')}), got '${from}' and '${to}'`);
     }
-    if (step !== 'verify' && step !== 'preflight') {
-      throw new UsageError(`${script}: the engine runs preflight and verify so far; run runbooks/<wave>/${from}-to-${to}/${step}.sh (lib.sh) for ${step}`);
+    if (!['preflight', 'apply', 'verify', 'rollback'].includes(step)) {
+      throw new UsageError(`${script}: expected a step (preflight, apply, verify, rollback), got '${step}'`);
     }
     const wave = readWave(dir);
     let options: StepOptions | 'help';
@@ -278,6 +273,43 @@ export async function main(argv: string[]): Promise<number> {
       timeout: options.timeout,
       stsImage: options.stsImage,
     });
+    if (step === 'apply' || step === 'rollback') {
+      process.stdout.write(`INFO ${wave.name} ${from} -> ${to}: ${step}\n`);
+      // rollback.sh of the <FROM>-to-<TO> folder goes back from TO to FROM
+      const [stepFrom, stepTo] = step === 'apply' ? [from, to] : [to, from];
+      const contexts = lookup(options.contexts);
+      const lines = await runApply(wave, stepFrom, stepTo, reader, {
+        ...readPreflightData(dir),
+        concurrency: options.concurrency,
+        perCluster: options.perCluster,
+        timeout: options.timeout,
+        interval: options.interval,
+        skipDeploy: options.skipDeploy,
+        cdk: options.cdk.split(/\s+/).filter((w) => w !== ''),
+        stacks: readTsv(path.join(dir, 'wave.tsv')).find((r) => r[0] === 'stacks')?.[1] ?? '',
+        triggerCronJobs: options.triggerCronJobs,
+        stsImage: options.stsImage,
+        sts: options.sts,
+        cloudTrailMinutes: options.cloudTrailMinutes,
+        kubectlFound: onPath('kubectl'),
+      }, {
+        kube: (c) => new ProxiedKubeApi('kubectl', contexts.get(c.name) ?? c.arn, () => reader.counts.process('kubectl proxy'),
+          (method) => reader.counts.request(`kube:${method}`)),
+        deploy: CDK_DEPLOYER,
+        clock: REAL_CLOCK,
+        out: (l) => process.stdout.write(l + '\n'),
+        progress: (l) => process.stderr.write(l + '\n'),
+      });
+      const failedChecks = lines.filter((l) => l.status === 'FAIL').length;
+      process.stdout.write(failedChecks > 0 ? `RESULT ${wave.name} ${step} ${from} -> ${to}: ${failedChecks} checks failed\n`
+        : `RESULT ${wave.name} ${step} ${from} -> ${to}: every check passed\n`);
+      process.stderr.write(`${step} ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
+        + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} API requests\n`);
+      if (options.json) {
+        fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+      }
+      return failedChecks > 0 ? 1 : 0;
+    }
     if (step === 'preflight') {
       process.stdout.write(`INFO ${wave.name} ${from} -> ${to}: preflight\n`);
       const data = readPreflightData(dir);

@@ -10,7 +10,7 @@ import {
   checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, podsOf, whoOf,
 } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
-import { mapLimit } from './pool';
+import { mapLimit, Once } from './pool';
 import { FleetReader, Outcome } from './reader';
 import { WaveCluster, WaveTarget } from './wave';
 
@@ -61,6 +61,18 @@ export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outco
       text: `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${from} in ${cluster.region}; `
       + 'saw none (CloudTrail can lag by 15 minutes)',
     };
+}
+
+/** Each role's trust read once for a whole wave (a role may serve many clusters; IAM is global), in the region of the first cluster that asks. */
+export function sharedTrust(reader: FleetReader): (roleArn: string, region: string) => Promise<Outcome<any>> {
+  const regionOf = new Map<string, string>();
+  const trusts = new Once<Outcome<any>>((roleArn) => reader.trust(roleArn, regionOf.get(roleArn)!));
+  return (roleArn, region) => {
+    if (!regionOf.has(roleArn)) {
+      regionOf.set(roleArn, region);
+    }
+    return trusts.get(roleArn);
+  };
 }
 
 /** The verify lines of one cluster's service accounts at `phase`, in the scripts' order: add-ons, associations, annotations, trust, pods, sts, CloudTrail. */

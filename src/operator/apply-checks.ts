@@ -82,3 +82,125 @@ export function restartMethod(w: Workload, object: any, triggerCronJobs: boolean
     default: return 'other';
   }
 }
+
+/**
+ * Where a rollout stands, as `kubectl rollout status` decides it (its status viewers for
+ * Deployments, DaemonSets and StatefulSets): `done`, with the message kubectl prints while waiting,
+ * or `error` when it never will (a Deployment past its progress deadline).
+ */
+export function rolloutStatus(kind: string, o: any): { done: boolean; message: string; error?: boolean } {
+  const name = o?.metadata?.name;
+  const generation = o?.metadata?.generation ?? 0;
+  const s = o?.status ?? {};
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  if (kind === 'deployment') {
+    if (generation > n(s.observedGeneration)) {
+      return { done: false, message: 'Waiting for deployment spec update to be observed...' };
+    }
+    const progressing = (s.conditions ?? []).find((c: any) => c.type === 'Progressing');
+    if (progressing?.reason === 'ProgressDeadlineExceeded') {
+      return { done: false, error: true, message: `error: deployment "${name}" exceeded its progress deadline` };
+    }
+    const replicas = o?.spec?.replicas ?? 1;
+    if (n(s.updatedReplicas) < replicas) {
+      return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${n(s.updatedReplicas)} out of ${replicas} new replicas have been updated...` };
+    }
+    if (n(s.replicas) > n(s.updatedReplicas)) {
+      return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${n(s.replicas) - n(s.updatedReplicas)} old replicas are pending termination...` };
+    }
+    if (n(s.availableReplicas) < n(s.updatedReplicas)) {
+      return { done: false, message: `Waiting for deployment "${name}" rollout to finish: ${n(s.availableReplicas)} of ${n(s.updatedReplicas)} updated replicas are available...` };
+    }
+    return { done: true, message: `deployment "${name}" successfully rolled out` };
+  }
+  if (kind === 'daemonset') {
+    if (generation > n(s.observedGeneration)) {
+      return { done: false, message: 'Waiting for daemon set spec update to be observed...' };
+    }
+    if (n(s.updatedNumberScheduled) < n(s.desiredNumberScheduled)) {
+      return { done: false, message: `Waiting for daemon set "${name}" rollout to finish: ${n(s.updatedNumberScheduled)} out of ${n(s.desiredNumberScheduled)} new pods have been updated...` };
+    }
+    if (n(s.numberAvailable) < n(s.desiredNumberScheduled)) {
+      return { done: false, message: `Waiting for daemon set "${name}" rollout to finish: ${n(s.numberAvailable)} of ${n(s.desiredNumberScheduled)} updated pods are available...` };
+    }
+    return { done: true, message: `daemon set "${name}" successfully rolled out` };
+  }
+  if (kind === 'statefulset') {
+    if (n(s.observedGeneration) === 0 || generation > n(s.observedGeneration)) {
+      return { done: false, message: 'Waiting for statefulset spec update to be observed...' };
+    }
+    const replicas = o?.spec?.replicas ?? 1;
+    if (n(s.readyReplicas) < replicas) {
+      return { done: false, message: `Waiting for ${replicas - n(s.readyReplicas)} pods to be ready...` };
+    }
+    const partition = o?.spec?.updateStrategy?.rollingUpdate?.partition;
+    if (typeof partition === 'number') {
+      if (n(s.updatedReplicas) < replicas - partition) {
+        return { done: false, message: `Waiting for partitioned roll out to finish: ${n(s.updatedReplicas)} out of ${replicas - partition} new pods have been updated...` };
+      }
+      return { done: true, message: `partitioned roll out complete: ${n(s.updatedReplicas)} new pods have been updated...` };
+    }
+    if (s.updateRevision !== s.currentRevision) {
+      return { done: false, message: `waiting for statefulset rolling update to complete ${n(s.updatedReplicas)} pods at revision ${s.updateRevision}...` };
+    }
+    return { done: true, message: `statefulset rolling update complete ${n(s.currentReplicas)} pods at revision ${s.currentRevision}...` };
+  }
+  return { done: false, error: true, message: `error: no rollout status for kind ${kind}` };
+}
+
+/**
+ * A StatefulSet's, DaemonSet's or ReplicaSet's pods: how many are wanted, ready and updated (the
+ * counts lib.sh's pi_wait_ready compared).
+ */
+export function readyCounts(o: any): { want: number; ready: number; updated: number } {
+  const s = o?.status ?? {};
+  return o?.kind === 'DaemonSet'
+    ? { want: s.desiredNumberScheduled ?? 0, ready: s.numberReady ?? 0, updated: s.updatedNumberScheduled ?? 0 }
+    : { want: o?.spec?.replicas ?? 1, ready: s.readyReplicas ?? 0, updated: s.updatedReplicas ?? 0 };
+}
+
+/**
+ * The Job `kubectl create job <name> --from=cronjob/<cronjob>` creates: the CronJob's job template,
+ * annotated as instantiated by hand, owned by the CronJob.
+ */
+export function jobFromCronJob(cronJob: any, name: string): any {
+  const template = cronJob?.spec?.jobTemplate ?? {};
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: cronJob?.metadata?.namespace,
+      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual', ...(template.metadata?.annotations ?? {}) },
+      ...(template.metadata?.labels ? { labels: template.metadata.labels } : {}),
+      ownerReferences: [{
+        apiVersion: 'batch/v1', kind: 'CronJob', name: cronJob?.metadata?.name, uid: cronJob?.metadata?.uid, controller: true, blockOwnerDeletion: true,
+      }],
+    },
+    spec: template.spec ?? {},
+  };
+}
+
+/** A Job's end, from its conditions: `complete`, `failed` (with the condition's reason and message), or still `running`. */
+export function jobState(job: any): { state: 'complete' | 'failed' | 'running'; why?: string } {
+  const conditions: any[] = job?.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) {
+    return { state: 'complete' };
+  }
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  return failed ? { state: 'failed', why: [failed.reason, failed.message].filter((x) => x).join(': ') } : { state: 'running' };
+}
+
+/** The pod the injection probe creates on a server-side dry run: what `kubectl run pod-identity-dry-run --restart=Never` makes, under the service account. */
+export function probePod(namespace: string, serviceAccount: string, image: string): any {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'pod-identity-dry-run', namespace, labels: { run: 'pod-identity-dry-run' } },
+    spec: {
+      serviceAccountName: serviceAccount,
+      restartPolicy: 'Never',
+      containers: [{ name: 'pod-identity-dry-run', image, resources: {} }],
+    },
+  };
+}

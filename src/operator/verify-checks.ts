@@ -32,7 +32,7 @@ export interface Target {
 
 /** A check's result: one line of output. */
 export interface CheckLine {
-  readonly status: 'PASS' | 'FAIL' | 'INFO' | 'CANNOT-CHECK' | 'TODO';
+  readonly status: 'PASS' | 'FAIL' | 'INFO' | 'CANNOT-CHECK' | 'TODO' | 'DO' | 'WAIT';
   /** `<cluster> <namespace>/<serviceAccount>` (or `<cluster> -`). */
   readonly who: string;
   /** What was checked (`association`, `trust`, ...) and what was seen. */

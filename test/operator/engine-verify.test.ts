@@ -200,7 +200,7 @@ test('--sts: a pod per service account; --cloudtrail: the cluster\'s events in t
   expect(reader.calls.filter((c) => c.startsWith('sts '))).toHaveLength(3);
 });
 
-test('the scripts\' options and usage errors (exit 2), and the steps the engine does not run yet', async () => {
+test('the scripts\' options and usage errors (exit 2), and a step that does not exist', async () => {
   expect(parseOptions('verify.sh', ['--timeout', '60', '--interval', '1', '--cloudtrail', '30', '--sts', '--concurrency', '3']))
     .toMatchObject({ timeout: 60, interval: 1, cloudTrailMinutes: 30, sts: true, concurrency: 3, perCluster: 8 });
   expect(() => parseOptions('verify.sh', ['--timeout'])).toThrow(new UsageError('verify.sh: --timeout needs a value'));
@@ -210,8 +210,8 @@ test('the scripts\' options and usage errors (exit 2), and the steps the engine 
   expect(() => parseOptions('verify.sh', ['--concurrency', '0'])).toThrow(new UsageError('verify.sh: expected a whole number above 0, got \'0\''));
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    expect(await main(['step', 'apply', 'DUAL_TRUST', 'POD_IDENTITY', waveDir()])).toBe(2);
-    expect(err).toHaveBeenLastCalledWith('apply.sh: the engine runs preflight and verify so far; run runbooks/<wave>/DUAL_TRUST-to-POD_IDENTITY/apply.sh (lib.sh) for apply\n');
+    expect(await main(['step', 'deploy', 'DUAL_TRUST', 'POD_IDENTITY', waveDir()])).toBe(2);
+    expect(err).toHaveBeenLastCalledWith('deploy.sh: expected a step (preflight, apply, verify, rollback), got \'deploy\'\n');
     expect(await main(['step', 'verify', 'DUAL', 'POD_IDENTITY', waveDir()])).toBe(2);
     expect(err.mock.calls[err.mock.calls.length - 1][0]).toMatch(/^verify\.sh: expected two phases \(IRSA_ONLY, .*\), got 'DUAL' and 'POD_IDENTITY'\n$/);
   } finally {
