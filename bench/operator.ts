@@ -37,6 +37,8 @@ const ROOT = path.join(__dirname, '..');
 const TOOLS = path.join(ROOT, '.tools');
 const FROM = 'DUAL_TRUST';
 const TO = 'POD_IDENTITY';
+type Step = 'verify' | 'apply';
+const STEPS: Step[] = ['verify', 'apply'];
 
 interface Wave { clusters: number; perCluster: number; accounts: number }
 const waveName = (w: Wave) => `${w.clusters}x${w.perCluster}`;
@@ -134,6 +136,8 @@ function makeFleet(root: string, w: Wave): Fleet {
   const associations = new Map<string, any[]>();
   const described = new Map<string, any>();
   const trusts = new Map<string, any>();
+  const workloads: string[] = [];
+  const accounts = new Set<string>();
   for (let c = 0; c < w.clusters; c++) {
     const name = `bench-${String(c).padStart(3, '0')}`;
     const region = c % 2 === 0 ? 'us-east-1' : 'eu-west-1';
@@ -146,6 +150,8 @@ function makeFleet(root: string, w: Wave): Fleet {
     const list: any[] = [];
     const kube = path.join(data, 'kube', safe(arn));
     const namespaces = new Map<string, any[]>();
+    const deployments: any[] = [];
+    accounts.add(account);
     for (let s = 0; s < w.perCluster; s++) {
       const ns = `team-${Math.floor(s / 10)}`;
       const sa = `app-${s}`;
@@ -158,7 +164,7 @@ function makeFleet(root: string, w: Wave): Fleet {
       const pods = [0, 1].map((i) => ({
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${sa}-${i}`, namespace: ns },
+        metadata: { name: `${sa}-${i}`, namespace: ns, ownerReferences: [{ kind: 'ReplicaSet', name: `${sa}-rs`, controller: true }] },
         spec: {
           serviceAccountName: sa,
           containers: [{
@@ -169,6 +175,18 @@ function makeFleet(root: string, w: Wave): Fleet {
         },
         status: { phase: 'Running' },
       }));
+      const deployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: sa, namespace: ns, generation: 1 },
+        spec: { replicas: 2, template: { spec: pods[0].spec } },
+        status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2 },
+      };
+      const replicaSet = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: `${sa}-rs`, namespace: ns, ownerReferences: [{ kind: 'Deployment', name: sa, controller: true }] } };
+      write(path.join(kube, 'ns', ns, 'deployment', `${sa}.json`), deployment);
+      write(path.join(kube, 'ns', ns, 'replicaset', `${sa}-rs.json`), replicaSet);
+      deployments.push(deployment);
+      workloads.push([name, ns, sa, 'Deployment', sa].join('\t'));
       objects.push(serviceAccount, ...pods);
       namespaces.set(ns, [...(namespaces.get(ns) ?? []), ...pods]);
       write(path.join(kube, 'ns', ns, 'sa', `${sa}.json`), serviceAccount);
@@ -181,10 +199,18 @@ function makeFleet(root: string, w: Wave): Fleet {
       const trust = {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: { Federated: provider }, Action: 'sts:AssumeRoleWithWebIdentity',
-            Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${ns}:${sa}`, [`${issuer}:aud`]: 'sts.amazonaws.com' } } },
-          { Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'],
-            Condition: { StringEquals: { 'aws:RequestTag/kubernetes-namespace': ns, 'aws:RequestTag/kubernetes-service-account': sa, 'aws:RequestTag/eks-cluster-arn': arn } } },
+          {
+            Effect: 'Allow',
+            Principal: { Federated: provider },
+            Action: 'sts:AssumeRoleWithWebIdentity',
+            Condition: { StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${ns}:${sa}`, [`${issuer}:aud`]: 'sts.amazonaws.com' } },
+          },
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'pods.eks.amazonaws.com' },
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Condition: { StringEquals: { 'aws:RequestTag/kubernetes-namespace': ns, 'aws:RequestTag/kubernetes-service-account': sa, 'aws:RequestTag/eks-cluster-arn': arn } },
+          },
         ],
       };
       trusts.set(roleName, trust);
@@ -194,8 +220,22 @@ function makeFleet(root: string, w: Wave): Fleet {
       write(path.join(kube, 'ns', ns, 'pods.json'), { apiVersion: 'v1', kind: 'List', items: pods });
     }
     write(path.join(kube, 'all.json'), { apiVersion: 'v1', kind: 'List', items: objects });
+    // what preflight and apply read besides: the agent, ready on every node; every object of the inventory's kinds
+    const agent = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'eks-pod-identity-agent', namespace: 'kube-system' },
+      status: { desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 3, numberAvailable: 3 },
+    };
+    write(path.join(kube, 'ns', 'kube-system', 'daemonset', 'eks-pod-identity-agent.json'), agent);
+    write(path.join(kube, 'objects.json'), { apiVersion: 'v1', kind: 'List', items: [...objects, agent, ...deployments] });
     associations.set(name, list);
   }
+  write(path.join(waveDir, 'workloads.tsv'), '# cluster\tnamespace\tserviceAccount\tkind\tname\n' + workloads.join('\n') + '\n');
+  write(path.join(waveDir, 'phase'), TO);
+  // a profile per account (its access key names the account, for the STS stand-in)
+  write(path.join(dir, 'profiles.tsv'), [...accounts].map((a) => `${a}\tbench-${a}\n`).join(''));
+  write(path.join(dir, 'credentials'), [...accounts].map((a) => `[bench-${a}]\naws_access_key_id = AKIA${a}\naws_secret_access_key = bench\n`).join(''));
   write(path.join(waveDir, 'clusters.tsv'), '# cluster\tregion\taccount\tclusterArn\tcomputeType\n' + clusters.join('\n') + '\n');
   write(path.join(waveDir, 'targets.tsv'), '# cluster\tnamespace\tserviceAccount\t...\n' + targets.join('\n') + '\n');
   return { dir, waveDir, associations, described, trusts, targets: targets.length };
@@ -214,19 +254,65 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
-printf 'kubectl\\n' >> "$BENCH_LEDGER"
+if [ "\${args[0]:-}" = proxy ]; then printf 'proxy\\n'; else printf 'kubectl\\n'; fi >> "$BENCH_LEDGER"
 if [ -n "\${BENCH_SLEEP:-}" ]; then sleep "$BENCH_SLEEP"; fi
 c="$BENCH_DATA/kube/\${ctx//[:\\/]/_}"
 case "\${args[*]}" in
   'get pods,serviceaccounts --all-namespaces -o json') cat "$c/all.json" ;;
+  'get pods,serviceaccounts,daemonsets,deployment --all-namespaces -o json') cat "$c/objects.json" ;;
   'get pods -o json') cat "$c/ns/$ns/pods.json" ;;
   'get serviceaccount '*' -o json') cat "$c/ns/$ns/sa/\${args[2]}.json" ;;
+  'get daemonset aws-node -o json') echo 'Error from server (NotFound): daemonsets.apps "aws-node" not found' >&2; exit 1 ;;
+  'get daemonset '*' -o json'|'get deployment '*' -o json'|'get replicaset '*' -o json') cat "$c/ns/$ns/\${args[1]}/\${args[2]}.json" ;;
+  'run pod-identity-dry-run '*) cat "$BENCH_DATA/dry-run.json" ;;
+  'rollout restart '*) echo "\${args[2]} restarted" ;;
+  'rollout status '*) echo "\${args[2]} successfully rolled out" ;;
+  'proxy --unix-socket='*) exec "$BENCH_NODE" "$BENCH_PROXY" "$c" "\${args[1]#--unix-socket=}" ;;
   *) echo "bench kubectl stand-in: unexpected arguments: \${args[*]}" >&2; exit 1 ;;
 esac
 `);
+  // the engine's kubectl proxy: the cluster's API from the same files, each answer after the latency; a rollout restarted is rolled out at the next list
+  write(path.join(bin, 'kube-proxy.js'), `
+const fs = require('fs');
+const http = require('http');
+const path = require('path');
+const [dir, socket] = process.argv.slice(2);
+const latency = Number(process.env.BENCH_LATENCY_MS);
+const read = (f) => JSON.parse(fs.readFileSync(f, 'utf-8'));
+const server = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (b) => chunks.push(b));
+  req.on('end', () => setTimeout(() => {
+    fs.appendFileSync(process.env.BENCH_KUBE_LEDGER, req.method + '\\n');
+    const json = (status, body) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(body)); };
+    const url = new URL(req.url, 'http://x');
+    let m;
+    if (req.method === 'GET' && (m = /^\\/api\\/v1\\/namespaces\\/([^/]+)\\/pods$/.exec(url.pathname))) return json(200, read(path.join(dir, 'ns', m[1], 'pods.json')));
+    if (req.method === 'POST' && (m = /^\\/api\\/v1\\/namespaces\\/([^/]+)\\/pods$/.exec(url.pathname))) {
+      const pod = JSON.parse(Buffer.concat(chunks).toString('utf-8'));
+      pod.spec.containers[0].env = read(process.env.BENCH_DATA + '/dry-run.json').spec.containers[0].env;
+      return json(201, pod);
+    }
+    if (req.method === 'GET' && (m = /^\\/apis\\/apps\\/v1\\/namespaces\\/([^/]+)\\/(replicasets|deployments)\\/([^/]+)$/.exec(url.pathname))) {
+      return json(200, read(path.join(dir, 'ns', m[1], m[2].slice(0, -1), m[3] + '.json')));
+    }
+    if (req.method === 'PATCH' && (m = /^\\/apis\\/apps\\/v1\\/namespaces\\/([^/]+)\\/deployments\\/([^/]+)$/.exec(url.pathname))) {
+      const d = read(path.join(dir, 'ns', m[1], 'deployment', m[2] + '.json'));
+      return json(200, { ...d, metadata: { ...d.metadata, generation: 2 } });
+    }
+    if (req.method === 'GET' && (m = /^\\/apis\\/apps\\/v1\\/namespaces\\/([^/]+)\\/deployments$/.exec(url.pathname))) {
+      const items = fs.readdirSync(path.join(dir, 'ns', m[1], 'deployment')).map((f) => read(path.join(dir, 'ns', m[1], 'deployment', f)))
+        .map((d) => ({ ...d, metadata: { ...d.metadata, generation: 2 }, status: { ...d.status, observedGeneration: 2 } }));
+      return json(200, { kind: 'DeploymentList', items });
+    }
+    json(404, { kind: 'Status', reason: 'NotFound', message: 'bench kube stand-in: unexpected ' + req.method + ' ' + req.url });
+  }, latency));
+});
+server.listen(socket, () => console.log('Starting to serve on ' + socket));
+`);
   write(path.join(bin, 'aws'), `#!/usr/bin/env bash
 # bench stand-in of the AWS CLI (the scripts'): answers from $BENCH_DATA/aws, charges one process to $BENCH_LEDGER
-args=() cluster='' ns='' sa='' id='' role=''
+args=() cluster='' ns='' sa='' id='' role='' account=''
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile|--region|--output|--query) shift 2 ;;
@@ -235,11 +321,17 @@ while [ $# -gt 0 ]; do
     --service-account) sa="$2"; shift 2 ;;
     --association-id) id="$2"; shift 2 ;;
     --role-name) role="$2"; shift 2 ;;
+    --profile) account="\${2#bench-}"; shift 2 ;;
+    --nodegroup-name|--policy-source-arn|--action-names|--resource-arns) shift 2 ;;
     *) args+=("$1"); shift ;;
   esac
 done
 printf 'aws\\n' >> "$BENCH_LEDGER"
 case "\${args[*]}" in
+  'sts get-caller-identity') printf '"%s"\\n' "$account" ;;
+  'eks list-nodegroups') echo '{"nodegroups": ["general"]}' ;;
+  'eks describe-nodegroup') printf '"arn:aws:iam::%s:role/nodes"\\n' "$account" ;;
+  'iam simulate-principal-policy') echo '"allowed"' ;;
   'eks list-pod-identity-associations') cat "$BENCH_DATA/aws/list/$cluster/$ns/$sa.json" ;;
   'eks describe-pod-identity-association') cat "$BENCH_DATA/aws/describe/$cluster/$id.json" ;;
   'iam get-role') cat "$BENCH_DATA/aws/trust/$role.json" ;;
@@ -281,7 +373,34 @@ function awsStandIn(latencyMs: number): { server: http.Server; fleet: { current?
         const a = f.described.get(`${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`);
         return a ? json(200, { association: a }) : json(404, { message: 'not found' });
       }
+      if (req.method === 'GET' && (m = /^\/clusters\/([^/]+)\/node-groups$/.exec(url.pathname))) {
+        count('eks:ListNodegroups');
+        return json(200, { nodegroups: ['general'] });
+      }
+      // the account of a request: its access key names it (AKIA<account>, the bench's profiles)
+      const account = /Credential=AKIA(\d{12})\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '000000000000';
+      if (req.method === 'GET' && (m = /^\/clusters\/([^/]+)\/node-groups\/([^/]+)$/.exec(url.pathname))) {
+        count('eks:DescribeNodegroup');
+        return json(200, { nodegroup: { nodegroupName: decodeURIComponent(m[2]), nodeRole: `arn:aws:iam::${account}:role/nodes` } });
+      }
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf-8'));
+      const xml = (body: string) => {
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end(body);
+      };
+      if (req.method === 'POST' && form.get('Action') === 'GetCallerIdentity') {
+        count('sts:GetCallerIdentity');
+        return xml(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::${account}:user/bench</Arn>`
+          + `<UserId>AIDABENCH</UserId><Account>${account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata>`
+          + '</GetCallerIdentityResponse>');
+      }
+      if (req.method === 'POST' && form.get('Action') === 'SimulatePrincipalPolicy') {
+        count('iam:SimulatePrincipalPolicy');
+        return xml('<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated>'
+          + `<EvaluationResults><member><EvalActionName>${xmlEscape(form.get('ActionNames.member.1') ?? '')}</EvalActionName>`
+          + `<EvalResourceName>${xmlEscape(form.get('ResourceArns.member.1') ?? '')}</EvalResourceName><EvalDecision>allowed</EvalDecision></member></EvaluationResults>`
+          + '</SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>');
+      }
       if (req.method === 'POST' && form.get('Action') === 'GetRole') {
         count('iam:GetRole');
         const name = form.get('RoleName') ?? '';
@@ -327,70 +446,103 @@ async function main(): Promise<void> {
   const { server, fleet, requests } = awsStandIn(o.latencyMs);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as any).port;
-  console.log(`operator benchmark: verify ${FROM} -> ${TO}; latency ${o.latencyMs} ms per API request; start-up per client process, `
+  console.log(`operator benchmark: verify and apply of ${FROM} -> ${TO}; latency ${o.latencyMs} ms per API request; start-up per client process, `
     + `measured here: aws ${awsMs.toFixed(0)} ms, kubectl ${kubectlMs.toFixed(0)} ms (kubectl ${(kubectlMs - awsMs).toFixed(0)} ms + the aws eks get-token plugin)`);
-  const rows: { w: Wave; targets: number; scripts: Run; engine: Run }[] = [];
+  const rows: { step: Step; w: Wave; targets: number; scripts: Run; engine: Run }[] = [];
   let failed = false;
   for (const w of o.waves) {
     const f = makeFleet(root, w);
     fleet.current = f;
+    fs.writeFileSync(path.join(f.dir, 'standin', 'dry-run.json'), JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'pod-identity-dry-run' },
+      spec: { containers: [{ name: 'pod-identity-dry-run', env: [{ name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI', value: 'x' }, { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', value: 'y' }] }] },
+    }));
     const base = { ...process.env, BENCH_DATA: path.join(f.dir, 'standin'), PATH: `${bin}:${process.env.PATH}` };
+    for (const step of STEPS) {
+      // verify with the current credentials (one account's, which the stand-ins do not check); apply with a profile per account,
+      // as its preflight checks each cluster's account; the deploy is CloudFormation's, not the step's (--skip-deploy)
+      const args = step === 'verify' ? [] : ['--skip-deploy', '--profiles', path.join(f.dir, 'profiles.tsv')];
 
-    // today's scripts: the stand-ins answer at once; each process is charged its start-up and one request's latency
-    const scriptsLedger = path.join(f.dir, 'scripts.ledger');
-    fs.writeFileSync(scriptsLedger, '');
-    const s = await runProcess('bash', ['-c', `. "$1"; pi_main verify ${FROM} ${TO} "$2"`, 'verify.sh', path.join(root, 'lib.sh'), f.waveDir],
-      { ...base, BENCH_LEDGER: scriptsLedger });
-    const ledger = fs.readFileSync(scriptsLedger, 'utf-8').split('\n').filter((l) => l);
-    const charged = ledger.reduce((sum, l) => sum + (l === 'aws' ? awsMs : kubectlMs) + o.latencyMs, 0);
-    const scripts: Run = { lines: checkLines(s.stdout), processes: ledger.length, requests: ledger.length, ms: s.ms + charged, wallMs: s.ms };
+      // today's scripts: the stand-ins answer at once; each process is charged its start-up and one request's latency
+      const scriptsLedger = path.join(f.dir, `${step}.scripts.ledger`);
+      fs.writeFileSync(scriptsLedger, '');
+      const s = await runProcess('bash', ['-c', `. "$1"; shift; pi_main ${step} ${FROM} ${TO} "$@"`, `${step}.sh`, path.join(root, 'lib.sh'), f.waveDir, ...args],
+        { ...base, BENCH_LEDGER: scriptsLedger });
+      const ledger = fs.readFileSync(scriptsLedger, 'utf-8').split('\n').filter((l) => l);
+      const charged = ledger.reduce((sum, l) => sum + (l === 'aws' ? awsMs : kubectlMs) + o.latencyMs, 0);
+      const scripts: Run = { lines: checkLines(s.stdout), processes: ledger.length, requests: ledger.length, ms: s.ms + charged, wallMs: s.ms };
 
-    // the engine: real sleeps in its kubectl stand-in, real latency in the AWS stand-in
-    const engineLedger = path.join(f.dir, 'engine.ledger');
-    fs.writeFileSync(engineLedger, '');
-    requests.clear();
-    const e = await runProcess(process.execPath, [path.join(ROOT, 'operator', 'lib', 'cli.js'), 'step', 'verify', FROM, TO, f.waveDir], {
-      ...base,
-      BENCH_LEDGER: engineLedger,
-      BENCH_SLEEP: ((kubectlMs + o.latencyMs) / 1000).toFixed(3),
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
-      AWS_ACCESS_KEY_ID: 'bench',
-      AWS_SECRET_ACCESS_KEY: 'bench',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
-    const kubectlProcesses = fs.readFileSync(engineLedger, 'utf-8').split('\n').filter((l) => l).length;
-    const awsRequests = [...requests.values()].reduce((a, b) => a + b, 0);
-    const engine: Run = { lines: checkLines(e.stdout), processes: kubectlProcesses, requests: kubectlProcesses + awsRequests, ms: e.ms, wallMs: e.ms };
+      // the engine: real sleeps in its kubectl stand-in, real latency in the AWS and Kubernetes stand-ins
+      const engineLedger = path.join(f.dir, `${step}.engine.ledger`);
+      const kubeLedger = path.join(f.dir, `${step}.kube.ledger`);
+      fs.writeFileSync(engineLedger, '');
+      fs.writeFileSync(kubeLedger, '');
+      requests.clear();
+      const e = await runProcess(process.execPath, [path.join(ROOT, 'operator', 'lib', 'cli.js'), 'step', step, FROM, TO, f.waveDir, ...args], {
+        ...base,
+        BENCH_LEDGER: engineLedger,
+        BENCH_SLEEP: ((kubectlMs + o.latencyMs) / 1000).toFixed(3),
+        BENCH_KUBE_LEDGER: kubeLedger,
+        BENCH_LATENCY_MS: String(o.latencyMs),
+        BENCH_NODE: process.execPath,
+        BENCH_PROXY: path.join(bin, 'kube-proxy.js'),
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+        ...(step === 'verify'
+          ? { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' }
+          : { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: path.join(f.dir, 'credentials') }),
+        AWS_CONFIG_FILE: '/dev/null',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+      const engineProcesses = fs.readFileSync(engineLedger, 'utf-8').split('\n').filter((l) => l);
+      const kubeRequests = fs.readFileSync(kubeLedger, 'utf-8').split('\n').filter((l) => l).length;
+      const awsRequests = [...requests.values()].reduce((a, b) => a + b, 0);
+      const engine: Run = {
+        lines: checkLines(e.stdout),
+        processes: engineProcesses.length,
+        requests: engineProcesses.filter((l) => l === 'kubectl').length + awsRequests + kubeRequests,
+        ms: e.ms,
+        wallMs: e.ms,
+      };
 
-    const same = JSON.stringify(scripts.lines) === JSON.stringify(engine.lines);
-    if (s.status !== 0 || e.status !== 0 || !same || scripts.lines.length === 0) {
-      failed = true;
-      console.error(`bench:operator: wave ${waveName(w)}: scripts exit ${s.status}, engine exit ${e.status}, `
-        + `${same ? 'the same lines' : 'different lines'} (${scripts.lines.length} and ${engine.lines.length})`);
-      console.error(`scripts:\n${s.stdout.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 5).join('\n')}${s.stderr.slice(0, 2000)}`);
-      console.error(`engine:\n${e.stdout.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 5).join('\n')}${e.stderr.slice(0, 2000)}`);
+      const same = JSON.stringify(scripts.lines) === JSON.stringify(engine.lines);
+      if (s.status !== 0 || e.status !== 0 || !same || scripts.lines.length === 0) {
+        failed = true;
+        console.error(`bench:operator: ${step} of wave ${waveName(w)}: scripts exit ${s.status}, engine exit ${e.status}, `
+          + `${same ? 'the same lines' : 'different lines'} (${scripts.lines.length} and ${engine.lines.length})`);
+        if (!same) {
+          console.error(`only the scripts': ${scripts.lines.filter((l) => !engine.lines.includes(l)).slice(0, 5).join('\n')}`);
+          console.error(`only the engine's: ${engine.lines.filter((l) => !scripts.lines.includes(l)).slice(0, 5).join('\n')}`);
+        }
+        console.error(`scripts:\n${s.stdout.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 5).join('\n')}${s.stderr.slice(0, 2000)}`);
+        console.error(`engine:\n${e.stdout.split('\n').filter((l) => l.startsWith('FAIL')).slice(0, 5).join('\n')}${e.stderr.slice(0, 2000)}`);
+      }
+      rows.push({ step, w, targets: f.targets, scripts, engine });
+      console.log(`  ${step} ${waveName(w)} (${w.accounts} accounts, ${f.targets} service accounts, ${scripts.lines.length} checks): `
+        + `scripts ${fmt(scripts.ms)}, engine ${fmt(engine.ms)}`);
     }
-    rows.push({ w, targets: f.targets, scripts, engine });
-    console.log(`  ${waveName(w)} (${w.accounts} accounts, ${f.targets} service accounts, ${scripts.lines.length} checks): scripts ${fmt(scripts.ms)}, engine ${fmt(engine.ms)}`);
   }
   server.close();
 
-  console.log('');
-  console.log('| wave (clusters x service accounts) | accounts | checks | scripts: processes | engine: processes | scripts: API requests | engine: API requests '
-    + '| scripts: time | engine: time | scripts / engine |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) {
-    console.log(`| ${waveName(r.w)} | ${r.w.accounts} | ${r.scripts.lines.length} | ${r.scripts.processes} | ${r.engine.processes} | ${r.scripts.requests} `
-      + `| ${r.engine.requests} | ${fmt(r.scripts.ms)} | ${fmt(r.engine.ms)} | ${(r.scripts.ms / r.engine.ms).toFixed(1)}x |`);
+  for (const step of STEPS) {
+    const mine = rows.filter((r) => r.step === step);
+    console.log('');
+    console.log(`${step} ${FROM} -> ${TO}${step === 'apply' ? ' (--skip-deploy; rollouts complete at once: the time is the step\'s own)' : ''}:`);
+    console.log('| wave (clusters x service accounts) | accounts | checks | scripts: processes | engine: processes | scripts: API requests | engine: API requests '
+      + '| scripts: time | engine: time | scripts / engine |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of mine) {
+      console.log(`| ${waveName(r.w)} | ${r.w.accounts} | ${r.scripts.lines.length} | ${r.scripts.processes} | ${r.engine.processes} | ${r.scripts.requests} `
+        + `| ${r.engine.requests} | ${fmt(r.scripts.ms)} | ${fmt(r.engine.ms)} | ${(r.scripts.ms / r.engine.ms).toFixed(1)}x |`);
+    }
+    for (const [who, pick] of [['scripts', (r: typeof rows[0]) => r.scripts.processes], ['engine', (r: typeof rows[0]) => r.engine.processes]] as const) {
+      console.log(`client processes of ${step}, ${who}: ${formula(mine.map((r) => [1, r.w.clusters, r.w.accounts, r.targets]), mine.map(pick))}`);
+    }
   }
   console.log('');
   console.log('scripts\' time: the wall time of lib.sh with instant stand-ins plus, per client process, its start-up and one request\'s latency '
     + '(the scripts run one process after another); engine\'s time: its wall time.');
-  for (const [who, pick] of [['scripts', (r: typeof rows[0]) => r.scripts.processes], ['engine', (r: typeof rows[0]) => r.engine.processes]] as const) {
-    console.log(`client processes of verify, ${who}: ${formula(rows.map((r) => [1, r.w.clusters, r.w.accounts, r.targets]), rows.map(pick))}`);
-  }
   if (!o.keep) {
     fs.rmSync(root, { recursive: true, force: true });
   } else {

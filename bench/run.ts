@@ -22,8 +22,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { compareAssemblies, floorSpec } from './floor-spec';
 import { FleetSpec, fleetName, parseFleetName, trustQuota, writeFleet } from './fleets';
+import { compareAssemblies, floorSpec } from './floor-spec';
 
 const HERE = __dirname;
 const MAX_RESOURCES = 500;

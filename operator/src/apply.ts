@@ -12,7 +12,7 @@
  * account; a cluster's restarts run side by side, at most `perCluster` at once (its restart budget).
  */
 import { spawn } from 'child_process';
-import { stepPlan } from 'cdk-eks-pod-identity/lib/migration/private/transition-table';
+import { StepPlan, stepPlan } from 'cdk-eks-pod-identity/lib/migration/private/transition-table';
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import {
   checkInjection, jobFromCronJob, jobState, probePod, readyCounts, restartMethod, rolloutStatus, Workload, workloadsToRestart,
@@ -64,6 +64,8 @@ export interface ApplyOptions extends PreflightOptions {
   readonly cloudTrailMinutes: number;
   /** Whether kubectl is on PATH (the preflight's tools check). */
   readonly kubectlFound: boolean;
+  /** The step's plan (default: the transition table's, `stepPlan(from, to)`; the runbook renders the same). */
+  readonly plan?: StepPlan;
 }
 
 /** What a step needs beyond the reads: a cluster's API, the deploy, the clock, and where lines go. */
@@ -321,7 +323,7 @@ class ClusterChanges {
     const r = await this.poller.until(kind, t.namespace, this.options.timeout, (objects) => {
       const o = objects.find((x) => x.metadata?.name === name);
       if (o === undefined) return false;
-      c = readyCounts(o);
+      c = readyCounts(kind, o);
       // a ReplicaSet's pods are all of its template: it counts no updated ones
       const updated = kind === 'replicaset' ? c.ready : c.updated;
       return c.want === c.ready && updated >= (least ?? c.want);
@@ -374,7 +376,7 @@ async function waitAssociations(cluster: WaveCluster, targets: readonly WaveTarg
  */
 export async function runApply(wave: Wave, from: MigrationPhase, to: MigrationPhase, reader: PreflightReader, options: ApplyOptions,
   context: ApplyContext): Promise<CheckLine[]> {
-  const plan = stepPlan(from, to);
+  const plan = options.plan ?? stepPlan(from, to);
   const all: CheckLine[] = [];
   const failed = () => all.filter((l) => l.status === 'FAIL').length;
   const print = (lines: CheckLine[]) => {

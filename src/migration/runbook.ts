@@ -1,5 +1,6 @@
 import { IrsaServiceAccount } from './irsa-inventory';
 import { MigrationPhase } from '../migration-phase';
+import { describeAround, describeDeploy, stepPlan } from './private/transition-table';
 import { TRANSITIONS } from './private/wave-scripts';
 import { noProxyValue } from '../private/no-proxy';
 
@@ -56,30 +57,6 @@ export interface PlacementReport {
   readonly addon?: { readonly name: string; readonly version: string };
 }
 
-/** What the deploy of each forward step changes, and what apply.sh does around it. */
-const STEP: { [to: string]: { deploy: string; kube: string; back: string } } = {
-  DUAL_TRUST: {
-    deploy: 'the roles also trust pods.eks.amazonaws.com, pinned to the wave\'s service accounts',
-    kube: 'nothing: no pod changes',
-    back: 'deploys IRSA_ONLY (after checking no association exists)',
-  },
-  POD_IDENTITY: {
-    deploy: 'the Pod Identity associations are created',
-    kube: 'preflight (agent, node role, proxies); polls until each association is visible; proves injection with a server-side dry run; restarts every workload (rollout status, OnDelete pods one by one, CronJobs on request); verifies',
-    back: 'deploys DUAL_TRUST, waits until the associations are gone, restarts the workloads onto IRSA',
-  },
-  ANNOTATION_REMOVED: {
-    deploy: 'nothing in AWS (the phase record)',
-    kube: '`kubectl annotate serviceaccount ... eks.amazonaws.com/role-arn-` on every ServiceAccount (Helm-managed ones: also change the release values)',
-    back: 'puts the annotations back (`kubectl annotate --overwrite`)',
-  },
-  POD_IDENTITY_ONLY: {
-    deploy: 'the OIDC (IRSA) statements of the wave\'s service accounts leave the roles\' trust',
-    kube: 'first proves that no pod was created before its association or still has `AWS_WEB_IDENTITY_TOKEN_FILE` in a container or init container (F5)',
-    back: 'deploys ANNOTATION_REMOVED (the OIDC statements come back)',
-  },
-};
-
 /** The Markdown runbook of a wave: the workflow and the scripts; the data is in the scripts' folder. */
 export function renderRunbook(report: WaveReport): string {
   const lines: string[] = [];
@@ -104,10 +81,13 @@ export function renderRunbook(report: WaveReport): string {
   w();
   w('| Step | Scripts | The deploy | apply.sh around it | rollback.sh |');
   w('|---|---|---|---|---|');
+  // rendered from the transition table the operator command runs, so the two cannot disagree
   for (const t of TRANSITIONS) {
-    const s = STEP[t.to];
+    const forward = stepPlan(t.from, t.to);
+    const back = stepPlan(t.to, t.from);
     const mark = t === current ? ' **(next)**' : '';
-    w(`| ${t.from} → ${t.to}${mark} | \`${dir}/${t.dir}/\` | ${s.deploy} | ${s.kube} | ${s.back} |`);
+    w(`| ${t.from} → ${t.to}${mark} | \`${dir}/${t.dir}/\` | ${describeDeploy(forward)} | ${describeAround(forward)} | `
+      + `${describeDeploy(back)}; ${describeAround(back)} |`);
   }
   w();
   if (current) {

@@ -150,11 +150,11 @@ export function rolloutStatus(kind: string, o: any): { done: boolean; message: s
 
 /**
  * A StatefulSet's, DaemonSet's or ReplicaSet's pods: how many are wanted, ready and updated (the
- * counts lib.sh's pi_wait_ready compared).
+ * counts lib.sh's pi_wait_ready compared). `kind` as kubectl names it: the items of a list carry no kind.
  */
-export function readyCounts(o: any): { want: number; ready: number; updated: number } {
+export function readyCounts(kind: string, o: any): { want: number; ready: number; updated: number } {
   const s = o?.status ?? {};
-  return o?.kind === 'DaemonSet'
+  return kind === 'daemonset'
     ? { want: s.desiredNumberScheduled ?? 0, ready: s.numberReady ?? 0, updated: s.updatedNumberScheduled ?? 0 }
     : { want: o?.spec?.replicas ?? 1, ready: s.readyReplicas ?? 0, updated: s.updatedReplicas ?? 0 };
 }

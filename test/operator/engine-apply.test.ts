@@ -130,7 +130,24 @@ class FakeApi implements KubeApi {
       this.put('/api/v1/namespaces/payments/serviceaccounts', { kind: 'ServiceAccount', metadata: { name: sa, namespace: 'payments', annotations: {} } });
     }
   }
-  private put(collection: string, o: any) {
+  /** An OnDelete DaemonSet of `pods` pods under the service account. */
+  daemonSet(name: string, sa: string, pods: number) {
+    this.put('/apis/apps/v1/namespaces/payments/daemonsets', {
+      kind: 'DaemonSet',
+      metadata: { name, namespace: 'payments', generation: 1 },
+      spec: { updateStrategy: { type: 'OnDelete' } },
+      status: { desiredNumberScheduled: pods, numberReady: pods, updatedNumberScheduled: 0 },
+    });
+    for (let i = 0; i < pods; i++) {
+      this.put('/api/v1/namespaces/payments/pods', {
+        kind: 'Pod',
+        metadata: { name: `${name}-${i}`, namespace: 'payments', uid: `u-${name}-${i}`, ownerReferences: [{ kind: 'DaemonSet', name, controller: true }] },
+        spec: { serviceAccountName: sa },
+        status: { phase: 'Running' },
+      });
+    }
+  }
+  put(collection: string, o: any) {
     this.objects.set(`${collection}/${o.metadata.name}`, o);
   }
   private ok(body: any, status = 200): Promise<Outcome<KubeResponse>> {
@@ -146,12 +163,26 @@ class FakeApi implements KubeApi {
     }
     const o = this.objects.get(path);
     if (method === 'GET' && o === undefined) {
-      // a collection: its objects, the controllers' work done since the last list
+      // a collection: its objects, the controllers' work done since the last list; as the API server lists them, without their kind
       const items = [...this.objects.entries()].filter(([k]) => k.slice(0, k.lastIndexOf('/')) === path).map(([, v]) => v);
       for (const d of items.filter((x) => x.kind === 'Deployment' && !this.stuck.has(x.metadata.name))) {
         d.status = { observedGeneration: d.metadata.generation, replicas: 2, updatedReplicas: 2, availableReplicas: 2 };
       }
-      return this.ok({ items });
+      return this.ok({ items: items.map(({ kind, ...rest }) => rest) });
+    }
+    if (method === 'DELETE' && o?.kind === 'Pod') {
+      // an OnDelete DaemonSet's controller makes the node's new pod, from the new template
+      this.objects.delete(path);
+      const owner = o.metadata.ownerReferences?.[0];
+      if (owner?.kind === 'DaemonSet') {
+        const ds = this.objects.get(`/apis/apps/v1/namespaces/payments/daemonsets/${owner.name}`);
+        ds.status.updatedNumberScheduled++;
+        this.put('/api/v1/namespaces/payments/pods', { ...o, metadata: { ...o.metadata, name: `${o.metadata.name}-new`, uid: `${o.metadata.uid}-new` } });
+      }
+      return this.ok(o);
+    }
+    if (method === 'PATCH' && o?.kind === 'DaemonSet') {
+      return this.ok(o);
     }
     if (o === undefined) return this.ok({ kind: 'Status', reason: 'NotFound', message: `not found: ${path}` }, 404);
     if (method === 'PATCH' && o.kind === 'Deployment') {
@@ -358,4 +389,20 @@ test('a preflight failure stops before anything changes', async () => {
   expect(s.out).toContain('STOP: 1 preflight checks failed; nothing was changed');
   expect(s.events).toEqual([]);
   for (const api of s.apis.values()) expect(api.requests).toEqual([]);
+});
+
+test('an OnDelete DaemonSet: its pods deleted one at a time, each waited for (the API lists DaemonSets without their kind)', async () => {
+  const s = setUp(P.DUAL_TRUST, P.POD_IDENTITY);
+  s.apis.get(B.name)!.daemonSet('shipper', 'checkout', 2);
+  const lines = (await s.run()).map(renderLine).filter((l) => l.includes('shipper'));
+  expect(lines).toEqual([
+    `DO ${B.name} payments/checkout restart: daemonset/shipper uses OnDelete: deleting pod shipper-0`,
+    `DO ${B.name} payments/checkout restart: daemonset/shipper uses OnDelete: deleting pod shipper-1`,
+    `PASS ${B.name} payments/checkout restart: daemonset/shipper (OnDelete): 2 pods recreated one at a time, all ready`,
+  ]);
+  expect(changes(s.apis.get(B.name)!).filter((r) => r.includes('shipper'))).toEqual([
+    'PATCH /apis/apps/v1/namespaces/payments/daemonsets/shipper',
+    'DELETE /api/v1/namespaces/payments/pods/shipper-0',
+    'DELETE /api/v1/namespaces/payments/pods/shipper-1',
+  ]);
 });

@@ -46,10 +46,10 @@ test('a DaemonSet and a StatefulSet (rolling, partitioned)', () => {
   expect(rolloutStatus('rollout', {})).toEqual({ done: false, error: true, message: 'error: no rollout status for kind rollout' });
 });
 
-test('pods wanted, ready and updated: a DaemonSet by its scheduled counts, the others by replicas', () => {
-  expect(readyCounts({ kind: 'DaemonSet', status: { desiredNumberScheduled: 4, numberReady: 3, updatedNumberScheduled: 2 } })).toEqual({ want: 4, ready: 3, updated: 2 });
-  expect(readyCounts({ kind: 'StatefulSet', spec: { replicas: 2 }, status: { readyReplicas: 2, updatedReplicas: 1 } })).toEqual({ want: 2, ready: 2, updated: 1 });
-  expect(readyCounts({ kind: 'ReplicaSet', spec: {}, status: {} })).toEqual({ want: 1, ready: 0, updated: 0 });
+test('pods wanted, ready and updated: a DaemonSet by its scheduled counts, the others by replicas (by the kind asked for: a list\'s items have none)', () => {
+  expect(readyCounts('daemonset', { status: { desiredNumberScheduled: 4, numberReady: 3, updatedNumberScheduled: 2 } })).toEqual({ want: 4, ready: 3, updated: 2 });
+  expect(readyCounts('statefulset', { spec: { replicas: 2 }, status: { readyReplicas: 2, updatedReplicas: 1 } })).toEqual({ want: 2, ready: 2, updated: 1 });
+  expect(readyCounts('replicaset', { spec: {}, status: {} })).toEqual({ want: 1, ready: 0, updated: 0 });
 });
 
 test('the Job of kubectl create job --from=cronjob: the template, annotated as manual, owned by the CronJob', () => {

@@ -96,3 +96,41 @@ export const STEP_PLANS: readonly StepPlan[] = [
   ...PHASE_ORDER.slice(1).map((to, i) => stepPlan(PHASE_ORDER[i], to)),
   ...PHASE_ORDER.slice(1).map((from, i) => stepPlan(from, PHASE_ORDER[i])),
 ];
+
+/** What a step's deploy changes in AWS, in words (the runbook's "The deploy" column). */
+export function describeDeploy(plan: StepPlan): string {
+  const c = plan.deployChanges;
+  const parts: string[] = [];
+  if (c.podIdentityTrust === 'added') parts.push('the roles also trust pods.eks.amazonaws.com, pinned to the wave\'s service accounts');
+  if (c.podIdentityTrust === 'removed') parts.push('the roles no longer trust pods.eks.amazonaws.com');
+  if (c.associations === 'created') parts.push('the Pod Identity associations are created');
+  if (c.associations === 'deleted') parts.push('the Pod Identity associations are deleted');
+  if (c.irsaTrust === 'removed') parts.push('the OIDC (IRSA) statements of the wave\'s service accounts leave the roles\' trust');
+  if (c.irsaTrust === 'added') parts.push('the OIDC (IRSA) statements come back into the roles\' trust');
+  return parts.length === 0 ? 'nothing in AWS (the phase record)' : parts.join('; ');
+}
+
+const PREFLIGHT_WORDS: { [check in PreflightCheck]?: string } = {
+  'agent': 'the agent',
+  'node-roles': 'node roles',
+  'pod-eni': 'Security Groups for Pods',
+  'proxies': 'proxies',
+  'annotations': 'the annotations are there',
+  'no-irsa-pods': 'no pod created before its association or with `AWS_WEB_IDENTITY_TOKEN_FILE` (F5)',
+  'associations': 'no association left',
+};
+
+/** What apply.sh (or rollback.sh) does around the deploy, in order, in words (the runbook's columns). */
+export function describeAround(plan: StepPlan): string {
+  const parts: string[] = [];
+  const checks = plan.preflight.map((c) => PREFLIGHT_WORDS[c]).filter((w): w is string => w !== undefined);
+  parts.push(checks.length > 0 ? `preflight (${checks.join(', ')})` : 'preflight');
+  if (plan.annotateBeforeDeploy) parts.push('puts the annotations back (`kubectl annotate --overwrite`) before the deploy');
+  parts.push('deploys');
+  if (plan.waitForAssociations) parts.push(`polls until each association is ${plan.waitForAssociations}`);
+  if (plan.injectionProbe) parts.push(`proves with a server-side dry run that new pods get ${plan.injectionProbe === 'pod-identity' ? 'Pod Identity' : 'IRSA'}`);
+  if (plan.restart) parts.push('restarts every workload (rollout status, OnDelete pods one by one, CronJobs on request)');
+  if (plan.removeAnnotationAfter) parts.push('removes `eks.amazonaws.com/role-arn` from every ServiceAccount (Helm-managed ones: also change the release values)');
+  parts.push(`verifies ${plan.verify}`);
+  return parts.join('; ');
+}
