@@ -18,6 +18,7 @@ import { checkAddon, checkAnnotation, checkAssociation, CheckLine, podsOf, whoOf
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
 import { FleetReader, Outcome, unwrap } from './reader';
+import { associationOfTarget } from './verify';
 import { readTsv, Wave, WaveCluster, WaveTarget } from './wave';
 
 /** A workload of the inventory (a line of workloads.tsv). */
@@ -224,14 +225,10 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
 
   if (listed !== undefined) {
     const associationOf = await mapLimit(targets, options.perCluster, async (t): Promise<Outcome<any | undefined>> => {
-      if (!listed.ok) return listed;
-      const id = listed.value.find((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount)?.associationId;
-      if (id === undefined) return { ok: true, value: undefined };
-      const d = await reader.describeAssociation(cluster, id);
+      const d = await associationOfTarget(reader, cluster, listed, t);
       // the SDK gives createdAt as a Date; the checks take the CLI's form (v1: seconds since the epoch)
       const created = d.ok ? d.value?.createdAt : undefined;
-      return d.ok ? { ok: true, value: created instanceof Date ? { ...d.value, createdAt: created.getTime() / 1000 } : d.value }
-        : { ok: false, error: `cannot describe association ${id}` };
+      return d.ok && created instanceof Date ? { ok: true, value: { ...d.value, createdAt: created.getTime() / 1000 } } : d;
     });
     const associationLine = (t: WaveTarget, a: Outcome<any>): CheckLine | undefined => (a.ok ? undefined
       : { status: 'FAIL', who: whoOf(t), text: listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}` });

@@ -11,7 +11,7 @@ import {
 } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
-import { FleetReader, Outcome } from './reader';
+import { AssociationSummary, FleetReader, Outcome } from './reader';
 import { WaveCluster, WaveTarget } from './wave';
 
 /** What verify does beyond the API reads. */
@@ -75,6 +75,37 @@ export function sharedTrust(reader: FleetReader): (roleArn: string, region: stri
   };
 }
 
+/**
+ * A service account's association, described: the one listed for it. Associations are eventually
+ * consistent: one listed may be gone by the time it is described (an add-on's update replaces its
+ * associations; the list shows the old one for a while). Then the cluster's associations are
+ * listed again, up to twice, before the service account is taken to have none.
+ */
+export async function associationOfTarget(reader: FleetReader, cluster: WaveCluster, listed: Outcome<AssociationSummary[]>, t: WaveTarget):
+Promise<Outcome<any | undefined>> {
+  let list = listed;
+  for (let read = 0; read < 3; read++) {
+    if (!list.ok) {
+      return list;
+    }
+    const ids = list.value.filter((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount).map((a) => a.associationId);
+    if (ids.length === 0) {
+      return { ok: true, value: undefined };
+    }
+    for (const id of ids) {
+      const d = await reader.describeAssociation(cluster, id);
+      if (d.ok) {
+        return d;
+      }
+      if (!d.error.includes('(ResourceNotFoundException)')) {
+        return { ok: false, error: `cannot describe association ${id}` };
+      }
+    }
+    list = await reader.associations(cluster);
+  }
+  return { ok: true, value: undefined };
+}
+
 /** The verify lines of one cluster's service accounts at `phase`, in the scripts' order: add-ons, associations, annotations, trust, pods, sts, CloudTrail. */
 export async function verifyCluster(cluster: WaveCluster, targets: readonly WaveTarget[], phase: MigrationPhase, reader: FleetReader,
   options: VerifyOptions, trust: (roleArn: string, region: string) => Promise<Outcome<any>> = (a, r) => reader.trust(a, r)): Promise<CheckLine[]> {
@@ -88,17 +119,7 @@ export async function verifyCluster(cluster: WaveCluster, targets: readonly Wave
   const addonOf = new Map(addons);
 
   // the association of each service account: the first listed for it, described
-  const associationOf = await mapLimit(targets, options.perCluster, async (t): Promise<Outcome<any | undefined>> => {
-    if (!listed.ok) {
-      return listed;
-    }
-    const id = listed.value.find((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount)?.associationId;
-    if (id === undefined) {
-      return { ok: true, value: undefined };
-    }
-    const d = await reader.describeAssociation(cluster, id);
-    return d.ok ? d : { ok: false, error: `cannot describe association ${id}` };
-  });
+  const associationOf = await mapLimit(targets, options.perCluster, (t) => associationOfTarget(reader, cluster, listed, t));
   const trusts = await mapLimit(targets, options.perCluster, (t) =>
     Promise.all([trust(t.irsaRoleArn, cluster.region), trust(t.associationRoleArn, cluster.region)]));
 

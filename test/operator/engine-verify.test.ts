@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { main, parseOptions, runVerify, StepOptions, UsageError } from '../../operator/src/cli';
 import { AssociationSummary, FleetReader, Outcome } from '../../operator/src/reader';
+import { associationOfTarget } from '../../operator/src/verify';
 import { readWave, Wave, WaveCluster } from '../../operator/src/wave';
 import { MigrationPhase as P } from '../../src/migration-phase';
 
@@ -235,4 +236,32 @@ test('a folder that is not a wave\'s: exit 2, the missing file named', async () 
   } finally {
     err.mockRestore();
   }
+});
+
+test('an association listed but gone when described (an add-on update replaced it): listed again, the new one described', async () => {
+  const c = { name: 'c', region: 'us-east-1', account: '111122223333', arn: 'arn:aws:eks:us-east-1:111122223333:cluster/c', computeType: 'EC2' };
+  const t = { cluster: 'c', namespace: 'kube-system', serviceAccount: 'aws-node' } as any;
+  const calls: string[] = [];
+  const lists = [[{ associationId: 'a-new', namespace: 'kube-system', serviceAccount: 'aws-node' }]];
+  const reader = {
+    associations: async () => {
+      calls.push('list');
+      return { ok: true as const, value: lists.shift() ?? [] };
+    },
+    describeAssociation: async (_c: any, id: string) => {
+      calls.push(`describe ${id}`);
+      return id === 'a-new' ? { ok: true as const, value: { associationId: id } }
+        : { ok: false as const, error: `An error occurred (ResourceNotFoundException) when calling the DescribePodIdentityAssociation operation: Could not find pod identity association: ${id}` };
+    },
+  } as any;
+  const listed = { ok: true as const, value: [{ associationId: 'a-old', namespace: 'kube-system', serviceAccount: 'aws-node' }] };
+  expect(await associationOfTarget(reader, c, listed, t)).toEqual({ ok: true, value: { associationId: 'a-new' } });
+  expect(calls).toEqual(['describe a-old', 'list', 'describe a-new']);
+  // gone for good: listed again, none left
+  calls.length = 0;
+  expect(await associationOfTarget(reader, c, listed, t)).toEqual({ ok: true, value: undefined });
+  expect(calls).toEqual(['describe a-old', 'list']);
+  // any other error is the check's error
+  reader.describeAssociation = async () => ({ ok: false, error: 'An error occurred (AccessDeniedException) when calling the DescribePodIdentityAssociation operation: no' });
+  expect(await associationOfTarget(reader, c, listed, t)).toEqual({ ok: false, error: 'cannot describe association a-old' });
 });
