@@ -321,7 +321,7 @@ server.listen(socket, () => console.log('Starting to serve on ' + socket));
 args=() cluster='' ns='' sa='' id='' role='' account=''
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile|--region|--output|--query) shift 2 ;;
+    --region|--output|--query) shift 2 ;;
     --cluster-name) cluster="$2"; shift 2 ;;
     --namespace) ns="$2"; shift 2 ;;
     --service-account) sa="$2"; shift 2 ;;

@@ -31,12 +31,19 @@ export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
-  sleep(seconds: number): Promise<void>;
+  /** Resolves after `seconds`, or as soon as `signal` aborts. */
+  sleep(seconds: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const REAL_CLOCK: Clock = {
   now: () => Date.now(),
-  sleep: (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000)),
+  sleep: (seconds, signal) => new Promise((resolve) => {
+    const timer = setTimeout(resolve, seconds * 1000);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  }),
 };
 
 /** Runs the deploy (`<cdk> deploy --app <assembly> <pattern>`): whether it succeeded. */
@@ -82,7 +89,11 @@ export interface ApplyContext {
 const line = (status: CheckLine['status'], who: string, text: string): CheckLine => ({ status, who, text });
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/** How long a wait that just began waits for others to begin, so that one list answers them all. */
+const BATCH_SECONDS = 0.25;
+
 interface Waiter {
+  checked?: boolean;
   readonly kind: string;
   readonly namespace: string;
   readonly test: (objects: any[]) => boolean;
@@ -97,6 +108,7 @@ interface Waiter {
 class Poller {
   private readonly waiters: Waiter[] = [];
   private running = false;
+  private wake?: () => void;
 
   constructor(private readonly api: KubeApi, private readonly clock: Clock, private readonly interval: number) {}
 
@@ -107,6 +119,8 @@ class Poller {
       if (!this.running) {
         this.running = true;
         void this.loop();
+      } else {
+        this.wake?.();
       }
     });
   }
@@ -122,6 +136,7 @@ class Poller {
         const r = await this.api.request('GET', objectPath(ws[0].kind, ws[0].namespace));
         const objects: any[] | undefined = r.ok && r.value.status === 200 ? r.value.body?.items ?? [] : undefined;
         for (const w of ws) {
+          w.checked = true;
           if (objects !== undefined && w.test(objects)) {
             this.waiters.splice(this.waiters.indexOf(w), 1);
             w.resolve({ ok: true, value: true });
@@ -132,7 +147,19 @@ class Poller {
         }
       }));
       if (this.waiters.length > 0) {
-        await this.clock.sleep(this.interval);
+        // the next poll after the interval, or soon after a new wait begins (the waits that begin meanwhile join it)
+        const fresh = this.waiters.some((w) => !w.checked);
+        let woken = false;
+        const early = new AbortController();
+        this.wake = () => {
+          woken = true;
+          early.abort();
+        };
+        await this.clock.sleep(fresh ? Math.min(BATCH_SECONDS, this.interval) : this.interval, early.signal);
+        this.wake = undefined;
+        if (woken) {
+          await this.clock.sleep(Math.min(BATCH_SECONDS, this.interval));
+        }
       }
     }
     this.running = false;

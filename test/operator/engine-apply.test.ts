@@ -42,10 +42,10 @@ class FakeClock implements Clock {
   now() {
     return this.t;
   }
-  async sleep(seconds: number) {
+  async sleep(seconds: number, signal?: AbortSignal) {
     const until = this.t + seconds * 1000;
     await new Promise((resolve) => setImmediate(resolve));
-    this.t = Math.max(this.t, until);
+    if (!signal?.aborted) this.t = Math.max(this.t, until);
   }
 }
 
