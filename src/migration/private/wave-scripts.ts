@@ -125,8 +125,7 @@ const LIBRARY_VERSION: string = JSON.parse(fs.readFileSync(path.join(__dirname, 
  */
 export function operatorCall(args: string): string[] {
   return [
-    `# Runs the operator command, ${OPERATOR_PACKAGE}@${LIBRARY_VERSION} (npx fetches it once), or the command`,
-    '# CDK_EKS_POD_IDENTITY_OPERATOR names (e.g. node_modules/.bin/cdk-eks-pod-identity-operator).',
+    `# Runs ${OPERATOR_PACKAGE}@${LIBRARY_VERSION} (npx fetches it once), or $CDK_EKS_POD_IDENTITY_OPERATOR if set.`,
     'set -euo pipefail',
     'here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"',
     'if [ -n "${CDK_EKS_POD_IDENTITY_OPERATOR:-}" ]; then',
