@@ -16,6 +16,7 @@ import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { CDK_DEPLOYER, REAL_CLOCK, runApply } from './apply';
+import { readFoundation, runFoundation } from './foundation';
 import { ProxiedKubeApi } from './kube';
 import { mapLimit } from './pool';
 import { readPreflightData, runPreflight } from './preflight';
@@ -237,9 +238,71 @@ async function providerMain(argv: string[]): Promise<number> {
   }
 }
 
+/** `foundation <preflight|apply|verify> <folder> [options]`: the agent add-ons of the migration's clusters. */
+async function foundationMain(argv: string[]): Promise<number> {
+  const [step, dir, ...rest] = argv;
+  const script = `${step ?? 'foundation'}.sh`;
+  try {
+    if ((step !== 'preflight' && step !== 'apply' && step !== 'verify') || dir === undefined) {
+      throw new UsageError('usage: cdk-eks-pod-identity-operator foundation <preflight|apply|verify> <foundation folder> [options]');
+    }
+    const f = readFoundation(dir);
+    let options: StepOptions | 'help';
+    try {
+      options = parseOptions(script, rest);
+    } catch (e) {
+      if (e instanceof UsageError && e.withUsage) {
+        throw new UsageError(`${e.message}\n${usage(script, step, 'foundation', 'no agent', 'agent ready').trimEnd()}`);
+      }
+      throw e;
+    }
+    if (options === 'help') {
+      process.stdout.write(usage(script, step, 'foundation', 'no agent', 'agent ready'));
+      return 0;
+    }
+    const contexts = lookup(options.contexts);
+    const reader = new LiveReader({ contexts, profiles: lookup(options.profiles), timeout: options.timeout, stsImage: options.stsImage });
+    process.stdout.write(`INFO foundation: ${step} (the eks-pod-identity-agent add-on of ${f.clusters.length} clusters)\n`);
+    const lines = await runFoundation(step, f, reader, {
+      concurrency: options.concurrency,
+      perCluster: options.perCluster,
+      timeout: options.timeout,
+      interval: options.interval,
+      skipDeploy: options.skipDeploy,
+      cdk: options.cdk.split(/\s+/).filter((w) => w !== ''),
+      kubectlFound: onPath('kubectl'),
+    }, {
+      kube: (c) => new ProxiedKubeApi('kubectl', contexts.get(c.name) ?? c.arn, () => reader.counts.process('kubectl proxy'),
+        (method) => reader.counts.request(`kube:${method}`)),
+      deploy: CDK_DEPLOYER,
+      clock: REAL_CLOCK,
+      out: (l) => process.stdout.write(l + '\n'),
+    });
+    const failedChecks = lines.filter((l) => l.status === 'FAIL').length;
+    process.stdout.write(failedChecks > 0 ? `RESULT foundation ${step}: ${failedChecks} checks failed\n` : `RESULT foundation ${step}: every check passed\n`);
+    if (options.json) {
+      fs.writeFileSync(options.json, JSON.stringify({ wave: 'foundation', step, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+    }
+    return failedChecks > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(e.message + '\n');
+      return 2;
+    }
+    if (e instanceof WaveError) {
+      process.stderr.write(`${script}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'provider') {
     return providerMain(argv.slice(1));
+  }
+  if (argv[0] === 'foundation') {
+    return foundationMain(argv.slice(1));
   }
   const [command, step, from, to, dir, ...rest] = argv;
   const script = `${step ?? 'step'}.sh`;

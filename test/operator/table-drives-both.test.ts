@@ -51,7 +51,7 @@ test('a change to the table changes both: without restarts, the runbook stops pr
     const api: KubeApi = {
       request: async (method, path, body) => {
         requests.push(`${method} ${path}`);
-        if (method === 'POST') return { ok: true, value: { status: 201, body: { ...body, spec: { containers: [{ env: [{ name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI' }, { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE' }] }] } } } };
+        if (method === 'POST') return { ok: true, value: { status: 201, body: { ...(body as any), spec: { containers: [{ env: [{ name: 'AWS_CONTAINER_CREDENTIALS_FULL_URI' }, { name: 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE' }] }] } } } };
         if (path.endsWith('/pods')) {
           return { ok: true, value: { status: 200, body: { items: [{ metadata: { name: 'app-1', ownerReferences: [{ kind: 'Deployment', name: 'app', controller: true }] }, spec: { serviceAccountName: 'app' }, status: { phase: 'Running' } }] } } };
         }
