@@ -180,9 +180,11 @@ const MERGE = 'application/merge-patch+json';
 class ClusterChanges {
   readonly poller: Poller;
   private readonly controllerOf: Once<string | undefined>;
+  private readonly namespacePods: Once<Outcome<any>>;
 
   constructor(readonly cluster: WaveCluster, readonly api: KubeApi, private readonly options: ApplyOptions, private readonly clock: Clock) {
     this.poller = new Poller(api, clock, options.interval);
+    this.namespacePods = new Once((namespace) => must(api, 'GET', objectPath('pod', namespace)));
     // `<kind> <namespace> <name>` of a ReplicaSet or Job -> its controller's `<kind> <name>`, once each
     this.controllerOf = new Once(async (key) => {
       const [kind, namespace, name] = key.split(' ');
@@ -222,9 +224,12 @@ class ClusterChanges {
     return checkInjection(t, mode, r.ok ? r.value : { error: r.error });
   }
 
-  /** The namespace's pods of the service account that hold credentials, or the FAIL line. */
-  async pods(t: WaveTarget): Promise<Outcome<any[]>> {
-    const r = await must(this.api, 'GET', objectPath('pod', t.namespace));
+  /**
+   * The namespace's pods of the service account that hold credentials, or the FAIL line: read now
+   * (`fresh`), or from the namespace's one read before the restarts (which workloads to restart).
+   */
+  async pods(t: WaveTarget, fresh = true): Promise<Outcome<any[]>> {
+    const r = fresh ? await must(this.api, 'GET', objectPath('pod', t.namespace)) : await this.namespacePods.get(t.namespace);
     return r.ok ? { ok: true, value: podsOf(t, r.value) } : { ok: false, error: `pods: cannot list the pods of namespace ${t.namespace}: ${r.error}` };
   }
 
@@ -480,7 +485,7 @@ export async function runApply(wave: Wave, from: MigrationPhase, to: MigrationPh
         const seen = new Set<string>();
         const work: { t: WaveTarget; w?: Workload; fail?: CheckLine }[] = [];
         for (const t of targets) {
-          const pods = await x.pods(t);
+          const pods = await x.pods(t, false);
           if (!pods.ok) {
             work.push({ t, fail: line('FAIL', whoOf(t), pods.error) });
             continue;

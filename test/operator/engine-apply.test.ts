@@ -406,3 +406,10 @@ test('an OnDelete DaemonSet: its pods deleted one at a time, each waited for (th
     'DELETE /api/v1/namespaces/payments/pods/shipper-1',
   ]);
 });
+
+test('which workloads to restart: each namespace\'s pods read once, however many of its service accounts the wave has', async () => {
+  const s = setUp(P.DUAL_TRUST, P.POD_IDENTITY);
+  await s.run();
+  // shop-a has two service accounts in payments: one read of its pods before the restarts
+  expect(s.apis.get(A.name)!.requests.filter((r) => r === 'GET /api/v1/namespaces/payments/pods')).toHaveLength(1);
+});
