@@ -157,11 +157,11 @@ bench.spawn(project.compileTask);
 bench.exec('tsc -p bench/tsconfig.json');
 bench.exec('node .bench/run.js', { receiveArgs: true });
 
-// The operator benchmark (bench/operator.ts): a wave's verify, today's scripts (lib.sh) against the
-// operator engine (operator/lib/cli.js), on the same waves of stand-ins that charge a latency per API
-// request and the measured start-up of each client process.
+// The operator benchmark (bench/operator.ts): a wave's preflight, verify and apply, the former scripts
+// (bench/baseline/lib.sh) against the operator engine (operator/lib/cli.js), on the same waves of
+// stand-ins that charge a latency per API request and the measured start-up of each client process.
 const benchOperator = project.addTask('bench:operator', {
-  description: 'Benchmark verify: lib.sh against the operator engine (options after --: --waves 2x5,10x30,50x50, --latency-ms 50, --smoke)',
+  description: 'Benchmark preflight, verify and apply: the former scripts (bench/baseline/lib.sh) against the operator engine (options: --waves 2x5,10x30,50x50, --latency-ms 50, --smoke)',
 });
 benchOperator.spawn(project.compileTask);
 benchOperator.exec('tsc -p bench/tsconfig.json');

@@ -448,7 +448,7 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-operator-'));
   const bin = path.join(root, 'bin');
   writeStandIns(bin);
-  fs.copyFileSync(path.join(ROOT, 'assets', 'runbooks', 'lib.sh'), path.join(root, 'lib.sh'));
+  fs.copyFileSync(path.join(ROOT, 'bench', 'baseline', 'lib.sh'), path.join(root, 'lib.sh'));
   const { server, fleet, requests } = awsStandIn(o.latencyMs);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as any).port;

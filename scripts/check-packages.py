@@ -12,7 +12,7 @@ import sys
 import tarfile
 import zipfile
 
-ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|\.jsii\.tabl\.json|schemas/[a-z]+\.schema\.json|assets/runbooks/lib\.sh|lib/.+\.(js|d\.ts|json))$")
+ALLOWED_TARBALL = re.compile(r"^package/(package\.json|README\.md|LICENSE|API\.md|CHANGELOG\.md|\.jsii|\.jsii\.tabl\.json|schemas/[a-z]+\.schema\.json|lib/.+\.(js|d\.ts|json))$")
 # the operator command's own package (operator/, packed by scripts/pack-operator.sh)
 ALLOWED_OPERATOR = re.compile(r"^package/(package\.json|README\.md|LICENSE|lib/[a-z-]+\.(js|d\.ts))$")
 ALLOWED_WHEEL = re.compile(r"^(cdk_eks_pod_identity/(__init__\.py|py\.typed|_jsii/__init__\.py|_jsii/cdk-eks-pod-identity@[^/]+\.jsii\.tgz)"

@@ -8,8 +8,8 @@
 #   2. jest again on the newest aws-cdk-lib and cdk8s, installed in .cdk-lines/newest
 #      (scripts/jest-cdk-line.config.js maps them in; the project's node_modules stay as they are);
 #   3. the benchmarks at their smoke size: bench/run.ts --smoke (it runs, and the floor it compares
-#      with writes the same CloudFormation) and bench/operator.ts --smoke (verify by lib.sh and by the
-#      operator engine, operator/, print the same lines);
+#      with writes the same CloudFormation) and bench/operator.ts --smoke (preflight, verify and apply by the
+#      former scripts, bench/baseline/lib.sh, and by the operator engine, operator/, print the same lines);
 #   4. the Python wheel in fresh venvs under pytest: newest aws-cdk-lib, then the floor pinned;
 #   5. the acceptance suite (test/acceptance) in the test bed (scripts/testbed/), on the floor: collect
 #      and the generated runbook scripts against real kube-apiservers with the real EKS pod identity
@@ -77,7 +77,7 @@ fi
 echo "=== bench smoke (bench/run.ts --smoke): library and raw-L1 floor synthesize the same CloudFormation, within CloudFormation's limits"
 if [ -f lib/index.js ]; then
   (npx tsc -p bench/tsconfig.json && node .bench/run.js --smoke) || status=1
-  echo "=== operator bench smoke (bench/operator.ts --smoke): verify by lib.sh and by the operator engine print the same lines"
+  echo "=== operator bench smoke (bench/operator.ts --smoke): preflight, verify and apply by lib.sh (the baseline) and by the operator engine print the same lines"
   node .bench/operator.js --smoke || status=1
 else
   echo "no compiled library (lib/); the build failed"

@@ -83,11 +83,12 @@ def test_runbooks_and_plan_index(outdirs):
     assert "cdk.out/runbooks/wave1/DUAL_TRUST-to-POD_IDENTITY/apply.sh --contexts contexts.tsv" in wave1
     assert "NO_PROXY=localhost,127.0.0.1,.svc,.cluster.local,169.254.169.254,169.254.170.23,[fd00:ec2::23]" in wave1
     assert len(wave1.splitlines()) < 120
-    # the wave's scripts, executable, and the library they source, written by the Python app too
+    # the wave's scripts, executable, written by the Python app too: each runs the operator command (no lib.sh)
     for step in ("preflight", "apply", "verify", "rollback"):
         script = os.path.join(outdirs[1], "runbooks", "wave1", "DUAL_TRUST-to-POD_IDENTITY", step + ".sh")
         assert os.access(script, os.X_OK), script
-    assert os.path.isfile(os.path.join(outdirs[1], "runbooks", "lib.sh"))
+        assert "cdk-eks-pod-identity-operator" in open(script).read(), script
+    assert not os.path.exists(os.path.join(outdirs[1], "runbooks", "lib.sh"))
 
 
 def test_scripts_deploy_the_wave_from_the_assembly_with_the_cdk_cli(outdirs):

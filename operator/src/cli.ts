@@ -20,7 +20,7 @@ import { readFoundation, runFoundation } from './foundation';
 import { ProxiedKubeApi } from './kube';
 import { mapLimit } from './pool';
 import { readPreflightData, runPreflight } from './preflight';
-import { onPath, parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight } from './provider';
+import { onPath, parseProviderArgs, ProviderUsageError, providerUsage, readProviderStep, runProviderPreflight, runProviderVerify } from './provider';
 import { FleetReader, LiveReader } from './reader';
 import { sharedTrust, verifyCluster } from './verify';
 import { readTsv, readWave, Wave, WaveError } from './wave';
@@ -214,8 +214,8 @@ async function providerMain(argv: string[]): Promise<number> {
   const [step, dir, ...rest] = argv;
   const script = `${step ?? 'preflight'}.sh`;
   try {
-    if (step !== 'preflight' || dir === undefined) {
-      throw new ProviderUsageError('usage: cdk-eks-pod-identity-operator provider preflight <oidc-providers folder> <cluster> [options]');
+    if ((step !== 'preflight' && step !== 'verify') || dir === undefined) {
+      throw new ProviderUsageError('usage: cdk-eks-pod-identity-operator provider <preflight|verify> <oidc-providers folder> <cluster> [options]');
     }
     const parsed = parseProviderArgs(script, rest, new Date());
     if (parsed === 'help') {
@@ -224,7 +224,8 @@ async function providerMain(argv: string[]): Promise<number> {
     }
     const p = readProviderStep(dir, parsed.cluster, script);
     const reader = new LiveReader({ contexts: lookup(parsed.options.contexts), profiles: lookup(parsed.options.profiles), timeout: 30, stsImage: '' });
-    return await runProviderPreflight(p, reader, parsed.options.since, (l) => process.stdout.write(l + '\n'));
+    const out = (l: string) => process.stdout.write(l + '\n');
+    return step === 'verify' ? await runProviderVerify(p, reader, out) : await runProviderPreflight(p, reader, parsed.options.since, out);
   } catch (e) {
     if (e instanceof ProviderUsageError) {
       process.stderr.write(e.message + '\n' + (e.withUsage ? providerUsage(script, step) : ''));

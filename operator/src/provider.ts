@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { checkAccount, isoSeconds } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import {
-  checkProviderAddons, checkProviderExists, checkProviderPods, checkProviderRoles, checkWebIdentityEvidence, CLOUDTRAIL_LOOKUP_DAYS,
+  checkProviderAddons, checkProviderAfterDeploy, checkProviderExists, checkProviderPods, checkProviderRoles, checkProviderStack,
+  checkWebIdentityEvidence, CLOUDTRAIL_LOOKUP_DAYS,
 } from 'cdk-eks-pod-identity/lib/operator/provider-checks';
 import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { mapLimit } from './pool';
@@ -105,6 +106,36 @@ export async function providerPreflight(p: ProviderStep, reader: ProviderReader,
   lines.push(checkProviderPods(c.name, unwrap(pods)));
   lines.push(...checkWebIdentityEvidence(c.name, p.providerArn, isoSeconds(since.getTime() / 1000), events));
   return lines;
+}
+
+/**
+ * verify: the provider against its recorded step after the deploy (deleted at RETIRED, present
+ * otherwise), and unless KEPT or RETIRED, its stack holding it, complete; as lib.sh's pi_provider_verify.
+ */
+export async function providerVerify(p: ProviderStep, reader: ProviderReader): Promise<CheckLine[]> {
+  const c = p.cluster;
+  const exists = await reader.providerExists(c.account, p.stackRegion, p.providerArn);
+  if (!exists.ok) {
+    return [{ status: 'FAIL', who: `${c.name} -`, text: `provider: cannot call iam get-open-id-connect-provider: ${exists.error}` }];
+  }
+  const lines = [checkProviderAfterDeploy(c.name, p.step, p.providerArn, exists.value)];
+  if (p.step === 'RETIRED' || p.step === 'KEPT') {
+    return lines;
+  }
+  const resource = await reader.stackResource(c.account, p.stackRegion, p.stackName, p.logicalId);
+  lines.push(checkProviderStack(c.name, p.stackName, p.logicalId, p.providerArn, unwrap(resource)));
+  return lines;
+}
+
+/** Runs the provider verify; prints the lines and RESULT; the exit status. */
+export async function runProviderVerify(p: ProviderStep, reader: ProviderReader, out: (line: string) => void): Promise<number> {
+  out(`INFO ${p.cluster.name} OIDC provider ${p.step}: verify`);
+  const lines = await providerVerify(p, reader);
+  lines.forEach((l) => out(renderLine(l)));
+  const failed = lines.filter((l) => l.status === 'FAIL').length;
+  out(failed > 0 ? `RESULT ${p.cluster.name} provider verify ${p.step}: ${failed} checks failed`
+    : `RESULT ${p.cluster.name} provider verify ${p.step}: every check passed`);
+  return failed > 0 ? 1 : 0;
 }
 
 /** The provider step's options. */

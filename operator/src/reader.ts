@@ -5,6 +5,7 @@
  * profiles, SSO sessions, credential processes and AWS_ENDPOINT_URL_<SERVICE> variables as the AWS CLI).
  */
 import { spawn } from 'child_process';
+import { CloudFormationClient, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
   DescribeAddonCommand, DescribeNodegroupCommand, DescribePodIdentityAssociationCommand, EKSClient, ListAddonsCommand, ListNodegroupsCommand,
@@ -59,6 +60,8 @@ export interface ProviderReader {
   pods(cluster: WaveCluster): Promise<Outcome<any[]>>;
   /** The AssumeRoleWithWebIdentity events of an account's region since a time (`cloudtrail lookup-events`, every page). */
   webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>>;
+  /** A stack's resource (`cloudformation describe-stack-resource`): its physical id and status. */
+  stackResource(account: string, region: string, stackName: string, logicalId: string): Promise<Outcome<{ physicalId: string; status: string }>>;
 }
 
 /** How the live reader reaches the fleet. */
@@ -273,6 +276,14 @@ export class LiveReader implements FleetReader, ProviderReader {
 
   webIdentityEvents(account: string, region: string, since: Date): Promise<Outcome<any[]>> {
     return this.lookupEvents(account, region, 'AssumeRoleWithWebIdentity', since);
+  }
+
+  async stackResource(account: string, region: string, stackName: string, logicalId: string):
+  Promise<Outcome<{ physicalId: string; status: string }>> {
+    const r = await this.request('cloudformation', 'DescribeStackResource', () => this.client(CloudFormationClient, account, region)
+      .send(new DescribeStackResourceCommand({ StackName: stackName, LogicalResourceId: logicalId })));
+    const detail = r.ok ? r.value.StackResourceDetail : undefined;
+    return r.ok ? ok({ physicalId: detail?.PhysicalResourceId ?? 'null', status: detail?.ResourceStatus ?? 'null' }) : r;
   }
 
   objects(cluster: WaveCluster, kinds: string[]): Promise<Outcome<any[]>> {

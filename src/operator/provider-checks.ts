@@ -159,3 +159,35 @@ export function checkWebIdentityEvidence(cluster: string, providerArn: string, s
   });
   return lines;
 }
+
+/**
+ * verify: the provider against its recorded step after the deploy: deleted at RETIRED (its stack's
+ * DeletionPolicy was Delete from RETIRING on), present otherwise.
+ */
+export function checkProviderAfterDeploy(cluster: string, step: string, providerArn: string, exists: boolean): CheckLine {
+  const who = `${cluster} -`;
+  if (step === 'RETIRED') {
+    return exists
+      ? {
+        status: 'FAIL',
+        who,
+        text: `provider: expected ${providerArn} deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? `
+          + 'If not, record RETIRING, deploy, then RETIRED again',
+      }
+      : { status: 'PASS', who, text: `provider: ${providerArn} is deleted` };
+  }
+  return exists ? { status: 'PASS', who, text: `provider: ${providerArn} exists` }
+    : { status: 'FAIL', who, text: `provider: expected ${providerArn} to exist at ${step}; saw none` };
+}
+
+/** verify: the provider's stack holds it, complete (`cloudformation describe-stack-resource`). */
+export function checkProviderStack(cluster: string, stackName: string, logicalId: string, providerArn: string,
+  resource: Read<{ physicalId: string; status: string }>): CheckLine {
+  const who = `${cluster} -`;
+  if (failed(resource)) {
+    return { status: 'FAIL', who, text: `stack: expected ${stackName} to hold ${logicalId}; cloudformation describe-stack-resource says: ${oneLine(resource.error)}` };
+  }
+  return resource.physicalId === providerArn && resource.status.endsWith('_COMPLETE')
+    ? { status: 'PASS', who, text: `stack: ${stackName} holds ${providerArn} (${resource.status})` }
+    : { status: 'FAIL', who, text: `stack: expected ${stackName} to hold ${providerArn}, complete; saw ${resource.physicalId} ${resource.status}` };
+}

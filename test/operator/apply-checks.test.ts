@@ -10,7 +10,7 @@ import * as fc from 'fast-check';
 import { checkInjection, restartMethod, workloadsToRestart } from '../../src/operator/apply-checks';
 import { podsOf, renderLine, Target } from '../../src/operator/verify-checks';
 
-const LIB = path.join(__dirname, '..', '..', 'assets', 'runbooks', 'lib.sh');
+const LIB = path.join(__dirname, '..', '..', 'bench', 'baseline', 'lib.sh');
 const T = { cluster: 'prod', namespace: 'payments', serviceAccount: 'checkout' } as Target;
 const ENV = ['AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'OTHER'];
 

@@ -14,7 +14,7 @@ import {
 } from '../../src/operator/preflight-checks';
 import { podsOf, renderLine, Target } from '../../src/operator/verify-checks';
 
-const LIB = path.join(__dirname, '..', '..', 'assets', 'runbooks', 'lib.sh');
+const LIB = path.join(__dirname, '..', '..', 'bench', 'baseline', 'lib.sh');
 const T: Target = {
   cluster: 'prod',
   clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/prod',

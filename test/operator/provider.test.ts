@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseProviderArgs, ProviderStep, ProviderUsageError, providerPreflight, readProviderStep } from '../../operator/src/provider';
+import { parseProviderArgs, ProviderStep, ProviderUsageError, providerPreflight, providerVerify, readProviderStep } from '../../operator/src/provider';
 import { Outcome, ProviderReader } from '../../operator/src/reader';
 import {
   checkProviderAddons, checkProviderExists, checkProviderPods, checkProviderRoles, checkWebIdentityEvidence, webIdentityUse,
@@ -110,6 +110,7 @@ class StandIn implements ProviderReader {
   account = ACCOUNT;
   exists: Outcome<boolean> = { ok: true, value: true };
   events: { [region: string]: any[] } = {};
+  resource: Outcome<{ physicalId: string; status: string }> = { ok: true, value: { physicalId: PROVIDER, status: 'UPDATE_COMPLETE' } };
   private r<T>(what: string, value: T): Promise<Outcome<T>> {
     this.calls.push(what);
     return Promise.resolve({ ok: true, value });
@@ -135,6 +136,10 @@ class StandIn implements ProviderReader {
   }
   webIdentityEvents(_account: string, region: string) {
     return this.r(`cloudtrail ${region}`, this.events[region] ?? []);
+  }
+  stackResource(_account: string, region: string, stack: string, logicalId: string) {
+    this.calls.push(`stack ${region} ${stack} ${logicalId}`);
+    return Promise.resolve(this.resource);
   }
 }
 
@@ -202,3 +207,32 @@ describe('the engine\'s provider preflight', () => {
 
 // keep the step type in use for the reader of this file
 export type { ProviderStep };
+
+describe('the engine\'s provider verify', () => {
+  test('after the deploy: the provider as its step says, and its stack holding it, complete (exact lines)', async () => {
+    const reader = new StandIn();
+    const at = (step: string) => readProviderStep(providersDir(step), 'ledger', 'verify.sh');
+    expect(lines(await providerVerify(at('RETIRING'), reader))).toEqual([
+      `PASS ledger - provider: ${PROVIDER} exists`,
+      `PASS ledger - stack: Ledger-OidcProvider holds ${PROVIDER} (UPDATE_COMPLETE)`,
+    ]);
+    expect(reader.calls).toEqual(['exists', 'stack us-east-1 Ledger-OidcProvider Provider']);
+    reader.resource = { ok: true, value: { physicalId: PROVIDER, status: 'UPDATE_FAILED' } };
+    expect(lines(await providerVerify(at('ADOPTED'), reader))).toContain(
+      `FAIL ledger - stack: expected Ledger-OidcProvider to hold ${PROVIDER}, complete; saw ${PROVIDER} UPDATE_FAILED`);
+    reader.resource = { ok: false, error: 'An error occurred (ValidationError) when calling the DescribeStackResource operation: Stack \'Ledger-OidcProvider\' does not exist' };
+    expect(lines(await providerVerify(at('ADOPTED'), reader))).toContain('FAIL ledger - stack: expected Ledger-OidcProvider to hold Provider; '
+      + 'cloudformation describe-stack-resource says: An error occurred (ValidationError) when calling the DescribeStackResource operation: Stack \'Ledger-OidcProvider\' does not exist');
+    // RETIRED: deleted, and no stack to ask; KEPT: present, no stack either
+    reader.calls.length = 0;
+    expect(lines(await providerVerify(at('RETIRED'), reader))).toEqual([`FAIL ledger - provider: expected ${PROVIDER} deleted; it exists. `
+      + 'Was the RETIRING step deployed before (DeletionPolicy Delete)? If not, record RETIRING, deploy, then RETIRED again']);
+    reader.exists = { ok: true, value: false };
+    expect(lines(await providerVerify(at('RETIRED'), reader))).toEqual([`PASS ledger - provider: ${PROVIDER} is deleted`]);
+    expect(lines(await providerVerify(at('KEPT'), reader))).toEqual([`FAIL ledger - provider: expected ${PROVIDER} to exist at KEPT; saw none`]);
+    expect(reader.calls.filter((c) => c.startsWith('stack'))).toEqual([]);
+    reader.exists = { ok: false, error: 'An error occurred (AccessDenied) when calling the GetOpenIDConnectProvider operation: no' };
+    expect(lines(await providerVerify(at('RETIRING'), reader))).toEqual(['FAIL ledger - provider: cannot call iam get-open-id-connect-provider: '
+      + 'An error occurred (AccessDenied) when calling the GetOpenIDConnectProvider operation: no']);
+  });
+});

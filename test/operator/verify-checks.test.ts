@@ -15,7 +15,7 @@ import {
 } from '../../src/operator/verify-checks';
 import { PHASE_ORDER, PHASES } from '../../src/private/phases';
 
-const LIB = path.join(__dirname, '..', '..', 'assets', 'runbooks', 'lib.sh');
+const LIB = path.join(__dirname, '..', '..', 'bench', 'baseline', 'lib.sh');
 const CLUSTER_ARN = 'arn:aws:eks:us-east-1:111122223333:cluster/prod';
 const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/ABC';
 const PROVIDER = `arn:aws:iam::111122223333:oidc-provider/${ISSUER}`;

@@ -5,7 +5,7 @@ import { FoundationEntry, foundationRunbookFiles } from './foundation-runbook';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
 import { serviceAccountYaml } from './service-account-documents';
-import { ScriptFile, scriptLibrary, waveScriptFiles } from './wave-scripts';
+import { ScriptFile, waveScriptFiles } from './wave-scripts';
 
 /**
  * Writes what the operator applies and follows into the cloud assembly: ServiceAccount manifests
@@ -38,7 +38,6 @@ export function writeArtifacts(outdir: string, reports: WaveReport[], fleet: Fle
   }
   const runbooks = path.join(outdir, 'runbooks');
   mkdir(runbooks);
-  fs.writeFileSync(path.join(runbooks, 'lib.sh'), scriptLibrary());
   const write = (file: ScriptFile) => {
     const target = path.join(runbooks, file.path);
     mkdir(path.dirname(target));
