@@ -28,7 +28,11 @@ export const TEMPLATE_OVERHEAD_BYTES = 1_500;
 export function roleTemplateBytes(role: RoleTemplateInput): number {
   const policies: any[] = [];
   if (role.statements.length > 0) {
-    policies.push({ PolicyDocument: { Statement: role.statements, Version: '2012-10-17' }, PolicyName: 'permissions' });
+    // as CDK's PolicyDocument writes them: a one-element list of actions or resources as its element
+    const single = (v: unknown) => (Array.isArray(v) && v.length === 1 ? v[0] : v);
+    const statements = role.statements.map((st: any) => Object.fromEntries(Object.entries(st)
+      .map(([k, v]) => [k, ['Action', 'NotAction', 'Resource', 'NotResource'].includes(k) ? single(v) : v])));
+    policies.push({ PolicyDocument: { Statement: statements, Version: '2012-10-17' }, PolicyName: 'permissions' });
   }
   if (role.chainsTo.length > 0) {
     policies.push({
