@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * cdk-eks-pod-identity-operator: the operator steps of a wave, fleet-wide.
+ * cdk-eks-pod-identity-operator: the operator steps of the migration, fleet-wide.
  *
- *   cdk-eks-pod-identity-operator step verify <FROM> <TO> <wave folder> [options]
- *   cdk-eks-pod-identity-operator provider preflight <oidc-providers folder> <cluster> [options]
+ *   cdk-eks-pod-identity-operator step <preflight|apply|verify|rollback> <FROM> <TO> <wave folder> [options]
+ *   cdk-eks-pod-identity-operator foundation <preflight|apply|verify> <foundation folder> [options]
+ *   cdk-eks-pod-identity-operator provider <preflight|verify> <oidc-providers folder> <cluster> [options]
  *
- * The generated runbooks/<wave>/<FROM>-to-<TO>/verify.sh calls it with its folder; the options are
- * the scripts' (verify.sh --help). Output: the scripts' lines, each cluster's together, in the order
- * of clusters.tsv; one progress line per cluster on stderr; --json FILE writes every check.
+ * The generated runbook scripts call it with their folder; the options are the scripts' (<script> --help).
+ * Output: the scripts' lines, each cluster's together, in the order of clusters.tsv; progress lines
+ * on stderr; --json FILE writes every check.
  * Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
  */
 import * as fs from 'fs';
