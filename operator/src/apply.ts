@@ -15,9 +15,9 @@ import { spawn } from 'child_process';
 import { StepPlan, stepPlan } from 'cdk-eks-pod-identity/lib/migration/private/transition-table';
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import {
-  checkInjection, jobFromCronJob, jobState, probePod, readyCounts, restartMethod, rolloutStatus, Workload, workloadsToRestart,
+  checkDeploy, checkInjection, jobFromCronJob, jobState, probePod, readyCounts, restartMethod, rolloutStatus, Workload, workloadsToRestart,
 } from 'cdk-eks-pod-identity/lib/operator/apply-checks';
-import { CheckLine, podsOf, whoOf } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { CheckLine, compared, noted, podsOf, whoOf } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { KubeApi, kubeError, KubeResponse, objectPath } from './kube';
 import { mapLimit, Once } from './pool';
 import { InventoryWorkload, PreflightOptions, PreflightReader, runPreflight } from './preflight';
@@ -86,7 +86,8 @@ export interface ApplyContext {
   readonly progress: (line: string) => void;
 }
 
-const line = (status: CheckLine['status'], who: string, text: string): CheckLine => ({ status, who, text });
+/** A PASS or FAIL line of a service account's step (its `expected`, and what was seen or the error that kept it from being seen). */
+const line = (status: 'PASS' | 'FAIL', who: string, text: string, expected: string, seen: string): CheckLine => compared(status, who, text, expected, seen);
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** How long a wait that just began waits for others to begin, so that one list answers them all. */
@@ -199,21 +200,21 @@ class ClusterChanges {
     const who = whoOf(t);
     if (t.addon) {
       // EKS writes the add-on's ServiceAccount: the deploy changed its serviceAccountRoleArn
-      return [line('INFO', who, `annotation: add-on ${t.addon.name} ${mode === 'remove' ? 'removes' : 'sets'} it (serviceAccountRoleArn, in the deploy); no kubectl annotate`)];
+      return [noted('INFO', who, `annotation: add-on ${t.addon.name} ${mode === 'remove' ? 'removes' : 'sets'} it (serviceAccountRoleArn, in the deploy); no kubectl annotate`)];
     }
     const lines: CheckLine[] = [mode === 'remove'
-      ? line('DO', who, `annotation: kubectl annotate serviceaccount ${t.serviceAccount} ${ROLE_ANNOTATION}-`)
-      : line('DO', who, `annotation: kubectl annotate --overwrite serviceaccount ${t.serviceAccount} ${ROLE_ANNOTATION}=${t.irsaRoleArn}`)];
+      ? noted('DO', who, `annotation: kubectl annotate serviceaccount ${t.serviceAccount} ${ROLE_ANNOTATION}-`)
+      : noted('DO', who, `annotation: kubectl annotate --overwrite serviceaccount ${t.serviceAccount} ${ROLE_ANNOTATION}=${t.irsaRoleArn}`)];
     const r = await must(this.api, 'PATCH', objectPath('serviceaccount', t.namespace, t.serviceAccount),
       { metadata: { annotations: { [ROLE_ANNOTATION]: mode === 'remove' ? null : t.irsaRoleArn } } }, MERGE);
     if (!r.ok) {
-      return [...lines, line('FAIL', who, `annotation: cannot ${mode === 'remove' ? 'remove' : 'set'} it: ${r.error}`)];
+      return [...lines, line('FAIL', who, `annotation: cannot ${mode === 'remove' ? 'remove' : 'set'} it: ${r.error}`, mode === 'remove' ? 'absent' : t.irsaRoleArn, r.error)];
     }
     if (t.helmRelease !== '-' && t.helmRelease !== '') {
       lines.push(mode === 'remove'
-        ? line('TODO', who, `annotation: Helm release ${t.helmRelease} owns this ServiceAccount: remove ${ROLE_ANNOTATION} from its values `
+        ? noted('TODO', who, `annotation: Helm release ${t.helmRelease} owns this ServiceAccount: remove ${ROLE_ANNOTATION} from its values `
           + '(e.g. serviceAccount.annotations) or the next helm upgrade puts it back')
-        : line('TODO', who, `annotation: Helm release ${t.helmRelease} owns this ServiceAccount: put ${ROLE_ANNOTATION}=${t.irsaRoleArn} back in its values`));
+        : noted('TODO', who, `annotation: Helm release ${t.helmRelease} owns this ServiceAccount: put ${ROLE_ANNOTATION}=${t.irsaRoleArn} back in its values`));
     }
     return lines;
   }
@@ -256,15 +257,17 @@ class ClusterChanges {
     let object: any;
     if (kind === 'statefulset' || kind === 'daemonset') {
       const o = await must(this.api, 'GET', objectPath(kind, t.namespace, name));
-      if (!o.ok) return [line('FAIL', who, `restart: ${kind}/${name}: ${o.error}`)];
+      if (!o.ok) return [line('FAIL', who, `restart: ${kind}/${name}: ${o.error}`, `${kind}/${name} restarted and ready within ${timeout}s`, o.error)];
       object = o.value;
     }
     const method = restartMethod(w, object, this.options.triggerCronJobs);
+    // what a restart's PASS or FAIL line expected: the workload's pods on the step's credentials, within the timeout
+    const restarted = `${method === 'trigger' ? `a job from cronjob/${name}` : `${kind}/${name}`} restarted and ready within ${timeout}s`;
     switch (method) {
       case 'rollout': {
-        const lines = [line('DO', who, `restart: kubectl rollout restart ${kind}/${name}`)];
+        const lines = [noted('DO', who, `restart: kubectl rollout restart ${kind}/${name}`)];
         const patched = await this.restartTemplate(t.namespace, kind, name);
-        if (!patched.ok) return [...lines, line('FAIL', who, `restart: ${kind}/${name}: ${patched.error}`)];
+        if (!patched.ok) return [...lines, line('FAIL', who, `restart: ${kind}/${name}: ${patched.error}`, restarted, patched.error)];
         const seen: { status?: ReturnType<typeof rolloutStatus> } = {};
         const r = await this.poller.until(kind, t.namespace, timeout, (objects) => {
           const o = objects.find((x) => x.metadata?.name === name);
@@ -272,64 +275,65 @@ class ClusterChanges {
           seen.status = rolloutStatus(kind, o);
           return seen.status.done || seen.status.error === true;
         });
-        if (r.ok && seen.status?.done) return [...lines, line('PASS', who, `restart: ${kind}/${name} rolled out`)];
+        if (r.ok && seen.status?.done) return [...lines, line('PASS', who, `restart: ${kind}/${name} rolled out`, restarted, 'rolled out')];
         const saw = r.ok ? seen.status!.message : r.error === 'timed out' ? 'error: timed out waiting for the condition' : r.error;
-        return [...lines, line('FAIL', who, `restart: expected ${kind}/${name} rolled out within ${timeout}s; saw ${saw}`)];
+        return [...lines, line('FAIL', who, `restart: expected ${kind}/${name} rolled out within ${timeout}s; saw ${saw}`, restarted, saw)];
       }
       case 'on-delete': {
         const lines: CheckLine[] = [];
         const patched = await this.restartTemplate(t.namespace, kind, name);
-        if (!patched.ok) return [line('FAIL', who, `restart: ${kind}/${name}: ${patched.error}`)];
+        if (!patched.ok) return [line('FAIL', who, `restart: ${kind}/${name}: ${patched.error}`, restarted, patched.error)];
         const pods = await this.pods(t);
-        if (!pods.ok) return [line('FAIL', who, pods.error)];
+        if (!pods.ok) return [line('FAIL', who, pods.error, restarted, pods.error)];
         let n = 0;
         const owns = (o: any) => String(o.kind).toLowerCase() === kind && o.name === name;
         const owned = pods.value.filter((x) => (x.metadata?.ownerReferences ?? []).some(owns));
         for (const p of owned) {
-          lines.push(line('DO', who, `restart: ${kind}/${name} uses OnDelete: deleting pod ${p.metadata.name}`));
+          lines.push(noted('DO', who, `restart: ${kind}/${name} uses OnDelete: deleting pod ${p.metadata.name}`));
           const gone = await this.deletePod(t.namespace, p);
-          if (!gone.ok) return [...lines, line('FAIL', who, `restart: ${kind}/${name}: cannot delete pod ${p.metadata.name}: ${gone.error}`)];
+          if (!gone.ok) return [...lines, line('FAIL', who, `restart: ${kind}/${name}: cannot delete pod ${p.metadata.name}: ${gone.error}`, restarted, gone.error)];
           n++;
           const ready = await this.waitReady(t, kind, name, n);
           if (ready !== undefined) return [...lines, ready];
         }
-        return [...lines, line('PASS', who, `restart: ${kind}/${name} (OnDelete): ${n} pods recreated one at a time, all ready`)];
+        return [...lines, line('PASS', who, `restart: ${kind}/${name} (OnDelete): ${n} pods recreated one at a time, all ready`, restarted,
+          `${n} pods recreated, all ready`)];
       }
       case 'replace-pods': {
         const pods = await this.pods(t);
-        if (!pods.ok) return [line('FAIL', who, pods.error)];
+        if (!pods.ok) return [line('FAIL', who, pods.error, restarted, pods.error)];
         const mine = pods.value.filter((x) => (x.metadata?.ownerReferences ?? []).some((o: any) => o.kind === 'ReplicaSet' && o.name === name));
         for (const p of mine) {
           const gone = await this.deletePod(t.namespace, p);
-          if (!gone.ok) return [line('FAIL', who, `restart: replicaset/${name}: cannot delete pod ${p.metadata.name}: ${gone.error}`)];
+          if (!gone.ok) return [line('FAIL', who, `restart: replicaset/${name}: cannot delete pod ${p.metadata.name}: ${gone.error}`, restarted, gone.error)];
         }
         const ready = await this.waitReady(t, 'replicaset', name);
-        return [ready ?? line('PASS', who, `restart: replicaset/${name}: pods recreated, all ready`)];
+        return [ready ?? line('PASS', who, `restart: replicaset/${name}: pods recreated, all ready`, restarted, 'pods recreated, all ready')];
       }
       case 'trigger': {
         const job = `${name.slice(0, 40)}-pod-identity-${seconds(this.clock.now())}`;
-        const lines = [line('DO', who, `restart: kubectl create job ${job} --from=cronjob/${name}`)];
+        const lines = [noted('DO', who, `restart: kubectl create job ${job} --from=cronjob/${name}`)];
         const cronJob = await must(this.api, 'GET', objectPath('cronjob', t.namespace, name));
         const created = cronJob.ok ? await must(this.api, 'POST', objectPath('job', t.namespace), jobFromCronJob(cronJob.value, job)) : cronJob;
-        if (!created.ok) return [...lines, line('FAIL', who, `restart: cannot create a job from cronjob/${name}: ${created.error}`)];
+        if (!created.ok) return [...lines, line('FAIL', who, `restart: cannot create a job from cronjob/${name}: ${created.error}`, restarted, created.error)];
         const seen: { job: ReturnType<typeof jobState> } = { job: { state: 'running' } };
         const r = await this.poller.until('job', t.namespace, timeout, (objects) => {
           seen.job = jobState(objects.find((x) => x.metadata?.name === job));
           return seen.job.state !== 'running';
         });
         const state = seen.job;
-        if (r.ok && state.state === 'complete') return [...lines, line('PASS', who, `restart: job/${job} from cronjob/${name} completed`)];
+        if (r.ok && state.state === 'complete') return [...lines, line('PASS', who, `restart: job/${job} from cronjob/${name} completed`, restarted, `job/${job} complete`)];
         const saw = r.ok ? `it failed: ${state.why}` : r.error === 'timed out' ? `error: timed out waiting for the condition on jobs/${job}` : r.error;
-        return [...lines, line('FAIL', who, `restart: expected job/${job} (from cronjob/${name}) complete within ${timeout}s; saw ${saw}`)];
+        return [...lines, line('FAIL', who, `restart: expected job/${job} (from cronjob/${name}) complete within ${timeout}s; saw ${saw}`, restarted, saw)];
       }
       case 'next-run':
-        return [line('TODO', who, `restart: cronjob/${name} gets new pods at its next run; verify.sh checks them then (or run apply.sh with --trigger-cronjobs)`)];
+        return [noted('TODO', who, `restart: cronjob/${name} gets new pods at its next run; verify.sh checks them then (or run apply.sh with --trigger-cronjobs)`)];
       case 'job':
-        return [line('TODO', who, `restart: job/${name} keeps its credentials until it ends; re-run it if it must change now`)];
+        return [noted('TODO', who, `restart: job/${name} keeps its credentials until it ends; re-run it if it must change now`)];
       case 'bare-pod':
-        return [line('TODO', who, `restart: pod/${name} has no controller: delete it and create it again from its manifest`)];
+        return [noted('TODO', who, `restart: pod/${name} has no controller: delete it and create it again from its manifest`)];
       default:
-        return [line('TODO', who, `restart: ${kind}/${name} is a controller this step cannot restart: restart its pods yourself `
+        return [noted('TODO', who, `restart: ${kind}/${name} is a controller this step cannot restart: restart its pods yourself `
           + '(e.g. kubectl argo rollouts restart for an Argo Rollout), then run verify.sh')];
     }
   }
@@ -360,8 +364,9 @@ class ClusterChanges {
       const updated = kind === 'replicaset' ? c.ready : c.updated;
       return c.want === c.ready && updated >= (least ?? c.want);
     });
+    const saw = `${c.ready} ready, ${c.updated} updated of ${c.want}`;
     return r.ok ? undefined : line('FAIL', whoOf(t), `restart: expected ${kind}/${name} ready within ${this.options.timeout}s with ${least ?? c.want} pods updated; `
-      + `saw ${c.ready} ready, ${c.updated} updated of ${c.want}`);
+      + `saw ${saw}`, `${kind}/${name}: every pod ready, ${least ?? c.want} updated, within ${this.options.timeout}s`, saw);
   }
 }
 
@@ -379,24 +384,25 @@ async function waitAssociations(cluster: WaveCluster, targets: readonly WaveTarg
     const listed = await reader.associations(cluster);
     const waited = seconds(clock.now() - start);
     if (!listed.ok) {
-      for (const t of pending) lines.push(line('FAIL', whoOf(t), `association: cannot list the associations: ${listed.error}`));
+      for (const t of pending) lines.push(line('FAIL', whoOf(t), `association: cannot list the associations: ${listed.error}`, `${want} within ${options.timeout}s`, listed.error));
       return lines;
     }
     for (const t of [...pending]) {
       const present = listed.value.some((a) => a.namespace === t.namespace && a.serviceAccount === t.serviceAccount);
       if (present === (want === 'present')) {
-        lines.push(line('PASS', whoOf(t), `association: ${want} after ${waited}s`));
+        lines.push(line('PASS', whoOf(t), `association: ${want} after ${waited}s`, `${want} within ${options.timeout}s`, `${want} after ${waited}s`));
         pending.delete(t);
       }
     }
     if (pending.size === 0) break;
     if (waited >= options.timeout) {
       for (const t of pending) {
-        lines.push(line('FAIL', whoOf(t), `association: expected it ${want} within ${options.timeout}s; saw it ${want === 'present' ? 'absent' : 'present'}`));
+        lines.push(line('FAIL', whoOf(t), `association: expected it ${want} within ${options.timeout}s; saw it ${want === 'present' ? 'absent' : 'present'}`,
+          `${want} within ${options.timeout}s`, want === 'present' ? 'absent' : 'present'));
       }
       break;
     }
-    lines.push(line('WAIT', `${cluster.name} -`, `association: ${pending.size} of ${targets.length} not ${want} yet`));
+    lines.push(noted('WAIT', `${cluster.name} -`, `association: ${pending.size} of ${targets.length} not ${want} yet`));
     await clock.sleep(options.interval);
   }
   return lines;
@@ -453,12 +459,11 @@ export async function runApply(wave: Wave, from: MigrationPhase, to: MigrationPh
       await stage('annotate', (c, targets) => mapLimit(targets, options.perCluster, (t) => changesOf(c).annotate(t, 'add')).then((x) => x.flat()));
     }
     if (options.skipDeploy) {
-      print([line('TODO', '- -', `deploy: skipped (--skip-deploy); make sure the pipeline deployed ${options.assembly} before going on`)]);
+      print([noted('TODO', '- -', `deploy: skipped (--skip-deploy); make sure the pipeline deployed ${options.assembly} before going on`)]);
     } else {
-      print([line('DO', '- -', `deploy: ${options.cdk.join(' ')} deploy --app ${options.assembly} '${options.stacks}'`)]);
+      print([noted('DO', '- -', `deploy: ${options.cdk.join(' ')} deploy --app ${options.assembly} '${options.stacks}'`)]);
       const ok = await context.deploy(options.cdk, options.assembly, options.stacks);
-      print([ok ? line('PASS', '- -', `deploy: ${options.stacks}`)
-        : line('FAIL', '- -', `deploy: cdk deploy of ${options.stacks} failed; CloudFormation rolled the stacks back. Nothing else was changed`)]);
+      print([checkDeploy(options.stacks, ok)]);
     }
     if (failed() > 0) return all;
     if (plan.waitForAssociations !== undefined) {
@@ -487,7 +492,7 @@ export async function runApply(wave: Wave, from: MigrationPhase, to: MigrationPh
         for (const t of targets) {
           const pods = await x.pods(t, false);
           if (!pods.ok) {
-            work.push({ t, fail: line('FAIL', whoOf(t), pods.error) });
+            work.push({ t, fail: line('FAIL', whoOf(t), pods.error, 'its workloads restarted', pods.error) });
             continue;
           }
           for (const w of await x.workloads(t, pods.value, options.workloads)) {

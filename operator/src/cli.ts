@@ -18,6 +18,7 @@ import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { CDK_DEPLOYER, REAL_CLOCK, runApply } from './apply';
 import { readFoundation, runFoundation } from './foundation';
+import { jsonResult } from './json';
 import { ProxiedKubeApi } from './kube';
 import { mapLimit } from './pool';
 import { readPreflightData, runPreflight } from './preflight';
@@ -73,7 +74,7 @@ options:
   --cloudtrail MINUTES  verify: find AssumeRoleForPodIdentity events of each cluster in the last MINUTES
   --concurrency N       how many clusters are worked on at once (default 8)
   --per-cluster N       how many requests or pods of one cluster run at once (default 8)
-  --json FILE           write every check (cluster, service account, check, status, detail) to FILE
+  --json FILE           write every check to FILE: cluster, service account, check, status, expected, seen, detail
   -h, --help            this text
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
@@ -145,22 +146,6 @@ export function parseOptions(script: string, args: string[]): StepOptions | 'hel
 const lookup = (file: string | undefined): Map<string, string> =>
   new Map(file ? readTsv(file).filter((r) => r.length >= 2).map((r) => [r[0], r[1]] as [string, string]) : []);
 
-/** One check of --json. */
-export interface JsonCheck {
-  readonly cluster: string;
-  /** `<namespace>/<serviceAccount>`, or `-` for a cluster's own check. */
-  readonly serviceAccount: string;
-  readonly check: string;
-  readonly status: CheckLine['status'];
-  readonly detail: string;
-}
-
-export function jsonCheck(line: CheckLine): JsonCheck {
-  const [cluster, serviceAccount] = line.who.split(' ');
-  const colon = line.text.indexOf(': ');
-  return { cluster, serviceAccount, check: colon < 0 ? line.text : line.text.slice(0, colon), status: line.status, detail: colon < 0 ? '' : line.text.slice(colon + 2) };
-}
-
 /** The result of a step: its lines (each cluster's together) and how many failed. */
 export interface StepResult {
   readonly lines: string[];
@@ -226,7 +211,8 @@ async function providerMain(argv: string[]): Promise<number> {
     const p = readProviderStep(dir, parsed.cluster, script);
     const reader = new LiveReader({ contexts: lookup(parsed.options.contexts), profiles: lookup(parsed.options.profiles), timeout: 30, stsImage: '' });
     const out = (l: string) => process.stdout.write(l + '\n');
-    return step === 'verify' ? await runProviderVerify(p, reader, out) : await runProviderPreflight(p, reader, parsed.options.since, out);
+    return step === 'verify' ? await runProviderVerify(p, reader, out, parsed.options.json)
+      : await runProviderPreflight(p, reader, parsed.options.since, out, onPath('kubectl'), parsed.options.json);
   } catch (e) {
     if (e instanceof ProviderUsageError) {
       process.stderr.write(e.message + '\n' + (e.withUsage ? providerUsage(script, step) : ''));
@@ -283,7 +269,7 @@ async function foundationMain(argv: string[]): Promise<number> {
     const failedChecks = lines.filter((l) => l.status === 'FAIL').length;
     process.stdout.write(failedChecks > 0 ? `RESULT foundation ${step}: ${failedChecks} checks failed\n` : `RESULT foundation ${step}: every check passed\n`);
     if (options.json) {
-      fs.writeFileSync(options.json, JSON.stringify({ wave: 'foundation', step, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+      fs.writeFileSync(options.json, jsonResult({ wave: 'foundation', step }, failedChecks, lines));
     }
     return failedChecks > 0 ? 1 : 0;
   } catch (e) {
@@ -371,7 +357,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${step} ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
         + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} API requests\n`);
       if (options.json) {
-        fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+        fs.writeFileSync(options.json, jsonResult({ wave: wave.name, step, from, to }, failedChecks, lines));
       }
       return failedChecks > 0 ? 1 : 0;
     }
@@ -387,7 +373,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`preflight ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
         + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} AWS requests\n`);
       if (options.json) {
-        fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: failedChecks, checks: lines.map(jsonCheck) }, undefined, 2) + '\n');
+        fs.writeFileSync(options.json, jsonResult({ wave: wave.name, step, from, to }, failedChecks, lines));
       }
       return failedChecks > 0 ? 1 : 0;
     }
@@ -395,7 +381,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`verify ${wave.name}: ${wave.clusters.length} clusters, ${wave.targets.length} service accounts: `
       + `${reader.counts.total(reader.counts.processes)} client processes, ${reader.counts.total(reader.counts.requests)} AWS requests\n`);
     if (options.json) {
-      fs.writeFileSync(options.json, JSON.stringify({ wave: wave.name, step, from, to, failed: result.failed, checks: result.checks.map(jsonCheck) }, undefined, 2) + '\n');
+      fs.writeFileSync(options.json, jsonResult({ wave: wave.name, step, from, to }, result.failed, result.checks));
     }
     return result.failed > 0 ? 1 : 0;
   } catch (e) {

@@ -7,8 +7,9 @@
  * did, with the clusters side by side.
  */
 import * as path from 'path';
-import { agentDaemonSets, checkAccount, checkAgent, checkNodeRoles, NodeGroupRole } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
-import { CheckLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { checkDeploy } from 'cdk-eks-pod-identity/lib/operator/apply-checks';
+import { agentDaemonSets, checkAccount, checkAgent, checkNodeRoles, KUBECTL_MISSING, NodeGroupRole } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
+import { CheckLine, compared, noted } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { Clock, Deployer } from './apply';
 import { KubeApi, kubeError } from './kube';
 import { mapLimit, Once } from './pool';
@@ -50,8 +51,6 @@ export interface FoundationContext {
   readonly out: (line: string) => void;
 }
 
-const line = (status: CheckLine['status'], who: string, text: string): CheckLine => ({ status, who, text });
-
 /** A DaemonSet of kube-system through the cluster's API, or kubectl's error for it. */
 async function daemonSet(api: KubeApi, name: string): Promise<any> {
   const r = await api.request('GET', `/apis/apps/v1/namespaces/kube-system/daemonsets/${name}`);
@@ -79,11 +78,12 @@ async function waitAgent(api: KubeApi, cluster: WaveCluster, options: Foundation
       const ready = o?.status?.numberReady ?? 0;
       if (desired > 0 && desired === ready) break;
       if (clock.now() - start >= options.timeout * 1000) {
-        lines.push(line('FAIL', who, `agent: expected ${name} ready on every node within ${options.timeout}s; saw ${ready} ready of ${desired} `
-          + `(aws eks describe-addon --cluster-name ${cluster.name} --addon-name eks-pod-identity-agent shows the add-on's health)`));
+        lines.push(compared('FAIL', who, `agent: expected ${name} ready on every node within ${options.timeout}s; saw ${ready} ready of ${desired} `
+          + `(aws eks describe-addon --cluster-name ${cluster.name} --addon-name eks-pod-identity-agent shows the add-on's health)`,
+        `${name} ready on every node within ${options.timeout}s`, `${name} ready on ${ready} of ${desired} nodes`));
         break;
       }
-      lines.push(line('WAIT', who, `agent: ${name} ready on ${ready} of ${desired} nodes`));
+      lines.push(noted('WAIT', who, `agent: ${name} ready on ${ready} of ${desired} nodes`));
       await clock.sleep(options.interval);
     }
   }
@@ -114,7 +114,7 @@ export async function runFoundation(step: 'preflight' | 'apply' | 'verify', f: F
   try {
     if (step === 'preflight' || step === 'apply') {
       if (!options.kubectlFound) {
-        print([line('FAIL', '- -', 'tools: expected kubectl on PATH; saw none')]);
+        print([KUBECTL_MISSING]);
       } else {
         const accounts = new Once<Outcome<string>>((key) => {
           const [account, region] = key.split(' ');
@@ -140,12 +140,11 @@ export async function runFoundation(step: 'preflight' | 'apply' | 'verify', f: F
         return all;
       }
       if (options.skipDeploy) {
-        print([line('TODO', '- -', `deploy: skipped (--skip-deploy); make sure the pipeline deployed ${f.assembly} before going on`)]);
+        print([noted('TODO', '- -', `deploy: skipped (--skip-deploy); make sure the pipeline deployed ${f.assembly} before going on`)]);
       } else {
-        print([line('DO', '- -', `deploy: ${options.cdk.join(' ')} deploy --app ${f.assembly} '${f.stacks}'`)]);
+        print([noted('DO', '- -', `deploy: ${options.cdk.join(' ')} deploy --app ${f.assembly} '${f.stacks}'`)]);
         const ok = await context.deploy(options.cdk, f.assembly, f.stacks);
-        print([ok ? line('PASS', '- -', `deploy: ${f.stacks}`)
-          : line('FAIL', '- -', `deploy: cdk deploy of ${f.stacks} failed; CloudFormation rolled the stacks back. Nothing else was changed`)]);
+        print([checkDeploy(f.stacks, ok)]);
       }
       if (failed() > 0) return all;
       await each(async (c) => [...await waitAgent(api(c), c, options, context.clock), ...checkAgent(c.name, c.computeType, await agentObjects(api(c), c), '')]);

@@ -1,4 +1,5 @@
 export * from './cli';
+export * from './json';
 export * from './pool';
 export * from './preflight';
 export * from './provider';

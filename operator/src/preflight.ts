@@ -11,10 +11,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import {
-  agentDaemonSets, checkAccount, checkAgent, checkAssembly, checkNoIrsaPods, checkNodeRoles, checkPodEni, checkProxies, NamespaceObjects,
-  NodeGroupRole, proxyFindings, referencedObjects,
+  agentDaemonSets, checkAccount, checkAgent, checkAssembly, checkNoIrsaPods, checkNodeRoles, checkPodEni, checkProxies, KUBECTL_MISSING,
+  NamespaceObjects, NodeGroupRole, PROXY_EXPECTED, proxyFindings, referencedObjects,
 } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
-import { checkAddon, checkAnnotation, checkAssociation, CheckLine, podsOf, whoOf } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import {
+  checkAddon, checkAnnotation, checkAssociation, CheckLine, compared, expectedAnnotation, expectedAssociation, noted, podsOf, whoOf,
+} from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
 import { FleetReader, Outcome, unwrap } from './reader';
@@ -118,7 +120,8 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
   for (const t of targets) {
     if (t.addon) {
       const a = addonOf.get(t.addon.name)!;
-      lines.push(...(a.ok ? checkAddon(t, from, a.value) : [{ status: 'FAIL' as const, who: whoOf(t), text: `add-on ${t.addon.name}: cannot call eks describe-addon: ${a.error}` }]));
+      lines.push(...(a.ok ? checkAddon(t, from, a.value)
+        : [compared('FAIL', whoOf(t), `add-on ${t.addon.name}: cannot call eks describe-addon: ${a.error}`, `add-on ${t.addon.name} as ${from} expects`, a.error)]));
     }
   }
 
@@ -162,7 +165,7 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
       for (const w of workloads.filter((x) => x.namespace === t.namespace && x.serviceAccount === t.serviceAccount)) {
         const o = objects.ok ? find(w.kind, w.namespace, w.name) : undefined;
         if (o === undefined) {
-          info.push({ status: 'INFO', who: whoOf(t), text: `proxy: ${w.kind.toLowerCase()}/${w.name} of the inventory is gone` });
+          info.push(noted('INFO', whoOf(t), `proxy: ${w.kind.toLowerCase()}/${w.name} of the inventory is gone`));
           continue;
         }
         specs.push([specOf(o), `${w.kind.toLowerCase()}/${w.name}`]);
@@ -177,7 +180,7 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
         if (refs.configMaps.length > 0) {
           const cms = await configMaps.get(t.namespace);
           if (!cms.ok) {
-            failed = { status: 'FAIL', who: whoOf(t), text: `proxy: ${what} reads ConfigMaps that cannot be read` };
+            failed = compared('FAIL', whoOf(t), `proxy: ${what} reads ConfigMaps that cannot be read`, PROXY_EXPECTED, `ConfigMaps of ${t.namespace}: ${cms.error}`);
             break;
           }
           for (const c of cms.value) o.configMaps[c.metadata.name] = c;
@@ -187,7 +190,8 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
           for (const x of read.ok ? read.value : []) o.secrets[x.metadata.name] = x;
           const missing = refs.secrets.find((n) => o.secrets[n] === undefined);
           if (missing !== undefined) {
-            failed = { status: 'FAIL', who: whoOf(t), text: `proxy: ${what} reads Secret ${missing}, which cannot be read` };
+            failed = compared('FAIL', whoOf(t), `proxy: ${what} reads Secret ${missing}, which cannot be read`, PROXY_EXPECTED,
+              `Secret ${t.namespace}/${missing}: ${read.ok ? 'not found' : read.error}`);
             break;
           }
         }
@@ -196,29 +200,22 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
       lines.push(...info);
       lines.push(failed ?? checkProxies(t, findings));
     }
-    lines.push({
-      status: 'CANNOT-CHECK',
-      who: `${cluster.name} -`,
-      text: 'SDK versions: every container\'s AWS SDK must support the container credential provider '
-      + '(e.g. boto3 >= 1.34.41, AWS CLI >= 1.30.0 / 2.15.0; see the EKS user guide, pod-id-minimum-sdk); older SDKs silently use the node role',
-    });
-    lines.push({
-      status: 'CANNOT-CHECK',
-      who: `${cluster.name} -`,
-      text: `EKS Auth endpoint: nodes without internet access need the com.amazonaws.${cluster.region}.eks-auth `
-      + 'interface endpoint in the cluster\'s VPC',
-    });
+    lines.push(noted('CANNOT-CHECK', `${cluster.name} -`, 'SDK versions: every container\'s AWS SDK must support the container credential provider '
+      + '(e.g. boto3 >= 1.34.41, AWS CLI >= 1.30.0 / 2.15.0; see the EKS user guide, pod-id-minimum-sdk); older SDKs silently use the node role'));
+    lines.push(noted('CANNOT-CHECK', `${cluster.name} -`, `EKS Auth endpoint: nodes without internet access need the com.amazonaws.${cluster.region}.eks-auth `
+      + 'interface endpoint in the cluster\'s VPC'));
   }
 
   if (checks.annotation) {
     for (const t of targets) {
       if (!objects.ok) {
-        lines.push({ status: 'FAIL', who: whoOf(t), text: `annotation: cannot read the ServiceAccount: ${objects.error}` });
+        lines.push(compared('FAIL', whoOf(t), `annotation: cannot read the ServiceAccount: ${objects.error}`, expectedAnnotation(t, from), objects.error));
         continue;
       }
       const sa = find('ServiceAccount', t.namespace, t.serviceAccount);
       lines.push(sa === undefined
-        ? { status: 'FAIL', who: whoOf(t), text: `annotation: cannot read the ServiceAccount: Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found` }
+        ? compared('FAIL', whoOf(t), `annotation: cannot read the ServiceAccount: Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`,
+          expectedAnnotation(t, from), `Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`)
         : checkAnnotation(t, from, sa));
     }
   }
@@ -230,15 +227,16 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
       const created = d.ok ? d.value?.createdAt : undefined;
       return d.ok && created instanceof Date ? { ok: true, value: { ...d.value, createdAt: created.getTime() / 1000 } } : d;
     });
-    const associationLine = (t: WaveTarget, a: Outcome<any>): CheckLine | undefined => (a.ok ? undefined
-      : { status: 'FAIL', who: whoOf(t), text: listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}` });
+    const associationLine = (t: WaveTarget, a: { error: string }, expected: string): CheckLine =>
+      compared('FAIL', whoOf(t), listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}`, expected, a.error);
     if (checks.noIrsaPods) {
       targets.forEach((t, i) => {
         const a = associationOf[i];
         if (!a.ok) {
-          lines.push(associationLine(t, a)!);
+          lines.push(associationLine(t, a, 'an association'));
         } else if (a.value !== undefined && !objects.ok) {
-          lines.push({ status: 'FAIL', who: whoOf(t), text: `pods: cannot list the pods of namespace ${t.namespace}: ${objects.error}` });
+          lines.push(compared('FAIL', whoOf(t), `pods: cannot list the pods of namespace ${t.namespace}: ${objects.error}`,
+            'every pod created after the association, without AWS_WEB_IDENTITY_TOKEN_FILE', objects.error));
         } else {
           lines.push(checkNoIrsaPods(t, a.value, podsOfTarget(t)));
         }
@@ -247,7 +245,7 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
     if (checks.association) {
       targets.forEach((t, i) => {
         const a = associationOf[i];
-        lines.push(a.ok ? checkAssociation(t, from, a.value) : associationLine(t, a)!);
+        lines.push(a.ok ? checkAssociation(t, from, a.value) : associationLine(t, a, expectedAssociation(t, from)));
       });
     }
   }
@@ -261,7 +259,7 @@ export async function preflightCluster(cluster: WaveCluster, targets: readonly W
 export async function runPreflight(wave: Wave, from: MigrationPhase, to: MigrationPhase, reader: PreflightReader,
   options: PreflightOptions & { concurrency: number }, kubectlFound: boolean): Promise<CheckLine[]> {
   if (!kubectlFound) {
-    return [{ status: 'FAIL', who: '- -', text: 'tools: expected kubectl on PATH; saw none' }];
+    return [KUBECTL_MISSING];
   }
   const lines: CheckLine[] = [checkAssembly(options.assembly, wave.name, to, options.assemblyPhase)];
   const accounts = new Once<Outcome<string>>((key) => {

@@ -9,12 +9,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkAccount, isoSeconds } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
+import { checkAccount, isoSeconds, KUBECTL_MISSING } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import {
   checkProviderAddons, checkProviderAfterDeploy, checkProviderExists, checkProviderPods, checkProviderRoles, checkProviderStack,
   checkWebIdentityEvidence, CLOUDTRAIL_LOOKUP_DAYS,
 } from 'cdk-eks-pod-identity/lib/operator/provider-checks';
-import { CheckLine, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { CheckLine, compared, renderLine } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
+import { jsonResult } from './json';
 import { mapLimit } from './pool';
 import { ProviderReader, unwrap } from './reader';
 import { readTsv, WaveCluster, WaveError } from './wave';
@@ -73,19 +74,20 @@ export async function providerPreflight(p: ProviderStep, reader: ProviderReader,
   const c = p.cluster;
   const lines: CheckLine[] = [];
   if (!kubectlFound) {
-    lines.push({ status: 'FAIL', who: '- -', text: 'tools: expected kubectl on PATH; saw none' });
+    lines.push(KUBECTL_MISSING);
   }
   lines.push(checkAccount(c.name, c.account, unwrap(await reader.callerAccount(c.account, c.region))));
   if (lines.some((l) => l.status === 'FAIL')) {
     return lines;
   }
   if (p.step === 'KEPT') {
-    lines.push({ status: 'PASS', who: `${c.name} -`, text: 'step: KEPT takes the provider out of the app and keeps it; nothing can break' });
+    lines.push(compared('PASS', `${c.name} -`, 'step: KEPT takes the provider out of the app and keeps it; nothing can break', 'KEPT', 'KEPT'));
     return lines;
   }
   const exists = await reader.providerExists(c.account, p.stackRegion, p.providerArn);
   if (!exists.ok) {
-    lines.push({ status: 'FAIL', who: `${c.name} -`, text: `provider: cannot call iam get-open-id-connect-provider: ${exists.error}` });
+    lines.push(compared('FAIL', `${c.name} -`, `provider: cannot call iam get-open-id-connect-provider: ${exists.error}`, p.step === 'ADOPTED' ? 'exists' : 'exists, or the deploy creates it',
+      exists.error));
     return lines;
   }
   lines.push(checkProviderExists(c.name, p.step, p.providerArn, exists.value));
@@ -116,7 +118,7 @@ export async function providerVerify(p: ProviderStep, reader: ProviderReader): P
   const c = p.cluster;
   const exists = await reader.providerExists(c.account, p.stackRegion, p.providerArn);
   if (!exists.ok) {
-    return [{ status: 'FAIL', who: `${c.name} -`, text: `provider: cannot call iam get-open-id-connect-provider: ${exists.error}` }];
+    return [compared('FAIL', `${c.name} -`, `provider: cannot call iam get-open-id-connect-provider: ${exists.error}`, p.step === 'RETIRED' ? 'deleted' : 'exists', exists.error)];
   }
   const lines = [checkProviderAfterDeploy(c.name, p.step, p.providerArn, exists.value)];
   if (p.step === 'RETIRED' || p.step === 'KEPT') {
@@ -128,11 +130,12 @@ export async function providerVerify(p: ProviderStep, reader: ProviderReader): P
 }
 
 /** Runs the provider verify; prints the lines and RESULT; the exit status. */
-export async function runProviderVerify(p: ProviderStep, reader: ProviderReader, out: (line: string) => void): Promise<number> {
+export async function runProviderVerify(p: ProviderStep, reader: ProviderReader, out: (line: string) => void, json?: string): Promise<number> {
   out(`INFO ${p.cluster.name} OIDC provider ${p.step}: verify`);
   const lines = await providerVerify(p, reader);
   lines.forEach((l) => out(renderLine(l)));
   const failed = lines.filter((l) => l.status === 'FAIL').length;
+  if (json) fs.writeFileSync(json, jsonResult({ wave: 'oidc-providers', step: 'verify', cluster: p.cluster.name, providerStep: p.step }, failed, lines));
   out(failed > 0 ? `RESULT ${p.cluster.name} provider verify ${p.step}: ${failed} checks failed`
     : `RESULT ${p.cluster.name} provider verify ${p.step}: every check passed`);
   return failed > 0 ? 1 : 0;
@@ -144,6 +147,8 @@ export interface ProviderOptions {
   readonly profiles?: string;
   /** The start of the CloudTrail window. */
   readonly since: Date;
+  /** Where to write every check as JSON. */
+  readonly json?: string;
 }
 
 export function providerUsage(script: string, step: string): string {
@@ -159,6 +164,7 @@ options:
   --cloudtrail-days N     preflight: look for AssumeRoleWithWebIdentity through the provider in the last N days
                           (default ${CLOUDTRAIL_LOOKUP_DAYS}, the longest CloudTrail's lookup-events reaches back)
   --cloudtrail-since TIME preflight: ... since TIME (ISO 8601, e.g. 2026-11-30T00:00:00Z) instead
+  --json FILE             write every check to FILE: cluster, service account, check, status, expected, seen, detail
   -h, --help              this text
 
 Exit status: 0 when every check passed, 1 when one failed, 2 on a usage error.
@@ -178,6 +184,7 @@ export function parseProviderArgs(script: string, args: string[], now: Date): { 
   let profiles: string | undefined;
   let days: string | undefined;
   let sinceText: string | undefined;
+  let json: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--contexts' || a === '--profiles') {
@@ -197,13 +204,15 @@ export function parseProviderArgs(script: string, args: string[], now: Date): { 
         profiles = f;
       }
       i++;
-    } else if (a === '--cloudtrail-days' || a === '--cloudtrail-since') {
+    } else if (a === '--cloudtrail-days' || a === '--cloudtrail-since' || a === '--json') {
       const v = args[++i];
       if (v === undefined) {
         throw new ProviderUsageError(`${script}: ${a} needs a value`);
       }
       if (a === '--cloudtrail-days') {
         days = v;
+      } else if (a === '--json') {
+        json = v;
       } else {
         sinceText = v;
       }
@@ -237,16 +246,17 @@ export function parseProviderArgs(script: string, args: string[], now: Date): { 
     }
     since = new Date(Math.floor(now.getTime() / 1000) * 1000 - Number(n) * 86_400_000);
   }
-  return { cluster, options: { contexts, profiles, since } };
+  return { cluster, options: { contexts, profiles, since, json } };
 }
 
 /** Runs the provider preflight; prints the lines and RESULT; the exit status. */
 export async function runProviderPreflight(p: ProviderStep, reader: ProviderReader, since: Date, out: (line: string) => void,
-  kubectlFound = onPath('kubectl')): Promise<number> {
+  kubectlFound = onPath('kubectl'), json?: string): Promise<number> {
   out(`INFO ${p.cluster.name} OIDC provider ${p.step}: preflight`);
   const lines = await providerPreflight(p, reader, since, kubectlFound);
   lines.forEach((l) => out(renderLine(l)));
   const failed = lines.filter((l) => l.status === 'FAIL').length;
+  if (json) fs.writeFileSync(json, jsonResult({ wave: 'oidc-providers', step: 'preflight', cluster: p.cluster.name, providerStep: p.step }, failed, lines));
   out(failed > 0 ? `RESULT ${p.cluster.name} provider preflight ${p.step}: ${failed} checks failed`
     : `RESULT ${p.cluster.name} provider preflight ${p.step}: every check passed`);
   return failed > 0 ? 1 : 0;

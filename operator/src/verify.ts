@@ -7,7 +7,8 @@
 import { MigrationPhase } from 'cdk-eks-pod-identity/lib/migration-phase';
 import { isoSeconds } from 'cdk-eks-pod-identity/lib/operator/preflight-checks';
 import {
-  checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, podsOf, whoOf,
+  checkAddon, checkAnnotation, checkAssociation, CheckLine, checkPods, checkTrust, compared,
+  expectedAnnotation, expectedAssociation, expectedPods, podsOf, whoOf,
 } from 'cdk-eks-pod-identity/lib/operator/verify-checks';
 import { PHASES } from 'cdk-eks-pod-identity/lib/private/phases';
 import { mapLimit, Once } from './pool';
@@ -26,25 +27,27 @@ export interface VerifyOptions {
   readonly perCluster: number;
 }
 
-const fail = (t: WaveTarget, text: string): CheckLine => ({ status: 'FAIL', who: whoOf(t), text });
+/** A FAIL line of a service account: `seen` is what was seen, or the error that kept the check from seeing it. */
+const fail = (t: WaveTarget, text: string, expected: string, seen: string): CheckLine => compared('FAIL', whoOf(t), text, expected, seen);
 
 /** The --sts line: the identity the pod's `sts get-caller-identity` printed, against the one the phase gives. */
 export function checkSts(t: WaveTarget, mode: 'pod-identity' | 'irsa', seen: Outcome<string>): CheckLine {
   const expected = mode === 'pod-identity' ? t.podIdentityIdentity : t.irsaIdentity;
   if (!seen.ok) {
-    return fail(t, `sts: expected ${expected}<session>; the pod failed: ${seen.error}`);
+    return fail(t, `sts: expected ${expected}<session>; the pod failed: ${seen.error}`, `${expected}<session>`, seen.error);
   }
   return seen.value.startsWith(expected)
-    ? { status: 'PASS', who: whoOf(t), text: `sts: ${seen.value}` }
-    : fail(t, `sts: expected ${expected}<session>; saw ${seen.value}`);
+    ? compared('PASS', whoOf(t), `sts: ${seen.value}`, `${expected}<session>`, seen.value)
+    : fail(t, `sts: expected ${expected}<session>; saw ${seen.value}`, `${expected}<session>`, seen.value);
 }
 
 /** The --cloudtrail line of a cluster: its AssumeRoleForPodIdentity events in the window. */
 export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outcome<any[]>): CheckLine {
   const who = `${cluster.name} -`;
   const from = isoSeconds(since.getTime() / 1000);
+  const expected = `at least 1 AssumeRoleForPodIdentity event of this cluster since ${from} in ${cluster.region}`;
   if (!events.ok) {
-    return { status: 'FAIL', who, text: `cloudtrail: cannot look up events in ${cluster.region}: ${events.error}` };
+    return compared('FAIL', who, `cloudtrail: cannot look up events in ${cluster.region}: ${events.error}`, expected, events.error);
   }
   const n = events.value.filter((e) => {
     try {
@@ -54,13 +57,9 @@ export function checkCloudTrail(cluster: WaveCluster, since: Date, events: Outco
     }
   }).length;
   return n > 0
-    ? { status: 'PASS', who, text: `cloudtrail: ${n} AssumeRoleForPodIdentity events since ${from}` }
-    : {
-      status: 'FAIL',
-      who,
-      text: `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${from} in ${cluster.region}; `
-      + 'saw none (CloudTrail can lag by 15 minutes)',
-    };
+    ? compared('PASS', who, `cloudtrail: ${n} AssumeRoleForPodIdentity events since ${from}`, expected, `${n} events`)
+    : compared('FAIL', who, `cloudtrail: expected AssumeRoleForPodIdentity events of this cluster since ${from} in ${cluster.region}; `
+      + 'saw none (CloudTrail can lag by 15 minutes)', expected, '0 events');
 }
 
 /** Each role's trust read once for a whole wave (a role may serve many clusters; IAM is global), in the region of the first cluster that asks. */
@@ -127,36 +126,38 @@ export async function verifyCluster(cluster: WaveCluster, targets: readonly Wave
   for (const t of targets) {
     if (t.addon) {
       const a = addonOf.get(t.addon.name)!;
-      lines.push(...(a.ok ? checkAddon(t, phase, a.value) : [fail(t, `add-on ${t.addon.name}: cannot call eks describe-addon: ${a.error}`)]));
+      lines.push(...(a.ok ? checkAddon(t, phase, a.value)
+        : [fail(t, `add-on ${t.addon.name}: cannot call eks describe-addon: ${a.error}`, `add-on ${t.addon.name} as ${phase} expects`, a.error)]));
     }
   }
   targets.forEach((t, i) => {
     const a = associationOf[i];
     if (!a.ok) {
-      lines.push(fail(t, listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}`));
+      lines.push(fail(t, listed.ok ? `association: ${a.error}` : `association: cannot list the associations: ${a.error}`, expectedAssociation(t, phase), a.error));
     } else {
       lines.push(checkAssociation(t, phase, a.value));
     }
   });
   for (const t of targets) {
     if (!objects.ok) {
-      lines.push(fail(t, `annotation: cannot read the ServiceAccount: ${objects.error}`));
+      lines.push(fail(t, `annotation: cannot read the ServiceAccount: ${objects.error}`, expectedAnnotation(t, phase), objects.error));
       continue;
     }
     const sa = objects.value.find((o) => o.kind === 'ServiceAccount' && o.metadata?.namespace === t.namespace && o.metadata?.name === t.serviceAccount);
     lines.push(sa === undefined
-      ? fail(t, `annotation: cannot read the ServiceAccount: Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`)
+      ? fail(t, `annotation: cannot read the ServiceAccount: Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`,
+        expectedAnnotation(t, phase), `Error from server (NotFound): serviceaccounts "${t.serviceAccount}" not found`)
       : checkAnnotation(t, phase, sa));
   }
   targets.forEach((t, i) => {
     const [irsa, assoc] = trusts[i];
     const [oidcLine, podsLine] = checkTrust(t, phase, irsa.ok ? irsa.value : {}, assoc.ok ? assoc.value : {});
-    lines.push(irsa.ok ? oidcLine : fail(t, `trust: cannot read the trust of ${t.irsaRoleArn}: ${irsa.error}`));
-    lines.push(assoc.ok ? podsLine : fail(t, `trust: cannot read the trust of ${t.associationRoleArn}: ${assoc.error}`));
+    lines.push(irsa.ok ? oidcLine : fail(t, `trust: cannot read the trust of ${t.irsaRoleArn}: ${irsa.error}`, oidcLine.expected!, irsa.error));
+    lines.push(assoc.ok ? podsLine : fail(t, `trust: cannot read the trust of ${t.associationRoleArn}: ${assoc.error}`, podsLine.expected!, assoc.error));
   });
   for (const t of targets) {
     if (!objects.ok) {
-      lines.push(fail(t, `pods: cannot list the pods of namespace ${t.namespace}: ${objects.error}`));
+      lines.push(fail(t, `pods: cannot list the pods of namespace ${t.namespace}: ${objects.error}`, expectedPods(t, mode), objects.error));
       continue;
     }
     const inNamespace = objects.value.filter((o) => o.kind === 'Pod' && o.metadata?.namespace === t.namespace);

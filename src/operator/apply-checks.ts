@@ -1,5 +1,5 @@
 import { oneLine } from './preflight-checks';
-import { CheckLine, IRSA_VARIABLES, POD_IDENTITY_VARIABLES, Target, whoOf } from './verify-checks';
+import { CheckLine, compared, IRSA_VARIABLES, POD_IDENTITY_VARIABLES, Target, whoOf } from './verify-checks';
 
 /**
  * F9: what the webhook gives a new pod of the service account, proven by a server-side dry run
@@ -15,14 +15,16 @@ export function checkInjection(t: Target, mode: 'pod-identity' | 'irsa', dryRun:
       why += '. The namespace\'s ResourceQuota has no room for the probe pod: give it room for one more pod during the step '
         + '(a rolling restart with maxSurge needs it too), then run this script again';
     }
-    return { status: 'FAIL', who: whoOf(t), text: `injection: the dry-run pod was refused: ${why}` };
+    return compared('FAIL', whoOf(t), `injection: the dry-run pod was refused: ${why}`, `a new pod gets the ${kind} variables only`, `refused: ${why}`);
   }
   const names: string[] = (dryRun?.spec?.containers?.[0]?.env ?? []).map((e: any) => e.name);
   const [want, not] = mode === 'pod-identity' ? [POD_IDENTITY_VARIABLES, IRSA_VARIABLES] : [IRSA_VARIABLES, POD_IDENTITY_VARIABLES];
   const problems = [...want.filter((v) => !names.includes(v)).map((v) => `no ${v}`), ...not.filter((v) => names.includes(v)).map((v) => `has ${v}`)];
   return problems.length === 0
-    ? { status: 'PASS', who: whoOf(t), text: `injection: a new pod gets the ${kind} variables (server-side dry run)` }
-    : { status: 'FAIL', who: whoOf(t), text: `injection: expected a new pod to get the ${kind} variables only; saw ${problems.join(',')} (server-side dry run)` };
+    ? compared('PASS', whoOf(t), `injection: a new pod gets the ${kind} variables (server-side dry run)`, `a new pod gets the ${kind} variables only`,
+      `a new pod gets ${want.join(',')}`)
+    : compared('FAIL', whoOf(t), `injection: expected a new pod to get the ${kind} variables only; saw ${problems.join(',')} (server-side dry run)`,
+      `a new pod gets the ${kind} variables only`, problems.join(','));
 }
 
 /** A workload to restart: its kind in lower case, as kubectl names it, and its name. */
@@ -203,4 +205,11 @@ export function probePod(namespace: string, serviceAccount: string, image: strin
       containers: [{ name: 'pod-identity-dry-run', image, resources: {} }],
     },
   };
+}
+
+/** The deploy of a step's stacks (`cdk deploy`): deployed, or failed and rolled back by CloudFormation. */
+export function checkDeploy(stacks: string, ok: boolean): CheckLine {
+  return ok ? compared('PASS', '- -', `deploy: ${stacks}`, `${stacks} deployed`, 'deployed')
+    : compared('FAIL', '- -', `deploy: cdk deploy of ${stacks} failed; CloudFormation rolled the stacks back. Nothing else was changed`,
+      `${stacks} deployed`, 'cdk deploy failed; CloudFormation rolled the stacks back');
 }

@@ -1,5 +1,8 @@
-import { CheckLine, Target } from './verify-checks';
+import { CheckLine, compared, noted, Target } from './verify-checks';
 import { AGENT_ADDRESSES } from '../private/constants';
+
+/** The line of a step that needs kubectl and finds none on PATH. */
+export const KUBECTL_MISSING: CheckLine = compared('FAIL', '- -', 'tools: expected kubectl on PATH; saw none', 'kubectl on PATH', 'none');
 
 /** The agent DaemonSets a cluster of this compute type runs (none: built into EKS Auto Mode nodes). */
 export function agentDaemonSets(computeType: string): string[] {
@@ -18,18 +21,21 @@ export function agentDaemonSets(computeType: string): string[] {
 export function checkAgent(cluster: string, computeType: string, daemonSets: { [name: string]: any | { error: string } }, hint = ''): CheckLine[] {
   const who = `${cluster} -`;
   if (computeType === 'AUTO_MODE') {
-    return [{ status: 'INFO', who, text: 'agent: built into EKS Auto Mode nodes' }];
+    return [noted('INFO', who, 'agent: built into EKS Auto Mode nodes')];
   }
   return agentDaemonSets(computeType).map((name): CheckLine => {
     const ds = daemonSets[name];
     if (ds === undefined || 'error' in ds) {
-      return { status: 'FAIL', who, text: `agent: expected DaemonSet kube-system/${name}; saw: ${oneLine(ds?.error ?? 'nothing')}${hint}` };
+      return compared('FAIL', who, `agent: expected DaemonSet kube-system/${name}; saw: ${oneLine(ds?.error ?? 'nothing')}${hint}`,
+        `DaemonSet kube-system/${name}`, oneLine(ds?.error ?? 'nothing'));
     }
     const desired = ds.status?.desiredNumberScheduled ?? 0;
     const ready = ds.status?.numberReady ?? 0;
+    const expected = `${name} ready on every node`;
+    const seen = `${name} ready on ${ready} of ${desired} nodes`;
     return desired > 0 && desired === ready
-      ? { status: 'PASS', who, text: `agent: ${name} ready on ${ready} of ${desired} nodes` }
-      : { status: 'FAIL', who, text: `agent: expected ${name} ready on every node; saw ${ready} ready of ${desired}${hint}` };
+      ? compared('PASS', who, `agent: ${seen}`, expected, seen)
+      : compared('FAIL', who, `agent: expected ${expected}; saw ${ready} ready of ${desired}${hint}`, expected, seen);
   });
 }
 
@@ -100,12 +106,18 @@ function first(...values: (string | undefined)[]): string | undefined {
   return values.find((v) => v !== undefined && v !== null);
 }
 
+/** What the proxy check expects (its `expected` value). */
+export const PROXY_EXPECTED = `NO_PROXY holds ${AGENT_ADDRESSES.join(',')} wherever HTTP(S)_PROXY is set`;
+
 /** The proxy line of a service account: the findings of its pods and of its workloads. */
 export function checkProxies(t: Target, findings: string[]): CheckLine {
   const who = `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
+  const expected = PROXY_EXPECTED;
   return findings.length === 0
-    ? { status: 'PASS', who, text: `proxy: no container sends the agent's address (${AGENT_ADDRESSES.join(', ')}) to a proxy` }
-    : { status: 'FAIL', who, text: `proxy: expected NO_PROXY to hold ${AGENT_ADDRESSES.join(',')} wherever HTTP(S)_PROXY is set; saw ${findings.join('; ')}` };
+    ? compared('PASS', who, `proxy: no container sends the agent's address (${AGENT_ADDRESSES.join(', ')}) to a proxy`, expected,
+      'no container sends the agent\'s address to a proxy')
+    : compared('FAIL', who, `proxy: expected NO_PROXY to hold ${AGENT_ADDRESSES.join(',')} wherever HTTP(S)_PROXY is set; saw ${findings.join('; ')}`, expected,
+      findings.join('; '));
 }
 
 /** A timestamp as the AWS CLI prints it (ISO 8601 in v2, seconds since the epoch in v1), as ISO 8601 to the second. */
@@ -121,7 +133,7 @@ export function isoSeconds(value: string | number): string {
 export function checkNoIrsaPods(t: Target, association: any | undefined, pods: any[]): CheckLine {
   const who = `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
   if (association === undefined) {
-    return { status: 'FAIL', who, text: 'association: expected one before the OIDC trust goes; saw none' };
+    return compared('FAIL', who, 'association: expected one before the OIDC trust goes; saw none', 'an association', 'none');
   }
   const created = typeof association.createdAt === 'number' ? isoSeconds(association.createdAt) : String(association.createdAt);
   const epoch = (s: string) => Date.parse(s.replace(/\.[0-9]+/, '').replace(/\+00:00$/, 'Z')) / 1000;
@@ -133,37 +145,32 @@ export function checkNoIrsaPods(t: Target, association: any | undefined, pods: a
       bad.push(`${p.metadata.name} (created ${p.metadata.creationTimestamp}${irsa.length > 0 ? `, AWS_WEB_IDENTITY_TOKEN_FILE in ${irsa.join(',')}` : ''})`);
     }
   }
+  const expected = `every pod created after the association (${created}) without AWS_WEB_IDENTITY_TOKEN_FILE in any container or init container`;
   return bad.length === 0
-    ? { status: 'PASS', who, text: `no IRSA pods: every pod was created after the association (${created}) and none has AWS_WEB_IDENTITY_TOKEN_FILE` }
-    : {
-      status: 'FAIL',
-      who,
-      text: `no IRSA pods: expected every pod created after the association (${created}) without AWS_WEB_IDENTITY_TOKEN_FILE in any container or init container; `
-        + `saw ${bad.join('; ')}. Restart them (apply.sh of the POD_IDENTITY step restarts every workload)`,
-    };
+    ? compared('PASS', who, `no IRSA pods: every pod was created after the association (${created}) and none has AWS_WEB_IDENTITY_TOKEN_FILE`, expected,
+      `${pods.length} pods as expected`)
+    : compared('FAIL', who, `no IRSA pods: expected ${expected}; `
+        + `saw ${bad.join('; ')}. Restart them (apply.sh of the POD_IDENTITY step restarts every workload)`, expected, bad.join('; '));
 }
 
 /** The cloud assembly holds the wave at the phase the step deploys (its `phase` file, whitespace dropped). */
 export function checkAssembly(assembly: string, wave: string, want: string, have: string): CheckLine {
   const seen = have.replace(/\s/g, '');
   return seen === want
-    ? { status: 'PASS', who: '- -', text: `assembly: ${assembly} holds ${wave} at ${want}` }
-    : {
-      status: 'FAIL',
-      who: '- -',
-      text: `assembly: expected ${assembly} to hold ${wave} at ${want}; saw ${seen}. Record ${want} for ${wave} in the state file, review, run cdk synth, then run this script again`,
-    };
+    ? compared('PASS', '- -', `assembly: ${assembly} holds ${wave} at ${want}`, want, seen)
+    : compared('FAIL', '- -', `assembly: expected ${assembly} to hold ${wave} at ${want}; saw ${seen}. `
+      + `Record ${want} for ${wave} in the state file, review, run cdk synth, then run this script again`, want, seen);
 }
 
 /** The credentials for a cluster's account reach that account (`sts get-caller-identity`'s account, or the error). */
 export function checkAccount(cluster: string, account: string, seen: string | { error: string }): CheckLine {
   const who = `${cluster} -`;
   if (typeof seen !== 'string') {
-    return { status: 'FAIL', who, text: `credentials: cannot call sts get-caller-identity: ${oneLine(seen.error)}` };
+    return compared('FAIL', who, `credentials: cannot call sts get-caller-identity: ${oneLine(seen.error)}`, `account ${account}`, oneLine(seen.error));
   }
   return seen === account
-    ? { status: 'PASS', who, text: `credentials: account ${seen}` }
-    : { status: 'FAIL', who, text: `credentials: expected account ${account}; saw ${seen} (give --profiles)` };
+    ? compared('PASS', who, `credentials: account ${seen}`, `account ${account}`, `account ${seen}`)
+    : compared('FAIL', who, `credentials: expected account ${account}; saw ${seen} (give --profiles)`, `account ${account}`, `account ${seen}`);
 }
 
 /** One managed node group's role and what IAM's policy simulation says of `eks-auth:AssumeRoleForPodIdentity` on the cluster. */
@@ -186,26 +193,24 @@ export function checkNodeRoles(cluster: string, clusterArn: string, computeType:
     return [];
   }
   if (!Array.isArray(groups)) {
-    return [{ status: 'FAIL', who, text: `node role: cannot list node groups: ${oneLine(groups.error)}` }];
+    return [compared('FAIL', who, `node role: cannot list node groups: ${oneLine(groups.error)}`, 'the managed node groups listed', oneLine(groups.error))];
   }
   if (groups.length === 0) {
-    return [{ status: 'CANNOT-CHECK', who, text: 'node role: no managed node group; check that the instance role of self-managed nodes allows eks-auth:AssumeRoleForPodIdentity' }];
+    return [noted('CANNOT-CHECK', who, 'node role: no managed node group; check that the instance role of self-managed nodes allows eks-auth:AssumeRoleForPodIdentity')];
   }
   return groups.map((g): CheckLine => {
+    const expected = `node group ${g.nodeGroup}'s role allows eks-auth:AssumeRoleForPodIdentity on ${clusterArn}`;
     if (typeof g.role !== 'string') {
-      return { status: 'FAIL', who, text: `node role: cannot describe node group ${g.nodeGroup}: ${oneLine(g.role.error)}` };
+      return compared('FAIL', who, `node role: cannot describe node group ${g.nodeGroup}: ${oneLine(g.role.error)}`, expected, oneLine(g.role.error));
     }
     const name = g.role.slice(g.role.lastIndexOf('/') + 1);
     if (g.decision === undefined || typeof g.decision !== 'string') {
-      return { status: 'FAIL', who, text: `node role: cannot simulate ${g.role}: ${oneLine(g.decision?.error ?? '')}` };
+      return compared('FAIL', who, `node role: cannot simulate ${g.role}: ${oneLine(g.decision?.error ?? '')}`, expected, oneLine(g.decision?.error ?? ''));
     }
     return g.decision === 'allowed'
-      ? { status: 'PASS', who, text: `node role: ${name} (node group ${g.nodeGroup}) allows eks-auth:AssumeRoleForPodIdentity` }
-      : {
-        status: 'FAIL',
-        who,
-        text: `node role: expected ${name} (node group ${g.nodeGroup}) to allow eks-auth:AssumeRoleForPodIdentity on ${clusterArn}; saw ${g.decision}. Attach AmazonEKSWorkerNodePolicy or that action`,
-      };
+      ? compared('PASS', who, `node role: ${name} (node group ${g.nodeGroup}) allows eks-auth:AssumeRoleForPodIdentity`, expected, `${name}: allowed`)
+      : compared('FAIL', who, `node role: expected ${name} (node group ${g.nodeGroup}) to allow eks-auth:AssumeRoleForPodIdentity on ${clusterArn}; `
+        + `saw ${g.decision}. Attach AmazonEKSWorkerNodePolicy or that action`, expected, `${name}: ${g.decision}`);
   });
 }
 
@@ -217,7 +222,7 @@ export function checkNodeRoles(cluster: string, clusterArn: string, computeType:
 export function checkPodEni(cluster: string, awsNode: any | undefined): CheckLine {
   const who = `${cluster} -`;
   if (awsNode === undefined) {
-    return { status: 'INFO', who, text: 'security groups for pods: no aws-node DaemonSet (not the VPC CNI): nothing to check' };
+    return noted('INFO', who, 'security groups for pods: no aws-node DaemonSet (not the VPC CNI): nothing to check');
   }
   const env: any[] = (awsNode.spec?.template?.spec?.containers ?? []).flatMap((c: any) => c.env ?? []);
   const value = (name: string, otherwise: string) => {
@@ -227,14 +232,13 @@ export function checkPodEni(cluster: string, awsNode: any | undefined): CheckLin
   };
   const eni = value('ENABLE_POD_ENI', 'false');
   const mode = value('POD_SECURITY_GROUP_ENFORCING_MODE', 'strict');
+  const expected = 'ENABLE_POD_ENI not true, or POD_SECURITY_GROUP_ENFORCING_MODE=standard';
   if (eni !== 'true') {
-    return { status: 'PASS', who, text: `security groups for pods: not enabled (ENABLE_POD_ENI=${eni})` };
+    return compared('PASS', who, `security groups for pods: not enabled (ENABLE_POD_ENI=${eni})`, expected, `ENABLE_POD_ENI=${eni}`);
   }
+  const seen = `ENABLE_POD_ENI=true, POD_SECURITY_GROUP_ENFORCING_MODE=${mode}`;
   return mode === 'standard'
-    ? { status: 'PASS', who, text: 'security groups for pods: POD_SECURITY_GROUP_ENFORCING_MODE=standard' }
-    : {
-      status: 'FAIL',
-      who,
-      text: `security groups for pods: expected POD_SECURITY_GROUP_ENFORCING_MODE=standard with ENABLE_POD_ENI=true; saw ${mode} (pods with a security group could not reach the agent)`,
-    };
+    ? compared('PASS', who, 'security groups for pods: POD_SECURITY_GROUP_ENFORCING_MODE=standard', expected, seen)
+    : compared('FAIL', who, 'security groups for pods: expected POD_SECURITY_GROUP_ENFORCING_MODE=standard with ENABLE_POD_ENI=true; '
+      + `saw ${mode} (pods with a security group could not reach the agent)`, expected, seen);
 }

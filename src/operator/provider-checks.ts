@@ -1,5 +1,5 @@
 import { oneLine } from './preflight-checks';
-import { IRSA_VARIABLES, CheckLine } from './verify-checks';
+import { IRSA_VARIABLES, CheckLine, compared, noted } from './verify-checks';
 
 /**
  * The checks of an OIDC provider's retirement preflight (runbooks/oidc-providers/preflight.sh
@@ -14,12 +14,12 @@ const failed = <T>(r: Read<T>): r is { error: string } => typeof r === 'object' 
 export function checkProviderExists(cluster: string, step: string, providerArn: string, exists: boolean): CheckLine {
   const who = `${cluster} -`;
   if (exists) {
-    return { status: 'PASS', who, text: `provider: ${providerArn} exists` };
+    return compared('PASS', who, `provider: ${providerArn} exists`, step === 'ADOPTED' ? 'exists' : 'exists, or the deploy creates it', 'exists');
   }
   switch (step) {
-    case 'ADOPTED': return { status: 'FAIL', who, text: `provider: expected ${providerArn} to exist to import it; saw none` };
-    case 'RETIRED': return { status: 'INFO', who, text: `provider: ${providerArn} is already gone` };
-    default: return { status: 'INFO', who, text: `provider: ${providerArn} does not exist; the deploy creates it` };
+    case 'ADOPTED': return compared('FAIL', who, `provider: expected ${providerArn} to exist to import it; saw none`, 'exists', 'none');
+    case 'RETIRED': return noted('INFO', who, `provider: ${providerArn} is already gone`);
+    default: return noted('INFO', who, `provider: ${providerArn} does not exist; the deploy creates it`);
   }
 }
 
@@ -27,32 +27,35 @@ export function checkProviderExists(cluster: string, step: string, providerArn: 
 export function checkProviderRoles(cluster: string, account: string, providerArn: string, roles: Read<any[]>): CheckLine {
   const who = `${cluster} -`;
   if (failed(roles)) {
-    return { status: 'FAIL', who, text: `roles: cannot call iam list-roles: ${oneLine(roles.error)}` };
+    return compared('FAIL', who, `roles: cannot call iam list-roles: ${oneLine(roles.error)}`, 'no role trusts the provider', oneLine(roles.error));
   }
   const users = roles.filter((r) => JSON.stringify(r.AssumeRolePolicyDocument ?? '').includes(providerArn)).map((r) => r.RoleName);
   return users.length === 0
-    ? { status: 'PASS', who, text: `roles: no role of ${account} trusts ${providerArn}` }
-    : { status: 'FAIL', who, text: `roles: expected no role to trust ${providerArn}; saw ${users.join(', ')}. Deploy the waves that drop it, or move these roles off IRSA first` };
+    ? compared('PASS', who, `roles: no role of ${account} trusts ${providerArn}`, 'no role trusts the provider', 'none')
+    : compared('FAIL', who, `roles: expected no role to trust ${providerArn}; saw ${users.join(', ')}. Deploy the waves that drop it, or move these roles off IRSA first`,
+      'no role trusts the provider', users.join(', '));
 }
 
 /** No managed add-on of the cluster on IRSA: each listed add-on's `describe-addon` (or its error). */
 export function checkProviderAddons(cluster: string, addons: Read<{ name: string; addon: Read<any> }[]>): CheckLine[] {
   const who = `${cluster} -`;
   if (failed(addons)) {
-    return [{ status: 'FAIL', who, text: `add-ons: cannot call eks list-addons: ${oneLine(addons.error)}` }];
+    return [compared('FAIL', who, `add-ons: cannot call eks list-addons: ${oneLine(addons.error)}`, 'no add-on with a serviceAccountRoleArn', oneLine(addons.error))];
   }
   const lines: CheckLine[] = [];
   const users: string[] = [];
   for (const { name, addon } of addons) {
     if (failed(addon)) {
-      lines.push({ status: 'FAIL', who, text: `add-ons: cannot call eks describe-addon for ${name}: ${oneLine(addon.error)}` });
+      lines.push(compared('FAIL', who, `add-ons: cannot call eks describe-addon for ${name}: ${oneLine(addon.error)}`, `${name}: no serviceAccountRoleArn`,
+        oneLine(addon.error)));
     } else if (addon?.serviceAccountRoleArn) {
       users.push(`${name} (${addon.serviceAccountRoleArn})`);
     }
   }
   lines.push(users.length === 0
-    ? { status: 'PASS', who, text: 'add-ons: none has a serviceAccountRoleArn' }
-    : { status: 'FAIL', who, text: `add-ons: expected no managed add-on on IRSA; saw ${users.join(', ')}. Move them to Pod Identity (the add-on's podIdentityAssociations) first` });
+    ? compared('PASS', who, 'add-ons: none has a serviceAccountRoleArn', 'no add-on with a serviceAccountRoleArn', 'none')
+    : compared('FAIL', who, `add-ons: expected no managed add-on on IRSA; saw ${users.join(', ')}. Move them to Pod Identity (the add-on's podIdentityAssociations) first`,
+      'no add-on with a serviceAccountRoleArn', users.join(', ')));
   return lines;
 }
 
@@ -60,15 +63,15 @@ export function checkProviderAddons(cluster: string, addons: Read<{ name: string
 export function checkProviderPods(cluster: string, pods: Read<any[]>): CheckLine {
   const who = `${cluster} -`;
   if (failed(pods)) {
-    return { status: 'FAIL', who, text: `pods: cannot list the pods: ${oneLine(pods.error)}` };
+    return compared('FAIL', who, `pods: cannot list the pods: ${oneLine(pods.error)}`, `no pod with ${IRSA_VARIABLES[0]}`, oneLine(pods.error));
   }
   const bad = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
     .filter((p) => [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])]
       .some((c: any) => (c.env ?? []).some((e: any) => e.name === IRSA_VARIABLES[0])))
     .map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
   return bad.length === 0
-    ? { status: 'PASS', who, text: `pods: none has ${IRSA_VARIABLES[0]}` }
-    : { status: 'FAIL', who, text: `pods: expected no pod on IRSA; saw ${bad.join(', ')}. Migrate or restart them first` };
+    ? compared('PASS', who, `pods: none has ${IRSA_VARIABLES[0]}`, `no pod with ${IRSA_VARIABLES[0]}`, 'none')
+    : compared('FAIL', who, `pods: expected no pod on IRSA; saw ${bad.join(', ')}. Migrate or restart them first`, `no pod with ${IRSA_VARIABLES[0]}`, bad.join(', '));
 }
 
 /** The longest window CloudTrail's LookupEvents reaches back: 90 days. */
@@ -117,7 +120,8 @@ export function checkWebIdentityEvidence(cluster: string, providerArn: string, s
   const uses: WebIdentityUse[] = [];
   for (const { region, events } of regions) {
     if (failed(events)) {
-      lines.push({ status: 'FAIL', who, text: `cloudtrail: cannot look up AssumeRoleWithWebIdentity events in ${region}: ${oneLine(events.error)}` });
+      lines.push(compared('FAIL', who, `cloudtrail: cannot look up AssumeRoleWithWebIdentity events in ${region}: ${oneLine(events.error)}`,
+        `no AssumeRoleWithWebIdentity through the provider since ${since} in ${region}`, oneLine(events.error)));
       continue;
     }
     for (const e of events) {
@@ -137,7 +141,8 @@ export function checkWebIdentityEvidence(cluster: string, providerArn: string, s
   const where = regions.filter((r) => !failed(r.events)).map((r) => r.region).join(', ');
   if (uses.length === 0) {
     if (where !== '') {
-      lines.push({ status: 'PASS', who, text: `cloudtrail: no AssumeRoleWithWebIdentity through ${providerArn} since ${since} in ${where}` });
+      lines.push(compared('PASS', who, `cloudtrail: no AssumeRoleWithWebIdentity through ${providerArn} since ${since} in ${where}`,
+        `no AssumeRoleWithWebIdentity through the provider since ${since}`, `none in ${where}`));
     }
     return lines;
   }
@@ -150,13 +155,10 @@ export function checkWebIdentityEvidence(cluster: string, providerArn: string, s
     }
   }
   const listed = [...seen.values()].map((u) => `${u.role} (session ${u.session}, ${u.subject}, ${u.time}, ${u.region})`);
-  lines.push({
-    status: 'FAIL',
-    who,
-    text: `cloudtrail: expected no AssumeRoleWithWebIdentity through ${providerArn} since ${since}; saw ${uses.length}: ${listed.join('; ')}. `
+  lines.push(compared('FAIL', who, `cloudtrail: expected no AssumeRoleWithWebIdentity through ${providerArn} since ${since}; saw ${uses.length}: ${listed.join('; ')}. `
       + 'Something still assumes these roles by IRSA: move it to Pod Identity (the subject is its service account), then run preflight again '
       + '(--cloudtrail-since a time after its last call, once it is moved)',
-  });
+  `no AssumeRoleWithWebIdentity through the provider since ${since}`, `${uses.length}: ${listed.join('; ')}`));
   return lines;
 }
 
@@ -168,16 +170,12 @@ export function checkProviderAfterDeploy(cluster: string, step: string, provider
   const who = `${cluster} -`;
   if (step === 'RETIRED') {
     return exists
-      ? {
-        status: 'FAIL',
-        who,
-        text: `provider: expected ${providerArn} deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? `
-          + 'If not, record RETIRING, deploy, then RETIRED again',
-      }
-      : { status: 'PASS', who, text: `provider: ${providerArn} is deleted` };
+      ? compared('FAIL', who, `provider: expected ${providerArn} deleted; it exists. Was the RETIRING step deployed before (DeletionPolicy Delete)? `
+          + 'If not, record RETIRING, deploy, then RETIRED again', 'deleted', 'exists')
+      : compared('PASS', who, `provider: ${providerArn} is deleted`, 'deleted', 'none');
   }
-  return exists ? { status: 'PASS', who, text: `provider: ${providerArn} exists` }
-    : { status: 'FAIL', who, text: `provider: expected ${providerArn} to exist at ${step}; saw none` };
+  return exists ? compared('PASS', who, `provider: ${providerArn} exists`, 'exists', 'exists')
+    : compared('FAIL', who, `provider: expected ${providerArn} to exist at ${step}; saw none`, 'exists', 'none');
 }
 
 /** verify: the provider's stack holds it, complete (`cloudformation describe-stack-resource`). */
@@ -185,9 +183,11 @@ export function checkProviderStack(cluster: string, stackName: string, logicalId
   resource: Read<{ physicalId: string; status: string }>): CheckLine {
   const who = `${cluster} -`;
   if (failed(resource)) {
-    return { status: 'FAIL', who, text: `stack: expected ${stackName} to hold ${logicalId}; cloudformation describe-stack-resource says: ${oneLine(resource.error)}` };
+    return compared('FAIL', who, `stack: expected ${stackName} to hold ${logicalId}; cloudformation describe-stack-resource says: ${oneLine(resource.error)}`,
+      `${providerArn}, complete`, oneLine(resource.error));
   }
+  const seen = `${resource.physicalId} ${resource.status}`;
   return resource.physicalId === providerArn && resource.status.endsWith('_COMPLETE')
-    ? { status: 'PASS', who, text: `stack: ${stackName} holds ${providerArn} (${resource.status})` }
-    : { status: 'FAIL', who, text: `stack: expected ${stackName} to hold ${providerArn}, complete; saw ${resource.physicalId} ${resource.status}` };
+    ? compared('PASS', who, `stack: ${stackName} holds ${providerArn} (${resource.status})`, `${providerArn}, complete`, seen)
+    : compared('FAIL', who, `stack: expected ${stackName} to hold ${providerArn}, complete; saw ${seen}`, `${providerArn}, complete`, seen);
 }

@@ -30,14 +30,39 @@ export interface Target {
   readonly addon?: { readonly name: string; readonly version: string };
 }
 
-/** A check's result: one line of output. */
-export interface CheckLine {
-  readonly status: 'PASS' | 'FAIL' | 'INFO' | 'CANNOT-CHECK' | 'TODO' | 'DO' | 'WAIT';
-  /** `<cluster> <namespace>/<serviceAccount>` (or `<cluster> -`). */
+/**
+ * A check's result that compares (PASS, FAIL): what the check expected and what it saw, each as a
+ * short value ('none' or 'absent' where there is nothing), so --json gives pipelines both sides
+ * without parsing the line.
+ */
+export interface ComparedLine {
+  readonly status: 'PASS' | 'FAIL';
+  /** `<cluster> <namespace>/<serviceAccount>` (or `<cluster> -`, or `- -` for the wave's own checks). */
   readonly who: string;
-  /** What was checked (`association`, `trust`, ...) and what was seen. */
+  /** What was checked (`association`, `trust`, ...) and what was seen: the line's text. */
   readonly text: string;
+  readonly expected: string;
+  readonly seen: string;
 }
+
+/** A line that compares nothing: it says (INFO), asks (DO, TODO), waits (WAIT) or could not compare (CANNOT-CHECK). */
+export interface NotedLine {
+  readonly status: 'INFO' | 'CANNOT-CHECK' | 'TODO' | 'DO' | 'WAIT';
+  readonly who: string;
+  readonly text: string;
+  readonly expected?: undefined;
+  readonly seen?: undefined;
+}
+
+/** A check's result: one line of output. */
+export type CheckLine = ComparedLine | NotedLine;
+
+/** A line that compares: its status, whom it is about, its text, and the two values compared. */
+export const compared = (status: ComparedLine['status'], who: string, text: string, expected: string, seen: string): CheckLine =>
+  ({ status, who, text, expected, seen });
+
+/** A line that compares nothing. */
+export const noted = (status: NotedLine['status'], who: string, text: string): CheckLine => ({ status, who, text });
 
 /** The line as the scripts print it. */
 export function renderLine(line: CheckLine): string {
@@ -47,8 +72,24 @@ export function renderLine(line: CheckLine): string {
 /** `<cluster> <namespace>/<serviceAccount>`: whom a service account's line is about. */
 export const whoOf = (t: Target): string => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
 const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
-const pass = (t: Target, text: string): CheckLine => ({ status: 'PASS', who: whoOf(t), text });
-const fail = (t: Target, text: string): CheckLine => ({ status: 'FAIL', who: whoOf(t), text });
+const pass = (t: Target, text: string, expected: string, seen: string): CheckLine => compared('PASS', whoOf(t), text, expected, seen);
+const fail = (t: Target, text: string, expected: string, seen: string): CheckLine => compared('FAIL', whoOf(t), text, expected, seen);
+
+/** What the association check expects of a service account in a phase (its `expected` value). */
+export function expectedAssociation(t: Target, phase: MigrationPhase): string {
+  return PHASES[phase].association ? `role ${t.associationRoleArn}, target role ${t.targetRoleArn ?? '-'}` : 'none';
+}
+
+/** What the annotation check expects of a service account in a phase: the IRSA role, or absent. */
+export function expectedAnnotation(t: Target, phase: MigrationPhase): string {
+  return PHASES[phase].irsaAnnotation ? t.irsaRoleArn : 'absent';
+}
+
+/** What the pods check expects of every container and init container. */
+export function expectedPods(t: Target, mode: 'pod-identity' | 'irsa'): string {
+  return `${mode === 'irsa' ? `the IRSA variables (AWS_ROLE_ARN=${t.irsaRoleArn}) and no Pod Identity ones` : 'the Pod Identity variables and no IRSA ones'}`
+    + ' in every container and init container';
+}
 
 /**
  * The service account's association (`describe-pod-identity-association` output's `association`, or
@@ -56,30 +97,36 @@ const fail = (t: Target, text: string): CheckLine => ({ status: 'FAIL', who: who
  */
 export function checkAssociation(t: Target, phase: MigrationPhase, association: any | undefined): CheckLine {
   if (PHASES[phase].association) {
+    const wanted = t.targetRoleArn ?? '-';
+    const expected = expectedAssociation(t, phase);
     if (association === undefined) {
-      return fail(t, `association: expected one naming ${roleName(t.associationRoleArn)}; saw none`);
+      return fail(t, `association: expected one naming ${roleName(t.associationRoleArn)}; saw none`, expected, 'none');
     }
     const role = association.roleArn;
     const target = association.targetRoleArn ?? '-';
-    const wanted = t.targetRoleArn ?? '-';
+    const seen = `role ${role}, target role ${target}`;
     return role === t.associationRoleArn && target === wanted
-      ? pass(t, `association: role ${role}, target role ${target}`)
-      : fail(t, `association: expected role ${t.associationRoleArn}, target role ${wanted}; saw role ${role}, target role ${target}`);
+      ? pass(t, `association: ${seen}`, expected, seen)
+      : fail(t, `association: expected ${expected}; saw ${seen}`, expected, seen);
   }
   return association === undefined
-    ? pass(t, `association: none, as ${phase} expects`)
-    : fail(t, `association: expected none in ${phase}; saw ${association.associationId} naming ${association.roleArn}`);
+    ? pass(t, `association: none, as ${phase} expects`, 'none', 'none')
+    : fail(t, `association: expected none in ${phase}; saw ${association.associationId} naming ${association.roleArn}`, 'none',
+      `${association.associationId} naming ${association.roleArn}`);
 }
 
 /** The ServiceAccount's IRSA annotation: the IRSA role where the phase keeps it, absent elsewhere. */
 export function checkAnnotation(t: Target, phase: MigrationPhase, serviceAccount: any): CheckLine {
   const value: string = serviceAccount?.metadata?.annotations?.[ROLE_ANNOTATION] ?? '-';
+  const seen = value === '-' ? 'absent' : value;
+  const expected = expectedAnnotation(t, phase);
   if (PHASES[phase].irsaAnnotation) {
     return value === t.irsaRoleArn
-      ? pass(t, `annotation: ${ROLE_ANNOTATION}=${value}`)
-      : fail(t, `annotation: expected ${ROLE_ANNOTATION}=${t.irsaRoleArn}; saw ${value}`);
+      ? pass(t, `annotation: ${ROLE_ANNOTATION}=${value}`, expected, seen)
+      : fail(t, `annotation: expected ${ROLE_ANNOTATION}=${t.irsaRoleArn}; saw ${value}`, expected, seen);
   }
-  return value === '-' ? pass(t, `annotation: ${ROLE_ANNOTATION} absent`) : fail(t, `annotation: expected ${ROLE_ANNOTATION} absent; saw ${value}`);
+  return value === '-' ? pass(t, `annotation: ${ROLE_ANNOTATION} absent`, expected, seen)
+    : fail(t, `annotation: expected ${ROLE_ANNOTATION} absent; saw ${value}`, expected, seen);
 }
 
 const statementsOf = (doc: any): any[] => (Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : []);
@@ -111,19 +158,24 @@ export function podIdentityStatements(t: Target, trust: any): number {
  * association role's pods.eks statement pinned to it, each present or absent as the phase says.
  */
 export function checkTrust(t: Target, phase: MigrationPhase, irsaRoleTrust: any, associationRoleTrust: any): CheckLine[] {
-  const line = (want: boolean, n: number, present: string, missing: string, unwanted: string, absent: string) =>
-    (want ? (n > 0 ? pass(t, `trust: ${present}`) : fail(t, `trust: ${missing}`)) : (n > 0 ? fail(t, `trust: ${unwanted}`) : pass(t, `trust: ${absent}`)));
+  // expected and seen: the role and how many of its statements let this service account in
+  const line = (role: string, what: string, want: boolean, n: number, present: string, missing: string, unwanted: string, absent: string) => {
+    const expected = `${role}: ${want ? 'at least 1' : 'no'} ${what} statement for this service account`;
+    const seen = `${role}: ${n} ${what} statement${n === 1 ? '' : 's'} for this service account`;
+    return want ? (n > 0 ? pass(t, `trust: ${present}`, expected, seen) : fail(t, `trust: ${missing}`, expected, seen))
+      : (n > 0 ? fail(t, `trust: ${unwanted}`, expected, seen) : pass(t, `trust: ${absent}`, expected, seen));
+  };
   const irsaRole = roleName(t.irsaRoleArn);
   const assocRole = roleName(t.associationRoleArn);
   const oidc = oidcStatements(t, irsaRoleTrust);
   const pods = podIdentityStatements(t, associationRoleTrust);
   return [
-    line(PHASES[phase].irsaTrust || t.irsaTrust === 'kept', oidc,
+    line(irsaRole, 'OIDC', PHASES[phase].irsaTrust || t.irsaTrust === 'kept', oidc,
       `${irsaRole} trusts the cluster's OIDC provider for this service account`,
       `expected ${irsaRole} to trust ${t.oidcProviderArn} for system:serviceaccount:${t.namespace}:${t.serviceAccount}; saw no such statement`,
       `expected no OIDC statement for this service account in ${phase}; saw ${oidc} in ${irsaRole}`,
       `no OIDC statement for this service account in ${irsaRole}`),
-    line(PHASES[phase].podIdentityTrust || t.podTrust === 'always', pods,
+    line(assocRole, 'pods.eks.amazonaws.com', PHASES[phase].podIdentityTrust || t.podTrust === 'always', pods,
       `${assocRole} trusts pods.eks.amazonaws.com for this service account`,
       `expected ${assocRole} to trust pods.eks.amazonaws.com for ${t.namespace}/${t.serviceAccount} on ${t.clusterArn}; saw no such statement`,
       `expected no pods.eks.amazonaws.com statement for this service account in ${phase}; saw ${pods}`,
@@ -143,7 +195,7 @@ export function podsOf(t: Target, list: any): any[] {
  */
 export function checkPods(t: Target, mode: 'pod-identity' | 'irsa', pods: any[]): CheckLine {
   if (pods.length === 0) {
-    return { status: 'INFO', who: whoOf(t), text: 'pods: none running (a CronJob between runs, or scaled to zero): nothing to check' };
+    return noted('INFO', whoOf(t), 'pods: none running (a CronJob between runs, or scaled to zero): nothing to check');
   }
   const [wanted, unwanted] = mode === 'pod-identity' ? [POD_IDENTITY_VARIABLES, IRSA_VARIABLES] : [IRSA_VARIABLES, POD_IDENTITY_VARIABLES];
   const bad: string[] = [];
@@ -160,10 +212,10 @@ export function checkPods(t: Target, mode: 'pod-identity' | 'irsa', pods: any[])
       }
     }
   }
-  const what = mode === 'irsa' ? `the IRSA variables (AWS_ROLE_ARN=${t.irsaRoleArn}) and no Pod Identity ones` : 'the Pod Identity variables and no IRSA ones';
+  const expected = expectedPods(t, mode);
   return bad.length === 0
-    ? pass(t, `pods: ${pods.length} of ${pods.length} pods have ${what} in every container and init container`)
-    : fail(t, `pods: expected ${what} in every container and init container; saw ${bad.join('; ')}`);
+    ? pass(t, `pods: ${pods.length} of ${pods.length} pods have ${expected}`, expected, `${pods.length} of ${pods.length} pods as expected`)
+    : fail(t, `pods: expected ${expected}; saw ${bad.join('; ')}`, expected, bad.join('; '));
 }
 
 /**
@@ -184,14 +236,17 @@ export function checkAddon(t: Target, phase: MigrationPhase, addon: any): CheckL
   const lines: CheckLine[] = [];
   if (version !== t.addon.version) {
     lines.push(fail(t, `${name}: expected version ${t.addon.version} (what the app was synthesized from); saw ${version}. `
-      + 'Record the add-on\'s describe-addon and describe-addon-configuration output again and synthesize'));
+      + 'Record the add-on\'s describe-addon and describe-addon-configuration output again and synthesize', `version ${t.addon.version}`, `version ${version}`));
   }
   if (role !== wantRole) {
-    lines.push(fail(t, `${name}: expected serviceAccountRoleArn ${wantRole} in ${phase}; saw ${role}`));
+    lines.push(fail(t, `${name}: expected serviceAccountRoleArn ${wantRole} in ${phase}; saw ${role}`, `serviceAccountRoleArn ${wantRole}`, `serviceAccountRoleArn ${role}`));
   } else if (wantAssociations !== associations > 0) {
-    lines.push(fail(t, `${name}: expected ${wantAssociations ? 'its podIdentityAssociations' : 'no podIdentityAssociations'} in ${phase}; saw ${associations}`));
+    lines.push(fail(t, `${name}: expected ${wantAssociations ? 'its podIdentityAssociations' : 'no podIdentityAssociations'} in ${phase}; saw ${associations}`,
+      `${wantAssociations ? 'at least 1' : '0'} podIdentityAssociations`, `${associations} podIdentityAssociations`));
   } else {
-    lines.push(pass(t, `${name} ${version}: serviceAccountRoleArn ${role}, ${associations} podIdentityAssociations`));
+    lines.push(pass(t, `${name} ${version}: serviceAccountRoleArn ${role}, ${associations} podIdentityAssociations`,
+      `serviceAccountRoleArn ${wantRole}, ${wantAssociations ? 'at least 1' : '0'} podIdentityAssociations`,
+      `serviceAccountRoleArn ${role}, ${associations} podIdentityAssociations`));
   }
   return lines;
 }

@@ -116,7 +116,7 @@ test('the chain through DUAL_TRUST and POD_IDENTITY: the association names the r
   expect(kubectlJson(C.name, ['-n', NS, 'get', 'pods']).items.filter((p: any) => !p.metadata.deletionTimestamp).map(credentialsOf)).toEqual(['pod']);
 });
 
-test('an association whose target role was changed outside the migration: verify fails on it (exit 1), and on the pod\'s credentials', () => {
+test('an association whose target role was changed outside the migration: verify fails on it (exit 1), and on the pod\'s credentials; --json gives both sides', () => {
   const a = association();
   const other = `arn:aws:iam::${TARGET_ACCOUNT}:role/chain-other`;
   aws(C.account, C.region, ['eks', 'update-pod-identity-association', '--cluster-name', C.name, '--association-id', a.associationId,
@@ -129,6 +129,20 @@ test('an association whose target role was changed outside the migration: verify
       + 'Error when retrieving credentials from container-role: Error retrieving metadata: Received non 200 response (400) from container metadata: '
       + '{"errorCode":"AccessDeniedException","errorMessage":"Unauthorized Exception! EKS does not have permissions to assume the target role."}',
   ]);
+  // --json: the same FAIL for pipelines, the two sides as values
+  const file = path.join(DIR, 'verify.json');
+  expect(rerun(P.DUAL_TRUST, P.POD_IDENTITY, 'verify', ['--json', file]).status).toBe(1);
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  expect([doc.wave, doc.step, doc.from, doc.to, doc.failed]).toEqual([NS, 'verify', P.DUAL_TRUST, P.POD_IDENTITY, 1]);
+  expect(doc.checks.filter((c: any) => c.status === 'FAIL')).toEqual([{
+    cluster: C.name,
+    serviceAccount: `${NS}/app`,
+    check: 'association',
+    status: 'FAIL',
+    expected: `role ${IRSA_ROLE}, target role ${TARGET}`,
+    seen: `role ${IRSA_ROLE}, target role ${other}`,
+    detail: `expected role ${IRSA_ROLE}, target role ${TARGET}; saw role ${IRSA_ROLE}, target role ${other}`,
+  }]);
   // put back as the migration has it: verify passes again
   aws(C.account, C.region, ['eks', 'update-pod-identity-association', '--cluster-name', C.name, '--association-id', a.associationId,
     '--role-arn', IRSA_ROLE, '--target-role-arn', TARGET]);

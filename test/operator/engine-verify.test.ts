@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { main, parseOptions, runVerify, StepOptions, UsageError } from '../../operator/src/cli';
+import { jsonResult } from '../../operator/src/json';
 import { AssociationSummary, FleetReader, Outcome } from '../../operator/src/reader';
 import { associationOfTarget } from '../../operator/src/verify';
 import { readWave, Wave, WaveCluster } from '../../operator/src/wave';
@@ -177,6 +178,51 @@ test('a read that fails: the scripts\' FAIL line for each service account it con
     `PASS ${who(B, 'checkout')} pods: 1 of 1 pods have the Pod Identity variables and no IRSA ones in every container and init container`,
   ]);
   expect(described.out).toContain(`FAIL ${who(A, 'ebs-csi-controller-sa', 'kube-system')} add-on aws-ebs-csi-driver: cannot call eks describe-addon: addon refused`);
+});
+
+test('--json: every check of the run, with what it expected and what it saw (a wrong association role, a read that failed)', async () => {
+  const reader = new StandIn(readWave(waveDir()), {}, new Set(['kube']));
+  const real = reader.describeAssociation.bind(reader);
+  reader.describeAssociation = async (c, id) => {
+    const a = await real(c, id);
+    return a.ok && c.name === B.name ? { ok: true, value: { ...a.value, roleArn: role('intruder') } } : a;
+  };
+  const r = await verify(reader);
+  const doc = JSON.parse(jsonResult({ wave: 'shop', step: 'verify', from: 'ANNOTATION_REMOVED', to: 'POD_IDENTITY_ONLY' }, r.failed, r.checks));
+  expect(doc.checks).toHaveLength(r.out.length - 3); // every line but the two INFO heads and RESULT
+  expect(doc.checks.filter((c: any) => c.cluster === B.name && c.check !== 'trust')).toEqual([
+    {
+      cluster: B.name,
+      serviceAccount: 'payments/checkout',
+      check: 'association',
+      status: 'FAIL',
+      expected: `role ${role('shop-euw1-checkout')}, target role -`,
+      seen: `role ${role('intruder')}, target role -`,
+      detail: `expected role ${role('shop-euw1-checkout')}, target role -; saw role ${role('intruder')}, target role -`,
+    },
+    {
+      cluster: B.name,
+      serviceAccount: 'payments/checkout',
+      check: 'annotation',
+      status: 'FAIL',
+      expected: 'absent',
+      seen: 'kube refused',
+      detail: 'cannot read the ServiceAccount: kube refused',
+    },
+    {
+      cluster: B.name,
+      serviceAccount: 'payments/checkout',
+      check: 'pods',
+      status: 'FAIL',
+      expected: 'the Pod Identity variables and no IRSA ones in every container and init container',
+      seen: 'kube refused',
+      detail: 'cannot list the pods of namespace payments: kube refused',
+    },
+  ]);
+  expect(doc.failed).toBe(r.failed);
+  for (const c of doc.checks) {
+    expect([c.status, typeof c.expected, typeof c.seen]).toEqual([c.status, 'string', 'string']);
+  }
 });
 
 test('a ServiceAccount the cluster does not have: the line kubectl get serviceaccount gives', async () => {
