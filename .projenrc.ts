@@ -106,6 +106,22 @@ project.addPackageIgnore('/CONTRIBUTING.md');
 // them and `npm ci` refuses to install. jest 29 and the 3.6 resolver do without it.
 project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
 
+// The library's layers, enforced (CONTRIBUTING.md): no import circles anywhere; the operator's checks
+// (src/operator) are pure functions over API responses, so they import no CDK, no constructs and no
+// file system, and the operator engine and its tests can use them without an App.
+project.eslint?.addRules({ 'import/no-cycle': ['error', { ignoreExternal: true }] });
+project.eslint?.addOverride({
+  files: ['src/operator/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', 'cdk8s', 'cdk8s-plus-*'], message: 'src/operator holds pure checks: no CDK or cdk8s (CONTRIBUTING.md, layers)' },
+        { group: ['fs', 'child_process', 'path'], message: 'src/operator holds pure checks: no file system or processes (CONTRIBUTING.md, layers)' },
+      ],
+    }],
+  },
+});
+
 // README examples must compile: jsii-rosetta extracts every ```ts block and compiles it against
 // rosetta/default.ts-fixture; --strict turns any compile error into a build failure.
 const rosetta = project.addTask('rosetta:extract', {

@@ -7,7 +7,8 @@ import { KubeApi } from '../../operator/src/kube';
 import { PreflightReader } from '../../operator/src/preflight';
 import { Wave, WaveCluster } from '../../operator/src/wave';
 import * as table from '../../src/migration/private/transition-table';
-import { renderRunbook, WaveReport } from '../../src/migration/runbook';
+import { WaveReport } from '../../src/migration/private/wave-report';
+import { renderRunbook } from '../../src/migration/runbook';
 import { MigrationPhase as P } from '../../src/migration-phase';
 
 const C: WaveCluster = { name: 'shop', region: 'us-east-1', account: '111122223333', arn: 'arn:aws:eks:us-east-1:111122223333:cluster/shop', computeType: 'AUTO_MODE' };

@@ -3,8 +3,9 @@ import * as path from 'path';
 import { FleetPlan } from './fleet-plan';
 import { FoundationEntry, foundationRunbookFiles } from './foundation-runbook';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
-import { renderIndex, renderRunbook, TrustLength, WaveReport } from '../runbook';
+import { renderIndex, renderRunbook } from '../runbook';
 import { serviceAccountYaml } from './service-account-documents';
+import { TrustLength, WaveReport } from './wave-report';
 import { ScriptFile, waveScriptFiles } from './wave-scripts';
 
 /**

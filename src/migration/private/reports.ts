@@ -2,7 +2,7 @@ import { FleetPlan } from './fleet-plan';
 import { WavePhase, CONTEXT_PREFIX } from './phase-state';
 import { oidcProviderInAccount } from '../../private/trust';
 import { MigrationPlan } from '../plan';
-import { ClusterReport, WaveReport } from '../runbook';
+import { ClusterReport, WaveReport } from './wave-report';
 
 /** What the wave reports are made of. */
 export interface ReportInputs {

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { WaveReport } from './wave-report';
 import { MigrationPhase } from '../../migration-phase';
 import { PHASE_ORDER, PHASES } from '../../private/phases';
-import { WaveReport } from '../runbook';
 
 /** The steps every transition has a script for, in the order the operator runs them. */
 export const SCRIPT_STEPS = ['preflight', 'apply', 'verify', 'rollback'] as const;
