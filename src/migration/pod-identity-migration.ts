@@ -22,7 +22,7 @@ import { ProviderEntry } from './private/provider-runbook';
 import { foundationToRecord, recallFoundation, recallRoles, rolesToRecord } from './private/recall';
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
-import { ADDONS, CLUSTERS, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
+import { CLUSTERS, deployOrder, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
 import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
 import { renderIndex } from './runbook';
 import { AssociationRegistry, dependOnAgent } from '../private/associations';
@@ -883,7 +883,7 @@ export class PodIdentityMigration extends Construct {
       add.call(stack, on, reason);
       return;
     }
-    const order = [FOUNDATION, ROLES, CLUSTERS, ADDONS, ...this.props.plan.waves.map((w) => w.name), OIDC_PROVIDERS];
+    const order = deployOrder(this.props.plan.waves.map((w) => w.name));
     if (order.indexOf(b.node.id) >= order.indexOf(a.node.id)) {
       throw constructError(this, 'PodIdentityMigration', `${stack.stackName} needs ${on.stackName} first (${reason}), but the pipeline deploys stage ${b.node.id} after ${a.node.id}.`);
     }
@@ -897,42 +897,30 @@ export class PodIdentityMigration extends Construct {
     if (!this.props.pipelineStages) {
       throw constructError(this, 'PodIdentityMigration', 'addToPipeline() needs pipelineStages: true, so that the foundation, the roles, the associations and each wave are Stages a pipeline can deploy.');
     }
-    const foundation = this.stages.get(FOUNDATION);
-    if (foundation) {
-      pipeline.addStage(foundation);
-    }
-    const roles = this.stages.get(ROLES);
-    if (roles) {
-      const pre = (options.soakApproval ?? true)
-        ? [new pipelines.ManualApprovalStep('ReviewPhaseChange', { comment: 'Review the recorded phase change (cdk diff) and the soak of the previous one; see runbooks/index.md' })]
-        : [];
-      pipeline.addStage(roles, { pre });
-    }
-    const clusters = this.stages.get(CLUSTERS);
-    if (clusters) {
-      pipeline.addStage(clusters);
-    }
-    const addons = this.stages.get(ADDONS);
-    if (addons) {
-      pipeline.addStage(addons);
-    }
-    for (const wave of this.props.plan.waves) {
-      const stage = this.stages.get(wave.name);
-      if (stage) {
+    // the stages in deploy order; the roles wait for a review of the phase change (and the soak), the
+    // OIDC providers for their import or review
+    for (const scope of deployOrder(this.props.plan.waves.map((w) => w.name))) {
+      const stage = this.stages.get(scope);
+      if (stage === undefined) {
+        continue;
+      }
+      if (scope === ROLES && (options.soakApproval ?? true)) {
+        pipeline.addStage(stage, {
+          pre: [new pipelines.ManualApprovalStep('ReviewPhaseChange', { comment: 'Review the recorded phase change (cdk diff) and the soak of the previous one; see runbooks/index.md' })],
+        });
+      } else if (scope === OIDC_PROVIDERS) {
+        // a pipeline cannot import: an ADOPTED provider is imported by hand, which the approval waits for
+        const adopted = this.providers.filter((p) => p.step === OidcProviderStep.ADOPTED).map((p) => p.stackName);
+        pipeline.addStage(stage, {
+          pre: [new pipelines.ManualApprovalStep('ReviewOidcProviders', {
+            comment: adopted.length > 0
+              ? `Import the adopted OIDC providers first (cdk import, see runbooks/oidc-providers.md): ${adopted.join(', ')}`
+              : 'Review the OIDC provider steps (runbooks/oidc-providers.md); RETIRED deletes a provider',
+          })],
+        });
+      } else {
         pipeline.addStage(stage);
       }
-    }
-    const providers = this.stages.get(OIDC_PROVIDERS);
-    if (providers) {
-      // a pipeline cannot import: an ADOPTED provider is imported by hand, which the approval waits for
-      const adopted = this.providers.filter((p) => p.step === OidcProviderStep.ADOPTED).map((p) => p.stackName);
-      pipeline.addStage(providers, {
-        pre: [new pipelines.ManualApprovalStep('ReviewOidcProviders', {
-          comment: adopted.length > 0
-            ? `Import the adopted OIDC providers first (cdk import, see runbooks/oidc-providers.md): ${adopted.join(', ')}`
-            : 'Review the OIDC provider steps (runbooks/oidc-providers.md); RETIRED deletes a provider',
-        })],
-      });
     }
   }
 

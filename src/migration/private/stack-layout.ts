@@ -14,6 +14,15 @@ export const OIDC_PROVIDERS = 'OidcProviders';
 /** Names a wave may not take (compared case-insensitively): the scopes above. */
 export const RESERVED_SCOPES = [FOUNDATION, ROLES, CLUSTERS, ADDONS, OIDC_PROVIDERS];
 
+/**
+ * The order the migration's scopes deploy in (the stages of a pipeline): the foundation, the roles,
+ * the associations, the add-ons, each wave's record in plan order, then the OIDC providers. A stack
+ * may depend only on stacks of its own scope or of an earlier one.
+ */
+export function deployOrder(waves: readonly string[]): string[] {
+  return [FOUNDATION, ROLES, CLUSTERS, ADDONS, ...waves, OIDC_PROVIDERS];
+}
+
 /** Where a stack goes: its scope under the migration, its id there, its name, its environment. */
 export interface StackAddress {
   readonly scope: string;

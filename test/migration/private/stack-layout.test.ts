@@ -1,4 +1,4 @@
-import { StackLayout } from '../../../src/migration/private/stack-layout';
+import { deployOrder, StackLayout } from '../../../src/migration/private/stack-layout';
 
 describe('StackLayout', () => {
   const layout = new StackLayout('PodIdentity', 'us-east-1');
@@ -23,4 +23,10 @@ describe('StackLayout', () => {
   test('a stack name over 128 characters fails, saying what to shorten', () => {
     expect(() => layout.wave('w'.repeat(100), '111122223333', 'us-east-1')).toThrow(/^stack name PodIdentity-Wave-w+-111122223333-us-east-1 is 140 characters, over CloudFormation's 128: choose a shorter stackPrefix or wave name\.$/);
   });
+});
+
+test('the deploy order of the scopes, written once (stack dependencies and pipeline stages both follow it): foundation, roles, associations, '
+  + 'add-ons, the waves in plan order, the OIDC providers', () => {
+  expect(deployOrder(['canary', 'wave2', 'wave1'])).toEqual(['Foundation', 'Roles', 'Clusters', 'Addons', 'canary', 'wave2', 'wave1', 'OidcProviders']);
+  expect(deployOrder([])).toEqual(['Foundation', 'Roles', 'Clusters', 'Addons', 'OidcProviders']);
 });
