@@ -1,5 +1,6 @@
 import { Annotations, CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { roleArnParts } from './private/arns';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { Synthesized, synthesized, synthesizedUnder } from './private/synthesized';
 
@@ -136,11 +137,11 @@ export class PodIdentityChecks implements IAspect {
       const [logicalId] = arn['Fn::GetAtt'];
       return roles.find((role) => Stack.of(role.resource) === stack && stack.getLogicalId(role.resource) === logicalId);
     }
-    const m = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(flat(arn));
-    if (!m) {
+    const named = roleArnParts(flat(arn));
+    if (!named) {
       return undefined;
     }
-    return roles.find((role) => role.properties.RoleName === m[2] && Stack.of(role.resource).account === m[1]);
+    return roles.find((role) => role.properties.RoleName === named.name && Stack.of(role.resource).account === named.account);
   }
 
   /** The paths of policies attached to the role (inline, AWS::IAM::Policy, ManagedPolicy, RolePolicy) that read aws:PrincipalTag. */

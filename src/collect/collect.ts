@@ -24,6 +24,7 @@ import {
   NO_CREDENTIALS, oidcProviderArn, ownWorkloads, WORKLOAD_KINDS,
 } from './private/collect-facts';
 import { parsePlacement, PlacementRecord } from '../migration/private/placement';
+import { clusterArnFields, roleArnParts } from '../private/arns';
 
 export { CollectError } from './private/collect-facts';
 
@@ -176,12 +177,12 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
   }
   const byAccount = new Map<string, { arn: string; name: string; who: string[] }[]>();
   for (const [arn, who] of [...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const m = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
-    if (m === null) {
+    const role = roleArnParts(arn);
+    if (role === undefined) {
       warn(`${arn} (${who.join(', ')}) is not an IAM role ARN; left out of roles.json.`);
       continue;
     }
-    byAccount.set(m[2], [...(byAccount.get(m[2]) ?? []), { arn, name: m[3], who }]);
+    byAccount.set(role.account, [...(byAccount.get(role.account) ?? []), { arn, name: role.name, who }]);
   }
   const found = new Map<string, any>();
   for (const [roleAccount, wanted] of [...byAccount.entries()].sort()) {
@@ -256,9 +257,9 @@ function collectCluster(tools: Tools, context: string): Collected {
   const target = contextTarget(context, view);
   const who = `context "${context}" (cluster ${target.clusterName}, ${target.region})`;
   const cluster = tools.aws(who, ['eks', 'describe-cluster', '--name', target.clusterName], target.profile, target.region).cluster;
-  const arn = /^arn:([^:]+):eks:([^:]+):(\d{12}):cluster\/(.+)$/.exec(cluster?.arn ?? '');
-  if (arn === null) throw new CollectError(`collect: ${who}: describe-cluster returned no cluster ARN.`);
-  if (target.account !== undefined && target.account !== arn[3]) {
+  const arn = clusterArnFields(cluster?.arn ?? '');
+  if (arn === undefined) throw new CollectError(`collect: ${who}: describe-cluster returned no cluster ARN.`);
+  if (target.account !== undefined && target.account !== arn.account) {
     throw new CollectError(`collect: ${who}: the kubeconfig names account ${target.account}, but the credentials reached ${cluster.arn}; use the profile of account ${target.account}.`);
   }
   if (String(cluster.endpoint ?? '').toLowerCase() !== target.server.toLowerCase()) {
@@ -279,10 +280,10 @@ function collectCluster(tools: Tools, context: string): Collected {
   return {
     context,
     profile: target.profile,
-    name: arn[4],
-    region: arn[2],
-    account: arn[3],
-    partition: arn[1],
+    name: arn.name,
+    region: arn.region,
+    account: arn.account,
+    partition: arn.partition,
     clusterArn: cluster.arn,
     oidcIssuer: issuer,
     computeType: compute.computeType,

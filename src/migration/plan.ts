@@ -2,6 +2,7 @@ import { MigrationState, OidcProviderRecord, OidcProviderStep, PhaseRecord } fro
 import { MigrationPhase } from '../migration-phase';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
 import { CLUSTERS_SCHEMA, PLAN_SCHEMA, ROLES_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
+import { clusterArnFields } from '../private/arns';
 
 /**
  * Selects service accounts for a wave (or for exclusion). Every field given must match.
@@ -316,8 +317,8 @@ export class MigrationFiles {
           throw new Error(`${where}: "${a}" ${JSON.stringify(c[a])} and "${b}" ${JSON.stringify(c[b])} disagree; they are the same attribute, give one.`);
         }
       }
-      const arn = /^arn:[^:]+:eks:([^:]+):(\d{12}):cluster\/(.+)$/.exec(c.clusterArn)!;
-      for (const [key, value] of [['region', arn[1]], ['account', arn[2]], ['name', arn[3]]]) {
+      const arn = clusterArnFields(c.clusterArn)!;
+      for (const [key, value] of [['region', arn.region], ['account', arn.account], ['name', arn.name]]) {
         const given = key === 'name' ? name : c[key];
         if (given !== undefined && given !== value) {
           throw new Error(`${where}.${key}: ${JSON.stringify(given)} differs from the clusterArn's ${JSON.stringify(value)} (${c.clusterArn}).`);

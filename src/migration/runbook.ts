@@ -2,6 +2,7 @@ import { IrsaServiceAccount } from './irsa-inventory';
 import { describeAround, describeDeploy, stepPlan } from './private/transition-table';
 import { TrustLength, WaveReport } from './private/wave-report';
 import { TRANSITIONS } from './private/wave-scripts';
+import { arnName } from '../private/arns';
 import { noProxyValue } from '../private/no-proxy';
 
 /** The Markdown runbook of a wave: the workflow and the scripts; the data is in the scripts' folder. */
@@ -176,10 +177,8 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
   lines.push('', `excluded: ${excluded.length} (${[...new Set(excluded.map((e) => `${e.sa.namespace}/${e.sa.serviceAccount}: ${e.reason}`))].join('; ') || 'none'})`);
   lines.push(`in no wave: ${unassigned.length}`);
   const near = nearLimit(trust);
-  lines.push(`trust policies near their limit: ${near.map((t) => `${t.arn.slice(t.arn.lastIndexOf('/') + 1)} ${t.length.toLocaleString('en-US')}/${t.max.toLocaleString('en-US')}`).join(', ') || 'none'}`);
+  lines.push(`trust policies near their limit: ${near.map((t) => `${arnName(t.arn)} ${t.length.toLocaleString('en-US')}/${t.max.toLocaleString('en-US')}`).join(', ') || 'none'}`);
   return lines.join('\n') + '\n';
 }
 
-function roleName(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1);
-}
+const roleName = arnName;

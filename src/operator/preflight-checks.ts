@@ -1,4 +1,5 @@
 import { CheckLine, compared, noted, Target } from './verify-checks';
+import { arnName } from '../private/arns';
 import { AGENT_ADDRESSES } from '../private/constants';
 
 /** The line of a step that needs kubectl and finds none on PATH. */
@@ -203,7 +204,7 @@ export function checkNodeRoles(cluster: string, clusterArn: string, computeType:
     if (typeof g.role !== 'string') {
       return compared('FAIL', who, `node role: cannot describe node group ${g.nodeGroup}: ${oneLine(g.role.error)}`, expected, oneLine(g.role.error));
     }
-    const name = g.role.slice(g.role.lastIndexOf('/') + 1);
+    const name = arnName(g.role);
     if (g.decision === undefined || typeof g.decision !== 'string') {
       return compared('FAIL', who, `node role: cannot simulate ${g.role}: ${oneLine(g.decision?.error ?? '')}`, expected, oneLine(g.decision?.error ?? ''));
     }

@@ -1,4 +1,5 @@
 import { MigrationPhase } from '../migration-phase';
+import { arnName } from '../private/arns';
 import { POD_IDENTITY_PRINCIPAL } from '../private/constants';
 import { PHASES } from '../private/phases';
 
@@ -71,7 +72,7 @@ export function renderLine(line: CheckLine): string {
 
 /** `<cluster> <namespace>/<serviceAccount>`: whom a service account's line is about. */
 export const whoOf = (t: Target): string => `${t.cluster} ${t.namespace}/${t.serviceAccount}`;
-const roleName = (arn: string) => arn.slice(arn.lastIndexOf('/') + 1);
+const roleName = arnName;
 const pass = (t: Target, text: string, expected: string, seen: string): CheckLine => compared('PASS', whoOf(t), text, expected, seen);
 const fail = (t: Target, text: string, expected: string, seen: string): CheckLine => compared('FAIL', whoOf(t), text, expected, seen);
 

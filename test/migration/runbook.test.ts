@@ -7,7 +7,8 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { synthNorthwind } from './northwind';
 import { IrsaInventory, MigrationPhase as P, PodIdentityCluster, PodIdentityMigration } from '../../src';
-import { assumedRolePrefix, TRANSITIONS } from '../../src/migration/private/wave-scripts';
+import { TRANSITIONS } from '../../src/migration/private/wave-scripts';
+import { assumedRolePrefix } from '../../src/private/arns';
 
 const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').length;
 

@@ -9,6 +9,7 @@ import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } fro
 import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { CollectedRole, MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
 import { inlineStatements, permissionDifferences } from './permission-diff';
+import { roleArnAccount } from '../../private/arns';
 
 /** One service account's place in the migration: its wave, its phase, the roles it gets. */
 export interface PlannedPlacement {
@@ -707,5 +708,5 @@ function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clus
 
 /** The account of a role ARN (a plan `roles` key may be one); none for a name. */
 function accountOfRoleArn(key: string): string | undefined {
-  return /^arn:[^:]+:iam::(\d{12}):role\//.exec(key)?.[1];
+  return roleArnAccount(key);
 }

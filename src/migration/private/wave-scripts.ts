@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { WaveReport } from './wave-report';
 import { MigrationPhase } from '../../migration-phase';
+import { assumedRolePrefix } from '../../private/arns';
 import { PHASE_ORDER, PHASES } from '../../private/phases';
 
 /** The steps every transition has a script for, in the order the operator runs them. */
@@ -37,10 +38,6 @@ export const tsv = (rows: string[][], header: string[]): string =>
 export const clustersTsv = (clusters: { name: string; region: string; account: string; arn: string; computeType: string }[]): string =>
   tsv(clusters.map((c) => [c.name, c.region, c.account, c.arn, c.computeType]), ['cluster', 'region', 'account', 'clusterArn', 'computeType']);
 
-/** The assumed-role ARN prefix of a role: same partition and account, STS, no path. */
-export function assumedRolePrefix(roleArn: string): string {
-  return roleArn.replace(/^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/, 'arn:$1:sts::$2:assumed-role/$3/');
-}
 
 /**
  * The executable runbook of a wave: data files the scripts loop over, and a folder per transition
