@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { AGENT_ADDRESSES, CLIENT_WRITTEN_METADATA } from '../private/constants';
+import { fileError } from '../private/errors';
 import { namespaceProblem, serviceAccountProblem } from '../private/k8s-names';
 
 /** The annotation that binds an IRSA role to a ServiceAccount. */
@@ -182,7 +183,7 @@ export class IrsaInventory {
   public static parseRoleArn(arn: string, where: string = 'role ARN'): ParsedRoleArn {
     const m = ROLE_ARN.exec(arn);
     if (!m) {
-      throw new Error(`IrsaInventory: ${where}: invalid role ARN ${JSON.stringify(arn)}: expected arn:<partition>:iam::<12-digit account>:role/<optional path/>name.`);
+      throw fileError('IrsaInventory', where, `invalid role ARN ${JSON.stringify(arn)}: expected arn:<partition>:iam::<12-digit account>:role/<optional path/>name.`);
     }
     return { arn, partition: m[1], account: m[2], path: m[3] ?? '/', roleName: m[4] };
   }
@@ -217,7 +218,7 @@ export class IrsaInventory {
       const where = () => `${source} item ${index + 1}`;
       const metadata = item.metadata;
       if (!metadata || typeof metadata.name !== 'string' || typeof metadata.namespace !== 'string') {
-        throw new Error(`IrsaInventory: ${where()}: a ServiceAccount needs metadata.name and metadata.namespace.`);
+        throw fileError('IrsaInventory', where(), 'a ServiceAccount needs metadata.name and metadata.namespace.');
       }
       const roleArn = metadata.annotations?.[IRSA_ROLE_ANNOTATION];
       if (roleArn === undefined) {
@@ -236,7 +237,7 @@ export class IrsaInventory {
         }
       }
       if (item.automountServiceAccountToken !== undefined && typeof item.automountServiceAccountToken !== 'boolean') {
-        throw new Error(`IrsaInventory: ${where()} (${metadata.namespace}/${metadata.name}): automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
+        throw fileError('IrsaInventory', `${where()} (${metadata.namespace}/${metadata.name})`, `automountServiceAccountToken must be true or false; got ${JSON.stringify(item.automountServiceAccountToken)}.`);
       }
       this.add({
         cluster,
@@ -267,7 +268,7 @@ export class IrsaInventory {
       const where = `${source} item ${index + 1}`;
       const podSpec = podSpecOf(item);
       if (!podSpec || !item.metadata?.namespace || !item.metadata?.name) {
-        throw new Error(`IrsaInventory: ${where}: a ${item.kind} needs metadata.name, metadata.namespace and a pod template.`);
+        throw fileError('IrsaInventory', where, `a ${item.kind} needs metadata.name, metadata.namespace and a pod template.`);
       }
       const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
       const k = key(cluster, item.metadata.namespace, serviceAccount);
@@ -338,10 +339,10 @@ export class IrsaInventory {
       const where = listed ? `${source} item ${index + 1}` : source;
       const addon = item && typeof item === 'object' && item.addon !== undefined ? item.addon : item;
       if (!addon || typeof addon !== 'object' || typeof addon.addonName !== 'string' || typeof addon.addonVersion !== 'string') {
-        throw new Error(`IrsaInventory: ${where}: expected the output of aws eks describe-addon ({"addon": {"addonName": ..., "addonVersion": ...}}); got ${JSON.stringify(item)?.slice(0, 120)}.`);
+        throw fileError('IrsaInventory', where, `expected the output of aws eks describe-addon ({"addon": {"addonName": ..., "addonVersion": ...}}); got ${JSON.stringify(item)?.slice(0, 120)}.`);
       }
       if (addon.clusterName !== undefined && addon.clusterName !== cluster) {
-        throw new Error(`IrsaInventory: ${where}: add-on ${addon.addonName} belongs to cluster ${JSON.stringify(addon.clusterName)}, but it was given for cluster ${JSON.stringify(cluster)}; give each cluster's add-ons under its own name.`);
+        throw fileError('IrsaInventory', where, `add-on ${addon.addonName} belongs to cluster ${JSON.stringify(addon.clusterName)}, but it was given for cluster ${JSON.stringify(cluster)}; give each cluster's add-ons under its own name.`);
       }
       const roleArn = addon.serviceAccountRoleArn;
       if (roleArn !== undefined && roleArn !== null) {
@@ -350,7 +351,7 @@ export class IrsaInventory {
       const k = `${cluster}|${addon.addonName}`;
       const existing = this.addonEntries.get(k);
       if (existing) {
-        throw new Error(`IrsaInventory: ${where}: add-on ${addon.addonName} of cluster ${cluster} is already in the inventory (from ${existing.source}); give each add-on once.`);
+        throw fileError('IrsaInventory', where, `add-on ${addon.addonName} of cluster ${cluster} is already in the inventory (from ${existing.source}); give each add-on once.`);
       }
       this.addonEntries.set(k, {
         cluster,
@@ -384,11 +385,11 @@ export class IrsaInventory {
   public addAddonConfigurationJson(json: string, source: string = 'add-on configuration'): void {
     const doc = parseJson(json, source, 'aws eks describe-addon-configuration --output json');
     if (!doc || typeof doc.addonName !== 'string' || typeof doc.addonVersion !== 'string') {
-      throw new Error(`IrsaInventory: ${source}: expected the output of aws eks describe-addon-configuration ({"addonName": ..., "addonVersion": ..., "podIdentityConfiguration": [...]}).`);
+      throw fileError('IrsaInventory', source, 'expected the output of aws eks describe-addon-configuration ({"addonName": ..., "addonVersion": ..., "podIdentityConfiguration": [...]}).');
     }
     const config = doc.podIdentityConfiguration ?? [];
     if (!Array.isArray(config) || config.some((c: any) => !c || typeof c.serviceAccount !== 'string')) {
-      throw new Error(`IrsaInventory: ${source}: podIdentityConfiguration must be a list of {"serviceAccount": ..., "recommendedManagedPolicies": [...]}.`);
+      throw fileError('IrsaInventory', source, 'podIdentityConfiguration must be a list of {"serviceAccount": ..., "recommendedManagedPolicies": [...]}.');
     }
     this.configurationEntries.set(`${doc.addonName}|${doc.addonVersion}`, {
       addonName: doc.addonName,
@@ -488,7 +489,7 @@ export class IrsaInventory {
       const name = `${metadata.namespace}/${metadata.name}`;
       const where = () => `${u.where} (${name}, its role ${roleArn} recalled from ${source})`;
       if (u.item.automountServiceAccountToken !== undefined && typeof u.item.automountServiceAccountToken !== 'boolean') {
-        throw new Error(`IrsaInventory: ${where()}: automountServiceAccountToken must be true or false; got ${JSON.stringify(u.item.automountServiceAccountToken)}.`);
+        throw fileError('IrsaInventory', where(), `automountServiceAccountToken must be true or false; got ${JSON.stringify(u.item.automountServiceAccountToken)}.`);
       }
       view.add({
         cluster: u.cluster,
@@ -519,14 +520,14 @@ export class IrsaInventory {
     if (!this.validNamespaces.has(entry.namespace)) {
       const problem = namespaceProblem(entry.namespace);
       if (problem) {
-        throw new Error(`IrsaInventory: ${where()}: invalid namespace ${JSON.stringify(entry.namespace)}: ${problem}.`);
+        throw fileError('IrsaInventory', where(), `invalid namespace ${JSON.stringify(entry.namespace)}: ${problem}.`);
       }
       this.validNamespaces.add(entry.namespace);
     }
     if (!this.validServiceAccounts.has(entry.serviceAccount)) {
       const problem = serviceAccountProblem(entry.serviceAccount);
       if (problem) {
-        throw new Error(`IrsaInventory: ${where()}: invalid service account ${JSON.stringify(entry.serviceAccount)}: ${problem}.`);
+        throw fileError('IrsaInventory', where(), `invalid service account ${JSON.stringify(entry.serviceAccount)}: ${problem}.`);
       }
       this.validServiceAccounts.add(entry.serviceAccount);
     }
@@ -538,7 +539,7 @@ export class IrsaInventory {
     const k = key(entry.cluster, entry.namespace, entry.serviceAccount);
     const existing = this.entries.get(k);
     if (existing) {
-      throw new Error(`IrsaInventory: ${where()}: ${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
+      throw fileError('IrsaInventory', where(), `${entry.namespace}/${entry.serviceAccount} on cluster ${entry.cluster} is already in the inventory (from ${existing.source}); give each cluster's output once.`);
     }
     // copies of what the caller still holds; the parsed kubectl output's own maps are kept as they
     // are; neither keeps what a client or the server wrote (CLIENT_WRITTEN_METADATA)
@@ -589,7 +590,7 @@ function parseJson(json: string, source: string, command: string): any {
   try {
     return JSON.parse(json);
   } catch (e) {
-    throw new Error(`IrsaInventory: ${source}: not JSON (${(e as Error).message}); pass the output of ${command}.`);
+    throw fileError('IrsaInventory', source, `not JSON (${(e as Error).message}); pass the output of ${command}.`);
   }
 }
 
@@ -598,7 +599,7 @@ function parseList(json: string, source: string, kinds: string[]): any[] {
   if (doc && doc.kind === 'List' && Array.isArray(doc.items)) {
     doc.items.forEach((item: any, index: number) => {
       if (!item || !kinds.includes(item.kind)) {
-        throw new Error(`IrsaInventory: ${source} item ${index + 1}: expected ${kinds.join(', ')}; got kind ${JSON.stringify(item?.kind)}.`);
+        throw fileError('IrsaInventory', `${source} item ${index + 1}`, `expected ${kinds.join(', ')}; got kind ${JSON.stringify(item?.kind)}.`);
       }
     });
     return doc.items;
@@ -606,7 +607,7 @@ function parseList(json: string, source: string, kinds: string[]): any[] {
   if (doc && kinds.includes(doc.kind)) {
     return [doc];
   }
-  throw new Error(`IrsaInventory: ${source}: expected a List of ${kinds.join(', ')} or a single one (kubectl ... -o json); got ${doc && typeof doc === 'object' ? `kind ${JSON.stringify(doc.kind)}` : JSON.stringify(doc)}.`);
+  throw fileError('IrsaInventory', source, `expected a List of ${kinds.join(', ')} or a single one (kubectl ... -o json); got ${doc && typeof doc === 'object' ? `kind ${JSON.stringify(doc.kind)}` : JSON.stringify(doc)}.`);
 }
 
 function podSpecOf(item: any): any {

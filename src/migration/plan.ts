@@ -3,6 +3,7 @@ import { MigrationPhase } from '../migration-phase';
 import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
 import { CLUSTERS_SCHEMA, PLAN_SCHEMA, ROLES_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
 import { clusterArnFields } from '../private/arns';
+import { fileError } from '../private/errors';
 
 /**
  * Selects service accounts for a wave (or for exclusion). Every field given must match.
@@ -307,21 +308,21 @@ export class MigrationFiles {
   public static clustersFromJson(json: string, source: string = 'clusters'): PodIdentityCluster[] {
     const list: any[] = parse(json, source, CLUSTERS_SCHEMA);
     return list.map((c, i) => {
-      const where = `MigrationFiles: ${source}: $[${i}]`;
+      const where = `${source}: $[${i}]`;
       const name = c.name ?? c.clusterName;
       if (name === undefined) {
-        throw new Error(`${where}: missing "name" (or "clusterName"); expected the cluster name.`);
+        throw fileError('MigrationFiles', where, 'missing "name" (or "clusterName"); expected the cluster name.');
       }
       for (const [a, b] of [['name', 'clusterName'], ['agentStatus', 'podIdentityAgent']]) {
         if (c[a] !== undefined && c[b] !== undefined && c[a] !== c[b]) {
-          throw new Error(`${where}: "${a}" ${JSON.stringify(c[a])} and "${b}" ${JSON.stringify(c[b])} disagree; they are the same attribute, give one.`);
+          throw fileError('MigrationFiles', where, `"${a}" ${JSON.stringify(c[a])} and "${b}" ${JSON.stringify(c[b])} disagree; they are the same attribute, give one.`);
         }
       }
       const arn = clusterArnFields(c.clusterArn)!;
       for (const [key, value] of [['region', arn.region], ['account', arn.account], ['name', arn.name]]) {
         const given = key === 'name' ? name : c[key];
         if (given !== undefined && given !== value) {
-          throw new Error(`${where}.${key}: ${JSON.stringify(given)} differs from the clusterArn's ${JSON.stringify(value)} (${c.clusterArn}).`);
+          throw fileError('MigrationFiles', `${where}.${key}`, `${JSON.stringify(given)} differs from the clusterArn's ${JSON.stringify(value)} (${c.clusterArn}).`);
         }
       }
       const status = c.agentStatus ?? c.podIdentityAgent;
@@ -349,7 +350,7 @@ export class MigrationFiles {
     const seen = new Set<string>();
     return list.map((r, i) => {
       if (seen.has(r.arn)) {
-        throw new Error(`MigrationFiles: ${source}: $[${i}].arn: ${r.arn} is listed twice; give each role once.`);
+        throw fileError('MigrationFiles', source, `$[${i}].arn: ${r.arn} is listed twice; give each role once.`);
       }
       seen.add(r.arn);
       return { arn: r.arn, trustPolicy: r.trustPolicy, inlinePolicies: r.inlinePolicies, managedPolicyArns: [...r.managedPolicyArns] };
@@ -363,12 +364,12 @@ function parse(json: string, source: string, schema: { [key: string]: any }): an
   try {
     value = JSON.parse(json);
   } catch (e) {
-    throw new Error(`MigrationFiles: ${source}: not JSON (${(e as Error).message}).`);
+    throw fileError('MigrationFiles', source, `not JSON (${(e as Error).message}).`);
   }
   const problems = schemaProblems(value, schema);
   if (problems.length > 0) {
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
-    throw new Error(`MigrationFiles: ${source}: ${problems.slice(0, 5).join('; ')}${more}. The format: ${schema.$id} in the package, and the README.`);
+    throw fileError('MigrationFiles', source, `${problems.slice(0, 5).join('; ')}${more}. The format: ${schema.$id} in the package, and the README.`);
   }
   return value;
 }

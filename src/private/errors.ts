@@ -10,6 +10,15 @@ export function constructError(scope: IConstruct, kind: string, message: string)
   return new Error(`${kind} at '${scope.node.path}': ${message}`);
 }
 
+/**
+ * An error about an input file: the reader that read it (`IrsaInventory`, `MigrationFiles`), the
+ * file (and where in it), then what is wrong, the value and how to fix it. The counterpart of
+ * `constructError` for what comes from files rather than from props.
+ */
+export function fileError(reader: string, file: string, message: string): Error {
+  return new Error(`${reader}: ${file}: ${message}`);
+}
+
 /** Renders a value for an error message; a value known only at deploy time is said to be one, never shown as a token. */
 export function show(value: unknown): string {
   if (Token.isUnresolved(value)) {
