@@ -138,51 +138,85 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     clusters.set(cluster.clusterName, cluster);
   }
   const plan = withStatementsAsJson(inputs.plan);
+  checkRoleKeys(plan);
+  const drafts = new RoleDrafts(plan, inputs.collectedRoles);
+  const owners = addonOwners(inputs.inventory, clusters);
+  const { placements, excluded, unassigned } = assign(inputs, plan, clusters, owners, drafts);
+  keepIrsaUsers([...excluded.map((e) => e.sa), ...unassigned], drafts, clusters);
+  const addons = planAddons(owners, placements, inputs.inventory);
+  consolidate(plan, placements, drafts);
+  checkAccounts(plan, drafts.all, clusters);
+  const roles = new Map<string, PlannedRole>();
+  for (const arn of [...drafts.all.keys()].sort()) {
+    roles.set(arn, finish(drafts.all.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
+  }
+  return { placements, excluded, unassigned, addons, roles, clusters };
+}
+
+/** A plan `roles` key that is an ARN and an entry's `account` must agree. */
+function checkRoleKeys(plan: MigrationPlan): void {
   for (const [key, entry] of Object.entries(plan.roles ?? {})) {
     const fromArn = accountOfRoleArn(key);
     if (fromArn !== undefined && entry?.account !== undefined && entry.account !== fromArn) {
       throw new PlanningError(`plan roles[${JSON.stringify(key)}] names account ${entry.account}, but its ARN is in ${fromArn}: remove "account" or correct the ARN.`);
     }
   }
-  const excluded: LeftOnIrsa[] = [];
-  const unassigned: IrsaServiceAccount[] = [];
-  const placements: PlannedPlacement[] = [];
-  const drafts = new Map<string, RoleDraft>();
+}
 
-  const draft = (parsed: ParsedRoleArn, kind: RoleDraft['kind'], adopted: boolean, permissions: MigrationRolePlan, description?: string): RoleDraft => {
-    let d = drafts.get(parsed.arn);
+/** The roles of the migration as planning gathers them, by ARN in the order first used, and what each adopted role may do. */
+class RoleDrafts {
+  readonly all = new Map<string, RoleDraft>();
+  private readonly collected: Map<string, CollectedRole>;
+  private readonly resolved = new Map<string, MigrationRolePlan>();
+
+  constructor(private readonly plan: MigrationPlan, private readonly collectedRoles?: CollectedRole[]) {
+    this.collected = new Map((collectedRoles ?? []).map((r) => [r.arn, r]));
+  }
+
+  /** The role's draft, made on first use; a role used in two ways fails. */
+  draft(parsed: ParsedRoleArn, kind: RoleDraft['kind'], adopted: boolean, permissions: MigrationRolePlan, description?: string): RoleDraft {
+    let d = this.all.get(parsed.arn);
     if (!d) {
       if (permissions.account !== undefined && permissions.account !== parsed.account) {
         throw new PlanningError(`the plan puts role ${JSON.stringify(parsed.roleName)} in account ${permissions.account}, but the inventory has it in ${parsed.account} (${parsed.arn}).`);
       }
       d = { parsed, kind, adopted, description, permissions, irsa: [], pod: [], chainFrom: [], chainsTo: new Set(), waves: new Set() };
-      drafts.set(parsed.arn, d);
+      this.all.set(parsed.arn, d);
     } else if (d.kind !== kind) {
       throw new PlanningError(`role ${parsed.arn} is used in two ways (${describeKind(d.kind)} and ${describeKind(kind)}); give each use a role of its own in the plan.`);
     }
     return d;
-  };
+  }
 
-  // the first entry per service account, as a search of the list in order finds it
-  const firstBySa = <T extends { namespace: string; serviceAccount: string }>(list: T[] | undefined) => {
-    const index = new Map<string, T>();
-    (list ?? []).forEach((e) => index.has(`${e.namespace}/${e.serviceAccount}`) || index.set(`${e.namespace}/${e.serviceAccount}`, e));
-    return index;
-  };
-  // what each adopted role may do: declared in the plan (checked against IAM when collected), or collected
-  const collected = new Map((inputs.collectedRoles ?? []).map((r) => [r.arn, r]));
-  const resolved = new Map<string, MigrationRolePlan>();
-  const adopted = (parsed: ParsedRoleArn): MigrationRolePlan => {
-    let permissions = resolved.get(parsed.arn);
+  /** What an adopted role may do: declared in the plan (checked against IAM when collected), or collected. */
+  adopted(parsed: ParsedRoleArn): MigrationRolePlan {
+    let permissions = this.resolved.get(parsed.arn);
     if (!permissions) {
-      permissions = adoptedPermissions(plan, parsed, collected.get(parsed.arn), inputs.collectedRoles !== undefined);
-      resolved.set(parsed.arn, permissions);
+      permissions = adoptedPermissions(this.plan, parsed, this.collected.get(parsed.arn), this.collectedRoles !== undefined);
+      this.resolved.set(parsed.arn, permissions);
     }
     return permissions;
-  };
+  }
+}
+
+/** The first entry per service account, as a search of the list in order finds it. */
+function firstBySa<T extends { namespace: string; serviceAccount: string }>(list: T[] | undefined): Map<string, T> {
+  const index = new Map<string, T>();
+  (list ?? []).forEach((e) => index.has(`${e.namespace}/${e.serviceAccount}`) || index.set(`${e.namespace}/${e.serviceAccount}`, e));
+  return index;
+}
+
+/**
+ * The assignment: each service account of the inventory excluded, in no wave, or placed in the first
+ * wave that selects it, with the roles it uses drafted (consolidated, chained or as it is).
+ */
+function assign(inputs: FleetInputs, plan: MigrationPlan, clusters: Map<string, PodIdentityCluster>, owners: Map<IrsaServiceAccount, Owner>,
+  drafts: RoleDrafts): { placements: PlannedPlacement[]; excluded: LeftOnIrsa[]; unassigned: IrsaServiceAccount[] } {
+  const excluded: LeftOnIrsa[] = [];
+  const unassigned: IrsaServiceAccount[] = [];
+  const placements: PlannedPlacement[] = [];
   const consolidations = firstBySa(plan.consolidate);
   const chains = firstBySa(plan.crossAccount);
-  const owners = addonOwners(inputs.inventory, clusters);
   for (const sa of inputs.inventory._entries()) {
     const cluster = clusters.get(sa.cluster);
     if (!cluster) {
@@ -205,73 +239,101 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     const use: Use = { cluster, namespace: sa.namespace, serviceAccount: sa.serviceAccount, phase, wave: wave.name };
     const consolidation = consolidations.get(`${sa.namespace}/${sa.serviceAccount}`);
     const chain = chains.get(`${sa.namespace}/${sa.serviceAccount}`);
-    const using = (d: RoleDraft) => {
-      d.waves.add(wave.name);
-      return d;
-    };
-
     const addon = owners.get(sa)?.addon;
     if (addon && (consolidation || chain)) {
       throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} belongs to add-on ${addon.addonName}, whose podIdentityAssociations name one role in the cluster's account, without a target role: it cannot be ${consolidation ? 'consolidated' : 'chained to another account'}. Remove it from plan ${consolidation ? 'consolidate' : 'crossAccount'}; the add-on keeps its role (${sa.roleArn}).`);
     }
-    if (consolidation) {
-      // the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity
-      using(draft(sa.role, 'irsa-only', true, adopted(sa.role))).irsa.push(use);
-      const shared = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${sa.role.account}:role/${consolidation.roleName}`, `plan consolidate ${sa.namespace}/${sa.serviceAccount}`);
-      const d = using(draft(shared, 'created', false, { statements: [] },
-        `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`));
-      d.pod.push(use);
-      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: shared.arn });
-    } else if (chain) {
-      const target = IrsaInventory.parseRoleArn(chain.targetRoleArn, `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
-      const association = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${cluster.account}:role/${chain.associationRoleName}`,
-        `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
-      let associationDraft: RoleDraft;
-      if (sa.role.arn === association.arn) {
-        // today's IRSA role becomes the association role: dual
-        associationDraft = using(draft(association, 'dual', true, adopted(association)));
-        associationDraft.irsa.push(use);
-        associationDraft.pod.push(use);
-      } else {
-        associationDraft = using(draft(association, 'created', false, { statements: [] }, `association role for ${sa.namespace}/${sa.serviceAccount}; chains to ${target.arn}`));
-        associationDraft.pod.push(use);
-        if (sa.role.arn !== target.arn) {
-          // today's IRSA role is no longer used by Pod Identity: it keeps its IRSA trust until retired
-          using(draft(sa.role, 'irsa-only', true, adopted(sa.role))).irsa.push(use);
-        }
-      }
-      associationDraft.chainsTo.add(target.arn);
-      const declaredTarget = declaredFor(plan, target)?.permissions;
-      const targetPlan = declaredTarget?.exists === false ? declaredTarget : adopted(target);
-      const targetDraft = using(draft(target, 'target', targetPlan.exists ?? true, targetPlan, `target of the Pod Identity chain from ${association.arn}`));
-      targetDraft.chainFrom.push({ associationRoleArn: association.arn, namespace: sa.namespace, serviceAccount: sa.serviceAccount });
-      if (sa.role.arn === target.arn) {
-        // the pods assume the target directly through IRSA today: the target is dual
-        targetDraft.irsa.push(use);
-      }
-      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: association.arn, targetRoleArn: target.arn });
-    } else {
-      if (sa.role.account !== cluster.account && hasPodIdentityTrust(phase)) {
-        throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
-      }
-      const d = using(draft(sa.role, 'dual', true, adopted(sa.role)));
-      d.irsa.push(use);
-      d.pod.push(use);
-      placements.push({ sa, cluster, wave: wave.name, phase, associationRoleArn: sa.role.arn, addon });
+    const place = { sa, cluster, wave: wave.name, phase };
+    placements.push(consolidation ? placeConsolidated(place, use, consolidation.roleName, drafts)
+      : chain ? placeChained(place, use, chain, plan, drafts)
+        : placeDirect(place, use, addon, drafts));
+  }
+  return { placements, excluded, unassigned };
+}
+
+/** A service account with its cluster, wave and phase: what the placing functions place. */
+type Place = Pick<PlannedPlacement, 'sa' | 'cluster' | 'wave' | 'phase'>;
+
+/** Marks the draft as used by the wave. */
+function usedBy(d: RoleDraft, wave: string): RoleDraft {
+  d.waves.add(wave);
+  return d;
+}
+
+/** Consolidated: the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity. */
+function placeConsolidated(place: Place, use: Use, roleName: string, drafts: RoleDrafts): PlannedPlacement {
+  const { sa, wave } = place;
+  usedBy(drafts.draft(sa.role, 'irsa-only', true, drafts.adopted(sa.role)), wave).irsa.push(use);
+  const shared = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${sa.role.account}:role/${roleName}`, `plan consolidate ${sa.namespace}/${sa.serviceAccount}`);
+  const d = usedBy(drafts.draft(shared, 'created', false, { statements: [] },
+    `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`), wave);
+  d.pod.push(use);
+  return { ...place, associationRoleArn: shared.arn };
+}
+
+/** A plan crossAccount entry, as placing reads it. */
+type Chain = { associationRoleName: string; targetRoleArn: string; namespace: string; serviceAccount: string };
+
+/** Chained to a role of another account: an association role in the cluster's account, and the target role. */
+function placeChained(place: Place, use: Use, chain: Chain, plan: MigrationPlan, drafts: RoleDrafts): PlannedPlacement {
+  const { sa, cluster, wave } = place;
+  const target = IrsaInventory.parseRoleArn(chain.targetRoleArn, `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
+  const association = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${cluster.account}:role/${chain.associationRoleName}`,
+    `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
+  let associationDraft: RoleDraft;
+  if (sa.role.arn === association.arn) {
+    // today's IRSA role becomes the association role: dual
+    associationDraft = usedBy(drafts.draft(association, 'dual', true, drafts.adopted(association)), wave);
+    associationDraft.irsa.push(use);
+    associationDraft.pod.push(use);
+  } else {
+    associationDraft = usedBy(drafts.draft(association, 'created', false, { statements: [] }, `association role for ${sa.namespace}/${sa.serviceAccount}; chains to ${target.arn}`), wave);
+    associationDraft.pod.push(use);
+    if (sa.role.arn !== target.arn) {
+      // today's IRSA role is no longer used by Pod Identity: it keeps its IRSA trust until retired
+      usedBy(drafts.draft(sa.role, 'irsa-only', true, drafts.adopted(sa.role)), wave).irsa.push(use);
     }
   }
-  // F20: a role's trust covers every user of it the plan leaves on IRSA (excluded, in no wave),
-  // whatever the phase of the waves that migrate its other users
-  for (const sa of [...excluded.map((e) => e.sa), ...unassigned]) {
-    const d = drafts.get(sa.role.arn);
+  associationDraft.chainsTo.add(target.arn);
+  const declaredTarget = declaredFor(plan, target)?.permissions;
+  const targetPlan = declaredTarget?.exists === false ? declaredTarget : drafts.adopted(target);
+  const targetDraft = usedBy(drafts.draft(target, 'target', targetPlan.exists ?? true, targetPlan, `target of the Pod Identity chain from ${association.arn}`), wave);
+  targetDraft.chainFrom.push({ associationRoleArn: association.arn, namespace: sa.namespace, serviceAccount: sa.serviceAccount });
+  if (sa.role.arn === target.arn) {
+    // the pods assume the target directly through IRSA today: the target is dual
+    targetDraft.irsa.push(use);
+  }
+  return { ...place, associationRoleArn: association.arn, targetRoleArn: target.arn };
+}
+
+/** As it is: today's IRSA role becomes dual (it must be in the cluster's account once Pod Identity trusts it). */
+function placeDirect(place: Place, use: Use, addon: InventoryAddon | undefined, drafts: RoleDrafts): PlannedPlacement {
+  const { sa, cluster, wave, phase } = place;
+  if (sa.role.account !== cluster.account && hasPodIdentityTrust(phase)) {
+    throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
+  }
+  const d = usedBy(drafts.draft(sa.role, 'dual', true, drafts.adopted(sa.role)), wave);
+  d.irsa.push(use);
+  d.pod.push(use);
+  return { ...place, associationRoleArn: sa.role.arn, addon };
+}
+
+/**
+ * F20: a role's trust covers every user of it the plan leaves on IRSA (excluded, in no wave),
+ * whatever the phase of the waves that migrate its other users.
+ */
+function keepIrsaUsers(left: IrsaServiceAccount[], drafts: RoleDrafts, clusters: Map<string, PodIdentityCluster>): void {
+  for (const sa of left) {
+    const d = drafts.all.get(sa.role.arn);
     if (d !== undefined && d.kind !== 'created') {
       const { namespace, serviceAccount } = sa;
       d.irsa.push({ cluster: clusters.get(sa.cluster)!, namespace, serviceAccount, phase: MigrationPhase.IRSA_ONLY });
     }
   }
-  const addons = planAddons(owners, placements, inputs.inventory);
+}
 
-  // a consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares
+/** A consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares. */
+function consolidate(plan: MigrationPlan, placements: PlannedPlacement[], drafts: RoleDrafts): void {
   const usesOf = new Map<string, PlannedPlacement[]>();
   for (const p of placements) {
     const list = usesOf.get(p.associationRoleArn) ?? [];
@@ -279,19 +341,12 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
     usesOf.set(p.associationRoleArn, list);
   }
   for (const c of plan.consolidate ?? []) {
-    for (const d of [...drafts.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
+    for (const d of [...drafts.all.values()].filter((x) => x.kind === 'created' && x.parsed.roleName === c.roleName)) {
       const uses = usesOf.get(d.parsed.arn) ?? [];
-      const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses, adopted);
-      drafts.set(d.parsed.arn, { ...d, permissions: merged });
+      const merged = consolidatedPermissions(plan, c.roleName, `${c.namespace}/${c.serviceAccount}`, uses, (parsed) => drafts.adopted(parsed));
+      drafts.all.set(d.parsed.arn, { ...d, permissions: merged });
     }
   }
-
-  checkAccounts(plan, drafts, clusters);
-  const roles = new Map<string, PlannedRole>();
-  for (const arn of [...drafts.keys()].sort()) {
-    roles.set(arn, finish(drafts.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
-  }
-  return { placements, excluded, unassigned, addons, roles, clusters };
 }
 
 /** The add-on that owns a service account, and its cluster. */
