@@ -56,13 +56,25 @@ export class PodIdentityChecks implements IAspect {
   }
 
   private checkAssociation(resource: CfnResource, association: AssociationProps): void {
-    const stack = Stack.of(resource);
-    const { namespace, serviceAccount } = association;
-    const what = `association ${flat(namespace)}/${flat(serviceAccount)} on cluster ${flat(association.clusterName)}`;
-    const errors: string[] = [];
+    const what = `association ${flat(association.namespace)}/${flat(association.serviceAccount)} on cluster ${flat(association.clusterName)}`;
+    const role = this.findRole(resource, association.roleArn);
+    const errors = [
+      ...this.duplicateErrors(resource, association, what),
+      ...(association.policy !== undefined && association.disableSessionTags !== true
+        ? [`${what} sets a session Policy without DisableSessionTags: true, which EKS rejects. Set DisableSessionTags: true (PodIdentityBinding: sessionTags: false), or drop the Policy.`]
+        : []),
+      ...(role ? this.roleErrors(association, role, what) : []),
+      ...this.targetErrors(resource, association, role, what),
+    ];
+    for (const error of errors) {
+      Annotations.of(resource).addError(`PodIdentityChecks: ${error}`);
+    }
+  }
 
-    // duplicates (standalone associations and add-ons' alike)
-    const key = JSON.stringify([stack.account, stack.region, association.clusterName, namespace, serviceAccount]);
+  /** Another association of the same service account (standalone associations and add-ons' alike). */
+  private duplicateErrors(resource: CfnResource, association: AssociationProps, what: string): string[] {
+    const stack = Stack.of(resource);
+    const key = JSON.stringify([stack.account, stack.region, association.clusterName, association.namespace, association.serviceAccount]);
     let seen = this.seen.get(resource.node.root);
     if (!seen) {
       seen = new Map();
@@ -70,52 +82,48 @@ export class PodIdentityChecks implements IAspect {
     }
     const first = seen.get(key);
     if (first !== undefined && first !== resource.node.path) {
-      errors.push(`${what} is also defined at '${first}': EKS allows one association per service account (the second fails with ResourceInUseException). Keep one.`);
-    } else {
-      seen.set(key, resource.node.path);
+      return [`${what} is also defined at '${first}': EKS allows one association per service account (the second fails with ResourceInUseException). Keep one.`];
     }
+    seen.set(key, resource.node.path);
+    return [];
+  }
 
-    const tagsOff = association.disableSessionTags === true;
-    if (association.policy !== undefined && !tagsOff) {
-      errors.push(`${what} sets a session Policy without DisableSessionTags: true, which EKS rejects. Set DisableSessionTags: true (PodIdentityBinding: sessionTags: false), or drop the Policy.`);
+  /** The association role's trust: pods.eks with both actions; without session tags, nothing that needs them. */
+  private roleErrors(association: AssociationProps, role: Synthesized, what: string): string[] {
+    const errors: string[] = [];
+    const path = role.resource.node.path;
+    const podStatements = statements(role.properties.AssumeRolePolicyDocument)
+      .filter((s) => s.Effect === 'Allow' && principalValues(s, 'Service').includes(POD_IDENTITY_PRINCIPAL));
+    const assume = podStatements.some((s) => allowsAction(s, 'sts:AssumeRole'));
+    const tag = podStatements.some((s) => allowsAction(s, 'sts:TagSession'));
+    if (!assume || !tag) {
+      const missing = !assume && !tag ? 'sts:AssumeRole and sts:TagSession' : !tag ? 'sts:TagSession' : 'sts:AssumeRole';
+      errors.push(`${what} uses role '${path}', whose trust does not allow ${POD_IDENTITY_PRINCIPAL} to ${missing}, so every assume is denied. Trust {"Service":"${POD_IDENTITY_PRINCIPAL}"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`);
     }
-
-    const role = this.findRole(resource, association.roleArn);
-    if (role) {
-      const path = role.resource.node.path;
-      const podStatements = statements(role.properties.AssumeRolePolicyDocument)
-        .filter((s) => s.Effect === 'Allow' && principalValues(s, 'Service').includes(POD_IDENTITY_PRINCIPAL));
-      const assume = podStatements.some((s) => allowsAction(s, 'sts:AssumeRole'));
-      const tag = podStatements.some((s) => allowsAction(s, 'sts:TagSession'));
-      if (!assume || !tag) {
-        const missing = !assume && !tag ? 'sts:AssumeRole and sts:TagSession' : !tag ? 'sts:TagSession' : 'sts:AssumeRole';
-        errors.push(`${what} uses role '${path}', whose trust does not allow ${POD_IDENTITY_PRINCIPAL} to ${missing}, so every assume is denied. Trust {"Service":"${POD_IDENTITY_PRINCIPAL}"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`);
+    if (association.disableSessionTags === true) {
+      if (podStatements.some((s) => conditionKeys(s).some((k) => k.toLowerCase().startsWith('aws:requesttag/')))) {
+        errors.push(`${what} sets DisableSessionTags: true, but the trust of role '${path}' pins aws:RequestTag conditions, which never match without session tags. Pin the trust to the account only, or keep session tags on.`);
       }
-      if (tagsOff) {
-        if (podStatements.some((s) => conditionKeys(s).some((k) => k.toLowerCase().startsWith('aws:requesttag/')))) {
-          errors.push(`${what} sets DisableSessionTags: true, but the trust of role '${path}' pins aws:RequestTag conditions, which never match without session tags. Pin the trust to the account only, or keep session tags on.`);
-        }
-        for (const policy of this.tagScopedPoliciesOfRole(role)) {
-          errors.push(`${what} sets DisableSessionTags: true, but '${policy}' on role '${path}' uses aws:PrincipalTag conditions, which never match without session tags. Keep session tags on, or use a role without tag-scoped policies.`);
-        }
+      for (const policy of this.tagScopedPoliciesOfRole(role)) {
+        errors.push(`${what} sets DisableSessionTags: true, but '${policy}' on role '${path}' uses aws:PrincipalTag conditions, which never match without session tags. Keep session tags on, or use a role without tag-scoped policies.`);
       }
     }
+    return errors;
+  }
 
-    if (association.targetRoleArn !== undefined) {
-      const target = this.findRole(resource, association.targetRoleArn);
-      if (target) {
-        const associationAccount = role ? Stack.of(role.resource).account : undefined;
-        const admits = statements(target.properties.AssumeRolePolicyDocument).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
-          && admitsRole(s, flat(association.roleArn), associationAccount, role ? roleArnOf(role) : undefined));
-        if (!admits) {
-          errors.push(`${what} chains to target role '${target.resource.node.path}', whose trust does not admit the association role${role ? ` '${role.resource.node.path}'` : ''}, so EKS cannot assume it. Allow sts:AssumeRole and sts:TagSession to the association role in the target trust (CrossAccountPodRole builds both sides).`);
-        }
-      }
+  /** A chain's target role (in the app) must admit the association role. */
+  private targetErrors(resource: CfnResource, association: AssociationProps, role: Synthesized | undefined, what: string): string[] {
+    if (association.targetRoleArn === undefined) {
+      return [];
     }
-
-    for (const error of errors) {
-      Annotations.of(resource).addError(`PodIdentityChecks: ${error}`);
+    const target = this.findRole(resource, association.targetRoleArn);
+    if (!target) {
+      return [];
     }
+    const associationAccount = role ? Stack.of(role.resource).account : undefined;
+    const admits = statements(target.properties.AssumeRolePolicyDocument).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
+      && admitsRole(s, flat(association.roleArn), associationAccount, role ? roleArnOf(role) : undefined));
+    return admits ? [] : [`${what} chains to target role '${target.resource.node.path}', whose trust does not admit the association role${role ? ` '${role.resource.node.path}'` : ''}, so EKS cannot assume it. Allow sts:AssumeRole and sts:TagSession to the association role in the target trust (CrossAccountPodRole builds both sides).`];
   }
 
   /** The IAM resources of the app, as they synthesize (read once per app). */

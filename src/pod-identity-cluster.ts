@@ -160,45 +160,8 @@ export class PodIdentityCluster {
       throw new Error(`${where}: invalid clusterName ${show(clusterName)}: an EKS cluster name has 1-100 letters, digits, '-' or '_' and starts with a letter or digit.`);
     }
 
-    let region: string | undefined;
-    let account: string | undefined;
-    let partition: string | undefined;
-    if (isConcrete(attrs.clusterArn)) {
-      const parsed = parseClusterArn(attrs.clusterArn);
-      if (!parsed) {
-        throw new Error(`${where}: invalid clusterArn ${show(attrs.clusterArn)}: expected arn:<partition>:eks:<region>:<account>:cluster/<name>.`);
-      }
-      if (isConcrete(clusterName) && parsed.clusterName !== clusterName) {
-        throw new Error(`${where}: clusterArn ${show(attrs.clusterArn)} names cluster ${show(parsed.clusterName)}, not ${show(clusterName)}: pass the ARN of the same cluster.`);
-      }
-      ({ region, account, partition } = parsed);
-    }
-
-    let issuer = attrs.oidcIssuer !== undefined && isConcrete(attrs.oidcIssuer) ? normalizeIssuer(attrs.oidcIssuer) : attrs.oidcIssuer;
-    if (isConcrete(issuer) && !isValidIssuer(issuer)) {
-      throw new Error(`${where}: invalid oidcIssuer ${show(attrs.oidcIssuer)}: expected the issuer URL of the cluster, e.g. "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (see \`aws eks describe-cluster --query cluster.identity.oidc.issuer\`).`);
-    }
-    const issuerRegion = isConcrete(issuer) ? /^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/.exec(issuer)?.[1] : undefined;
-    if (issuerRegion !== undefined && region !== undefined && issuerRegion !== region) {
-      throw new Error(`${where}: oidcIssuer ${show(issuer)} is in region ${issuerRegion}, but clusterArn ${show(attrs.clusterArn)} is in ${region}: `
-        + `an EKS cluster's issuer is in its own region, so this one was taken from another cluster. Use this cluster's issuer (aws eks describe-cluster --name ${clusterName} --region ${region} --query cluster.identity.oidc.issuer).`);
-    }
-    let providerArn = attrs.oidcProviderArn;
-    if (isConcrete(providerArn)) {
-      const parsed = parseOidcProviderArn(providerArn);
-      if (!parsed) {
-        throw new Error(`${where}: invalid oidcProviderArn ${show(providerArn)}: expected arn:<partition>:iam::<account>:oidc-provider/<issuer>.`);
-      }
-      if (isConcrete(issuer) && parsed.issuer !== issuer) {
-        throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is for issuer ${show(parsed.issuer)} but oidcIssuer is ${show(issuer)}: they must name the same provider (or pass only one of them).`);
-      }
-      if (account !== undefined && parsed.account !== account) {
-        throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is in account ${parsed.account} but the cluster is in account ${account}: IRSA trusts the OIDC provider of the cluster's own account.`);
-      }
-      issuer = issuer ?? parsed.issuer;
-    } else if (providerArn === undefined && isConcrete(issuer) && account !== undefined) {
-      providerArn = `arn:${partition}:iam::${account}:oidc-provider/${issuer}`;
-    }
+    const { region, account, partition } = clusterArnOf(where, attrs);
+    const { issuer, providerArn } = oidcOf(where, attrs, region, account, partition);
     const noOidcProvider = providerArn === undefined && issuer !== undefined
       ? `oidcIssuer ${show(issuer)} is given, but the ARN of its IAM OIDC provider also needs the cluster's account: pass clusterArn `
         + `(arn:<partition>:eks:<region>:<account>:cluster/${clusterName}) or oidcProviderArn to PodIdentityCluster.fromClusterAttributes`
@@ -484,4 +447,54 @@ export function nodeGroupsOf(cluster: IConstruct): string[] {
   return cluster.node.findAll()
     .filter((c) => synthesized(c, 'AWS::EKS::Nodegroup', 'AWS::AutoScaling::AutoScalingGroup') !== undefined)
     .map((c) => c.node.path);
+}
+
+/** The region, account and partition of a cluster's ARN when it is concrete, checked against its name. */
+function clusterArnOf(where: string, attrs: PodIdentityClusterAttributes): { region?: string; account?: string; partition?: string } {
+  if (!isConcrete(attrs.clusterArn)) {
+    return {};
+  }
+  const parsed = parseClusterArn(attrs.clusterArn);
+  if (!parsed) {
+    throw new Error(`${where}: invalid clusterArn ${show(attrs.clusterArn)}: expected arn:<partition>:eks:<region>:<account>:cluster/<name>.`);
+  }
+  if (isConcrete(attrs.clusterName) && parsed.clusterName !== attrs.clusterName) {
+    throw new Error(`${where}: clusterArn ${show(attrs.clusterArn)} names cluster ${show(parsed.clusterName)}, not ${show(attrs.clusterName)}: pass the ARN of the same cluster.`);
+  }
+  return { region: parsed.region, account: parsed.account, partition: parsed.partition };
+}
+
+/**
+ * The cluster's OIDC issuer and provider ARN, each checked, against each other and against the
+ * cluster's region and account; the provider ARN made from the issuer and the account when not given.
+ */
+function oidcOf(where: string, attrs: PodIdentityClusterAttributes, region?: string, account?: string,
+  partition?: string): { issuer?: string; providerArn?: string } {
+  const { clusterName } = attrs;
+  let issuer = attrs.oidcIssuer !== undefined && isConcrete(attrs.oidcIssuer) ? normalizeIssuer(attrs.oidcIssuer) : attrs.oidcIssuer;
+  if (isConcrete(issuer) && !isValidIssuer(issuer)) {
+    throw new Error(`${where}: invalid oidcIssuer ${show(attrs.oidcIssuer)}: expected the issuer URL of the cluster, e.g. "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE" (see \`aws eks describe-cluster --query cluster.identity.oidc.issuer\`).`);
+  }
+  const issuerRegion = isConcrete(issuer) ? /^oidc\.eks\.([a-z0-9-]+)\.amazonaws\.com/.exec(issuer)?.[1] : undefined;
+  if (issuerRegion !== undefined && region !== undefined && issuerRegion !== region) {
+    throw new Error(`${where}: oidcIssuer ${show(issuer)} is in region ${issuerRegion}, but clusterArn ${show(attrs.clusterArn)} is in ${region}: `
+      + `an EKS cluster's issuer is in its own region, so this one was taken from another cluster. Use this cluster's issuer (aws eks describe-cluster --name ${clusterName} --region ${region} --query cluster.identity.oidc.issuer).`);
+  }
+  let providerArn = attrs.oidcProviderArn;
+  if (isConcrete(providerArn)) {
+    const parsed = parseOidcProviderArn(providerArn);
+    if (!parsed) {
+      throw new Error(`${where}: invalid oidcProviderArn ${show(providerArn)}: expected arn:<partition>:iam::<account>:oidc-provider/<issuer>.`);
+    }
+    if (isConcrete(issuer) && parsed.issuer !== issuer) {
+      throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is for issuer ${show(parsed.issuer)} but oidcIssuer is ${show(issuer)}: they must name the same provider (or pass only one of them).`);
+    }
+    if (account !== undefined && parsed.account !== account) {
+      throw new Error(`${where}: oidcProviderArn ${show(providerArn)} is in account ${parsed.account} but the cluster is in account ${account}: IRSA trusts the OIDC provider of the cluster's own account.`);
+    }
+    issuer = issuer ?? parsed.issuer;
+  } else if (providerArn === undefined && isConcrete(issuer) && account !== undefined) {
+    providerArn = `arn:${partition}:iam::${account}:oidc-provider/${issuer}`;
+  }
+  return { issuer, providerArn };
 }
