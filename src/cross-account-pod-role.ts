@@ -169,26 +169,9 @@ export class CrossAccountPodRole extends Construct {
       throw constructError(this, kind, 'give exactly one of targetStack (a target role is created there) and existingTargetRole (a role managed elsewhere).');
     }
 
-    const clusterStack = Stack.of(this);
-    const account = props.cluster.account ?? (Token.isUnresolved(clusterStack.account) ? undefined : clusterStack.account);
-    const region = props.cluster.region ?? (Token.isUnresolved(clusterStack.region) ? undefined : clusterStack.region);
-    // the cluster's partition; the stack's (AWS::Partition) when the cluster ARN is a token
-    const fromArn = Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition;
-    const partition = fromArn ?? clusterStack.partition;
-    if (account === undefined) {
-      throw constructError(this, kind, 'the cluster\'s account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster\'s account.');
-    }
-
+    const { account, region, partition } = this.clusterEnv(props);
     if (!sessionTags) {
-      const parts: [string, string | undefined][] = [
-        ['region', region], ['account', account], ['clusterName', props.cluster.clusterName],
-        ['namespace', props.namespace], ['serviceAccount', props.serviceAccount],
-      ];
-      const unresolved = parts.filter(([, v]) => v === undefined || Token.isUnresolved(v)).map(([k]) => k);
-      if (unresolved.length > 0) {
-        throw constructError(this, kind, `with sessionTags: false the target trust pins sts:ExternalId = <region>/<account>/<cluster>/<namespace>/<serviceAccount>, computed at synth, but ${unresolved.join(', ')} ${unresolved.length === 1 ? 'is' : 'are'} not known until deploy. Use concrete values (a stack env, the cluster's name and ARN).`);
-      }
-      this.externalId = parts.map(([, v]) => v).join('/');
+      this.externalId = this.externalIdOf(props, region, account);
     }
 
     const associationRoleName = props.associationRoleName ?? Names.uniqueResourceName(this, { maxLength: 64, separator: '-' });
@@ -201,45 +184,9 @@ export class CrossAccountPodRole extends Construct {
       serviceAccounts: sessionTags ? [{ cluster: props.cluster, namespace: props.namespace, serviceAccount: props.serviceAccount }] : undefined,
     });
 
-    const associationRoleArn = `arn:${partition}:iam::${account}:role/${associationRoleName}`;
-    const conditions: { [op: string]: { [key: string]: unknown } } = {
-      ArnEquals: { 'aws:PrincipalArn': associationRoleArn },
-      StringEquals: sessionTags
-        ? {
-          [`aws:RequestTag/${SESSION_TAGS.CLUSTER_ARN}`]: props.cluster.clusterArn,
-          [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: props.namespace,
-          [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: props.serviceAccount,
-        }
-        : { 'sts:ExternalId': this.externalId },
-    };
-
-    if (props.existingTargetRole) {
-      this.targetRole = props.existingTargetRole;
-      const statement = {
-        Effect: 'Allow',
-        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: conditions,
-      };
-      Annotations.of(this).addWarningV2('cdk-eks-pod-identity:existingTargetRoleTrust',
-        `the target role ${props.existingTargetRole.roleArn} is managed outside this app: its owner must add this statement to its trust policy, or every assume from ${props.namespace}/${props.serviceAccount} is denied: ${JSON.stringify(statement)}`);
-    } else {
-      const targetStack = props.targetStack!;
-      if (Token.isUnresolved(targetStack.account) || Token.isUnresolved(targetStack.region)) {
-        throw constructError(this, kind, `targetStack '${targetStack.node.path}' has no concrete env; give it env: { account, region } (the role name and ARN are shared across accounts).`);
-      }
-      const group = new Construct(targetStack, `${Names.uniqueId(this)}Target`);
-      const role = new iam.Role(group, 'TargetRole', {
-        roleName: props.targetRoleName ?? `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-target`,
-        description: `Target role chained by EKS Pod Identity for ${props.namespace}/${props.serviceAccount} on ${props.cluster.clusterName}`,
-        // one statement: sts:AssumeRole and sts:TagSession, from the association role only
-        assumedBy: new iam.AccountPrincipal(account).withConditions(conditions).withSessionTags(),
-        managedPolicies: props.targetManagedPolicies,
-        inlinePolicies: props.targetInlinePolicies,
-      });
-      this.addTargetIrsaTrusts(role, targetStack, props);
-      this.targetRole = role;
-    }
+    const conditions = targetConditions(`arn:${partition}:iam::${account}:role/${associationRoleName}`, props, this.externalId);
+    this.targetRole = props.existingTargetRole ? this.existingTarget(props.existingTargetRole, props, partition, account, conditions)
+      : this.createdTarget(props.targetStack!, props, account, conditions);
 
     if (!hasAssociation(this.phase)) {
       return;
@@ -254,6 +201,62 @@ export class CrossAccountPodRole extends Construct {
       sessionPolicy: props.sessionPolicy,
       tags: props.tags,
     });
+  }
+
+  /** The cluster's account (required: the target trust names it), region and partition (the stack's where the cluster ARN is a token). */
+  private clusterEnv(props: CrossAccountPodRoleProps): { account: string; region?: string; partition: string } {
+    const clusterStack = Stack.of(this);
+    const account = props.cluster.account ?? (Token.isUnresolved(clusterStack.account) ? undefined : clusterStack.account);
+    const region = props.cluster.region ?? (Token.isUnresolved(clusterStack.region) ? undefined : clusterStack.region);
+    const fromArn = Token.isUnresolved(props.cluster.clusterArn) ? undefined : parseClusterArn(props.cluster.clusterArn)?.partition;
+    if (account === undefined) {
+      throw constructError(this, 'CrossAccountPodRole', 'the cluster\'s account is unknown: give the cluster stack an env with an account, or reference the cluster with its clusterArn. The target trust names the cluster\'s account.');
+    }
+    return { account, region, partition: fromArn ?? clusterStack.partition };
+  }
+
+  /** With session tags off: `<region>/<account>/<cluster>/<namespace>/<serviceAccount>`, every part known at synthesis. */
+  private externalIdOf(props: CrossAccountPodRoleProps, region: string | undefined, account: string): string {
+    const parts: [string, string | undefined][] = [
+      ['region', region], ['account', account], ['clusterName', props.cluster.clusterName],
+      ['namespace', props.namespace], ['serviceAccount', props.serviceAccount],
+    ];
+    const unresolved = parts.filter(([, v]) => v === undefined || Token.isUnresolved(v)).map(([k]) => k);
+    if (unresolved.length > 0) {
+      throw constructError(this, 'CrossAccountPodRole', `with sessionTags: false the target trust pins sts:ExternalId = <region>/<account>/<cluster>/<namespace>/<serviceAccount>, computed at synth, but ${unresolved.join(', ')} ${unresolved.length === 1 ? 'is' : 'are'} not known until deploy. Use concrete values (a stack env, the cluster's name and ARN).`);
+    }
+    return parts.map(([, v]) => v).join('/');
+  }
+
+  /** A target role managed elsewhere: the statement its owner must add, as a warning. */
+  private existingTarget(target: iam.IRole, props: CrossAccountPodRoleProps, partition: string, account: string, conditions: object): iam.IRole {
+    const statement = {
+      Effect: 'Allow',
+      Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Condition: conditions,
+    };
+    Annotations.of(this).addWarningV2('cdk-eks-pod-identity:existingTargetRoleTrust',
+      `the target role ${target.roleArn} is managed outside this app: its owner must add this statement to its trust policy, or every assume from ${props.namespace}/${props.serviceAccount} is denied: ${JSON.stringify(statement)}`);
+    return target;
+  }
+
+  /** The target role, created in the target stack (which needs a concrete env): trusted by the association role only. */
+  private createdTarget(targetStack: Stack, props: CrossAccountPodRoleProps, account: string, conditions: TrustConditions): iam.IRole {
+    if (Token.isUnresolved(targetStack.account) || Token.isUnresolved(targetStack.region)) {
+      throw constructError(this, 'CrossAccountPodRole', `targetStack '${targetStack.node.path}' has no concrete env; give it env: { account, region } (the role name and ARN are shared across accounts).`);
+    }
+    const group = new Construct(targetStack, `${Names.uniqueId(this)}Target`);
+    const role = new iam.Role(group, 'TargetRole', {
+      roleName: props.targetRoleName ?? `${Names.uniqueResourceName(this, { maxLength: 57, separator: '-' })}-target`,
+      description: `Target role chained by EKS Pod Identity for ${props.namespace}/${props.serviceAccount} on ${props.cluster.clusterName}`,
+      // one statement: sts:AssumeRole and sts:TagSession, from the association role only
+      assumedBy: new iam.AccountPrincipal(account).withConditions(conditions).withSessionTags(),
+      managedPolicies: props.targetManagedPolicies,
+      inlinePolicies: props.targetInlinePolicies,
+    });
+    this.addTargetIrsaTrusts(role, targetStack, props);
+    return role;
   }
 
   private addTargetIrsaTrusts(role: iam.Role, targetStack: Stack, props: CrossAccountPodRoleProps): void {
@@ -278,4 +281,21 @@ export class CrossAccountPodRole extends Construct {
         'move the chain to POD_IDENTITY_ONLY once no pod uses the target role through IRSA'),
     });
   }
+}
+
+/** Conditions of a policy statement, by operator. */
+type TrustConditions = { [op: string]: { [key: string]: unknown } };
+
+/** The conditions of the target's trust: the association role, and its session tags (or, without them, the external ID). */
+function targetConditions(associationRoleArn: string, props: CrossAccountPodRoleProps, externalId?: string): TrustConditions {
+  return {
+    ArnEquals: { 'aws:PrincipalArn': associationRoleArn },
+    StringEquals: externalId === undefined
+      ? {
+        [`aws:RequestTag/${SESSION_TAGS.CLUSTER_ARN}`]: props.cluster.clusterArn,
+        [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: props.namespace,
+        [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: props.serviceAccount,
+      }
+      : { 'sts:ExternalId': externalId },
+  };
 }
