@@ -134,6 +134,24 @@ export class NamespaceScopedPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: NamespaceScopedPolicyProps) {
     super(scope, id);
+    this.checkProps(props);
+    const scoped = this.scopedStatements(props);
+    this.split(scoped).forEach((chunk, i) => {
+      this.policies.push(new iam.ManagedPolicy(this, i === 0 ? 'Resource' : `Resource${i + 1}`, {
+        managedPolicyName: props.managedPolicyName === undefined ? undefined
+          : i === 0 ? props.managedPolicyName : `${props.managedPolicyName}-${i + 1}`,
+        description: props.description,
+        document: new iam.PolicyDocument({ statements: chunk }),
+      }));
+    });
+
+    for (const role of props.roles ?? []) {
+      this.attachToRole(role);
+    }
+  }
+
+  /** Some namespace to scope to, valid namespaces and prefixes, some statements. */
+  private checkProps(props: NamespaceScopedPolicyProps): void {
     const kind = 'NamespaceScopedPolicy';
     const namespaces = props.namespaces ?? [];
     const prefixes = props.namespacePrefixes ?? [];
@@ -154,18 +172,16 @@ export class NamespaceScopedPolicy extends Construct {
     if (props.statements.length === 0) {
       throw constructError(this, kind, 'statements is empty: give the permissions to scope.');
     }
+  }
 
-    const common: { [key: string]: string[] } = {};
-    if (props.serviceAccounts?.length) {
-      common[principalTag(SESSION_TAGS.SERVICE_ACCOUNT)] = props.serviceAccounts;
-    }
-    if (props.clusters?.length) {
-      common[principalTag(SESSION_TAGS.CLUSTER_ARN)] = props.clusters.map((c) => c.clusterArn);
-    }
-    if (props.clusterNames?.length) {
-      common[principalTag(SESSION_TAGS.CLUSTER_NAME)] = props.clusterNames;
-    }
-
+  /**
+   * Each Allow statement once per way of naming the namespaces (exact, by prefix), with the
+   * session-tag conditions; a Deny for the denied namespaces; Deny statements as they are.
+   */
+  private scopedStatements(props: NamespaceScopedPolicyProps): iam.PolicyStatement[] {
+    const namespaces = props.namespaces ?? [];
+    const prefixes = props.namespacePrefixes ?? [];
+    const common = commonConditions(props);
     const scoped: iam.PolicyStatement[] = [];
     props.statements.forEach((statement, index) => {
       if (statement.effect === iam.Effect.DENY) {
@@ -176,7 +192,7 @@ export class NamespaceScopedPolicy extends Construct {
       for (const op of Object.keys(existing)) {
         for (const key of Object.keys(existing[op])) {
           if (key.startsWith('aws:PrincipalTag/')) {
-            throw constructError(this, kind, `statement ${index + 1} already has a condition on ${show(key)} (${op}); the policy sets the session-tag conditions itself. Remove it from the statement and use the props instead.`);
+            throw constructError(this, 'NamespaceScopedPolicy', `statement ${index + 1} already has a condition on ${show(key)} (${op}); the policy sets the session-tag conditions itself. Remove it from the statement and use the props instead.`);
           }
         }
       }
@@ -200,19 +216,7 @@ export class NamespaceScopedPolicy extends Construct {
         scoped.push(deny);
       }
     });
-
-    this.split(scoped).forEach((chunk, i) => {
-      this.policies.push(new iam.ManagedPolicy(this, i === 0 ? 'Resource' : `Resource${i + 1}`, {
-        managedPolicyName: props.managedPolicyName === undefined ? undefined
-          : i === 0 ? props.managedPolicyName : `${props.managedPolicyName}-${i + 1}`,
-        description: props.description,
-        document: new iam.PolicyDocument({ statements: chunk }),
-      }));
-    });
-
-    for (const role of props.roles ?? []) {
-      this.attachToRole(role);
-    }
+    return scoped;
   }
 
   /** The managed policies (more than one when the statements did not fit one). */
@@ -254,4 +258,19 @@ export class NamespaceScopedPolicy extends Construct {
     chunks.push(current);
     return chunks;
   }
+}
+
+/** The session-tag conditions every scoped statement gets besides the namespace: service accounts, clusters, cluster names. */
+function commonConditions(props: NamespaceScopedPolicyProps): { [key: string]: string[] } {
+  const common: { [key: string]: string[] } = {};
+  if (props.serviceAccounts?.length) {
+    common[principalTag(SESSION_TAGS.SERVICE_ACCOUNT)] = props.serviceAccounts;
+  }
+  if (props.clusters?.length) {
+    common[principalTag(SESSION_TAGS.CLUSTER_ARN)] = props.clusters.map((c) => c.clusterArn);
+  }
+  if (props.clusterNames?.length) {
+    common[principalTag(SESSION_TAGS.CLUSTER_NAME)] = props.clusterNames;
+  }
+  return common;
 }
