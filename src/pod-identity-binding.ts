@@ -174,20 +174,46 @@ export class PodIdentityBinding extends Construct {
     this.targetRole = props.targetRole;
     this.sessionTags = props.sessionTags ?? true;
 
+    this.checkBinding(props, kind);
+
+    AssociationRegistry.of(this).claim(this, kind, props);
+
+    this.bindRole(props, kind);
+
+    this.resource = new eks.CfnPodIdentityAssociation(this, 'Resource', {
+      clusterName: props.cluster.clusterName,
+      namespace: props.namespace,
+      serviceAccount: props.serviceAccount,
+      roleArn: props.role.roleArn,
+      targetRoleArn: props.targetRole?.roleArn,
+      disableSessionTags: this.sessionTags ? undefined : true,
+      policy: props.sessionPolicy ? Stack.of(this).toJsonString(props.sessionPolicy) : undefined,
+      tags: props.tags
+        ? Object.entries(props.tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => ({ key: k, value: v }))
+        : undefined,
+    });
+    // the attributes are tokens made on first use (three per association cost memory at fleet scale)
+
+    this.orderAfterRoleAndAgent(props);
+    this.node.addValidation({ validate: () => this.validateLater() });
+  }
+
+  /** The service account, a cluster that supports Pod Identity in this stack's env, a session policy only without session tags. */
+  private checkBinding(props: PodIdentityBindingProps, kind: string): void {
     checkServiceAccountRef(this, kind, props);
     if (!props.cluster.supportsPodIdentity) {
       throw constructError(this, kind,
         `cluster ${clusterLabel(props.cluster)} is declared computeType ${props.cluster.computeType}, where EKS Pod Identity is not supported; keep IRSA for ${props.namespace}/${props.serviceAccount} on this cluster.`);
     }
     checkClusterEnvironment(this, kind, props.cluster, 'the binding');
-
     if (props.sessionPolicy && this.sessionTags) {
       throw constructError(this, kind,
         `\`sessionPolicy\` requires \`sessionTags: false\` (EKS rejects a session policy while session tags are on); got sessionTags: ${props.sessionTags === undefined ? 'true (the default)' : 'true'}.`);
     }
+  }
 
-    AssociationRegistry.of(this).claim(this, kind, props);
-
+  /** A DualTrustRole must trust pods.eks (pinned to this service account); a chain's role may assume its target. */
+  private bindRole(props: PodIdentityBindingProps, kind: string): void {
     if (props.role instanceof DualTrustRole) {
       if (!hasPodIdentityTrust(props.role.phase)) {
         throw constructError(this, kind,
@@ -206,21 +232,10 @@ export class PodIdentityBinding extends Construct {
         resources: [props.targetRole.roleArn],
       }));
     }
+  }
 
-    this.resource = new eks.CfnPodIdentityAssociation(this, 'Resource', {
-      clusterName: props.cluster.clusterName,
-      namespace: props.namespace,
-      serviceAccount: props.serviceAccount,
-      roleArn: props.role.roleArn,
-      targetRoleArn: props.targetRole?.roleArn,
-      disableSessionTags: this.sessionTags ? undefined : true,
-      policy: props.sessionPolicy ? Stack.of(this).toJsonString(props.sessionPolicy) : undefined,
-      tags: props.tags
-        ? Object.entries(props.tags).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => ({ key: k, value: v }))
-        : undefined,
-    });
-    // the attributes are tokens made on first use (three per association cost memory at fleet scale)
-
+  /** The association after its role (F4) and after the cluster's agent add-on. */
+  private orderAfterRoleAndAgent(props: PodIdentityBindingProps): void {
     // F4: the role (its trust, and its policies) first, then the association. A RoleArn that is a
     // GetAtt of the role in this stack already orders the role itself; depend on the rest.
     const roleResource = props.role.node.defaultChild;
@@ -239,7 +254,6 @@ export class PodIdentityBinding extends Construct {
     } else {
       Aspects.of(this).add(new DependOnAgent(this));
     }
-    this.node.addValidation({ validate: () => this.validateLater() });
   }
 
   /**
