@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, Aspects, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnDeletionPolicy, CfnResource, CfnWaitConditionHandle, IAspect, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -13,7 +13,8 @@ import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { Assignment, assignmentChanges, AssignmentRecord, guardAssignments } from './private/assignment-guard';
-import { FleetPlan, oidcProviderUsers, planFleet, PlannedRole } from './private/fleet-plan';
+import { checkPlacementNotLost, checkRetirements, checkTrustLengths } from './private/design-checks';
+import { FleetPlan, planFleet, PlannedRole } from './private/fleet-plan';
 import { FoundationEntry } from './private/foundation-runbook';
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase, CONTEXT_PREFIX } from './private/phase-state';
@@ -27,7 +28,7 @@ import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplat
 import { renderIndex } from './runbook';
 import { AssociationRegistry, dependOnAgent } from '../private/associations';
 import { clusterLabel, constructError, show } from '../private/errors';
-import { hasAssociation, hasIrsaAnnotation, hasPodIdentityTrust } from '../private/phases';
+import { hasAssociation, hasIrsaAnnotation } from '../private/phases';
 
 /** The logical ID of a cluster's OIDC provider in its stack. */
 const PROVIDER_ID = 'Provider';
@@ -269,10 +270,10 @@ export class PodIdentityMigration extends Construct {
         trustPolicyMaxLengthByAccount: props.trustPolicyMaxLengthByAccount,
         collectedRoles: props.collectedRoles,
       });
-      this.checkPlacementNotLost(record);
+      checkPlacementNotLost(record, this.phases, props.state, props.placementFile);
       this.assignments = this.guardAssignments(record);
-      this.checkTrustLengths();
-      this.checkRetirements();
+      checkTrustLengths(this.fleet);
+      checkRetirements(this.fleet, this.providerSteps, props.retiredOidcProviders);
       this.homeRegion = this.chooseHomeRegion(record);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
       this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
@@ -364,53 +365,6 @@ export class PodIdentityMigration extends Construct {
         throw fail(`two waves are named ${show(wave.name)}; wave names must be unique.`);
       }
       names.add(wave.name);
-    }
-  }
-
-  private checkTrustLengths(): void {
-    for (const [arn, role] of this.fleet.roles) {
-      if (role.trustLength > role.trustMax) {
-        throw new PlanningError(`role ${arn}: the trust policy is ${role.trustLength.toLocaleString('en-US')} characters (whitespace not counted), over trustPolicyMaxLength ${role.trustMax.toLocaleString('en-US')}. `
-          + 'Options: raise the account\'s IAM quota "Role trust policy length" and declare the raised value (trustPolicyMaxLengthByAccount, or trustPolicyMaxLength of the role in the plan); '
-          + `trust fewer clusters per role (${role.irsaClusters.length} OIDC statements now); `
-          + 'or move its service accounts to POD_IDENTITY_ONLY once no pod uses it through IRSA, which drops the OIDC statements.');
-      }
-    }
-  }
-
-  private checkRetirements(): void {
-    const retiring = [...this.providerSteps].filter(([, step]) => step !== OidcProviderStep.KEPT).map(([name, step]) => ({ name, step }));
-    for (const name of this.props.retiredOidcProviders ?? []) {
-      if (!this.fleet.clusters.has(name)) {
-        throw new PlanningError(`retiredOidcProviders names ${show(name)}, which is not in clusters.`);
-      }
-      retiring.push({ name, step: OidcProviderStep.KEPT });
-    }
-    for (const { name, step } of retiring) {
-      const what = step === OidcProviderStep.KEPT ? 'cannot be retired' : `cannot be at ${step} (recorded in the state)`;
-      const cluster = this.fleet.clusters.get(name)!;
-      const users = oidcProviderUsers(this.fleet, name);
-      if (users.length > 0) {
-        throw new PlanningError(`the OIDC provider of cluster ${show(name)} ${what}: still used by ${users.join(', ')}. `
-          + 'Move every wave on the cluster to POD_IDENTITY_ONLY, retire the IRSA roles kept for it, and migrate the service accounts left on IRSA first'
-          + (step === OidcProviderStep.KEPT ? '.' : `; or step the provider back towards KEPT (${step === OidcProviderStep.ADOPTED ? 'record KEPT' : 'one step per deploy'}).`));
-      }
-      if (step !== OidcProviderStep.KEPT && (cluster.oidcIssuer === undefined || cluster.oidcProviderArn === undefined
-        || Token.isUnresolved(cluster.oidcIssuer) || Token.isUnresolved(cluster.oidcProviderArn))) {
-        throw new PlanningError(`the OIDC provider of cluster ${show(name)} is at ${step} in the state, but the cluster has no concrete oidcIssuer: give it (aws eks describe-cluster --query cluster.identity.oidc.issuer), so that the provider can be imported by its ARN.`);
-      }
-    }
-  }
-
-  /**
-   * A missing placement file is only normal before the first deploy: once the state records a step,
-   * resources are deployed, and placing them anew could move them.
-   */
-  private checkPlacementNotLost(record: PlacementRecord | undefined): void {
-    const stepped = (wave: string) => (this.props.state?.waves?.[wave]?.length ?? 0) > 1;
-    const started = [...this.phases.values()].filter((p) => hasPodIdentityTrust(p.recorded) || stepped(p.wave));
-    if (record === undefined && started.length > 0) {
-      throw new PlanningError(`the placement file ${this.props.placementFile} is missing, but the state records steps of ${started.map((p) => p.wave).join(', ')}: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
     }
   }
 
