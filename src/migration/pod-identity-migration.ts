@@ -13,7 +13,7 @@ import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
 import { Assignment, assignmentChanges, AssignmentRecord, guardAssignments } from './private/assignment-guard';
-import { checkPlacementNotLost, checkRetirements, checkTrustLengths } from './private/design-checks';
+import { checkPlacementNotLost, checkRetirements, checkRoleStackSizes, checkTrustLengths, chooseHomeRegion } from './private/design-checks';
 import { FleetPlan, planFleet, PlannedRole } from './private/fleet-plan';
 import { FoundationEntry } from './private/foundation-runbook';
 import { providerResource, resolveProviderSteps } from './private/oidc-provider-steps';
@@ -24,7 +24,7 @@ import { foundationToRecord, recallFoundation, recallRoles, rolesToRecord } from
 import { waveReports } from './private/reports';
 import { roleInput, roleProps } from './private/role-resource';
 import { CLUSTERS, deployOrder, FOUNDATION, OIDC_PROVIDERS, RESERVED_SCOPES, ROLES, StackAddress, StackLayout } from './private/stack-layout';
-import { MAX_TEMPLATE_BYTES, ROLE_STACK_BYTE_BUDGET, roleBoundBytes, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './private/template-size';
+import { ROLE_STACK_BYTE_BUDGET, roleBoundBytes } from './private/template-size';
 import { renderIndex } from './runbook';
 import { AssociationRegistry, dependOnAgent } from '../private/associations';
 import { clusterLabel, constructError, show } from '../private/errors';
@@ -274,7 +274,7 @@ export class PodIdentityMigration extends Construct {
       this.assignments = this.guardAssignments(record);
       checkTrustLengths(this.fleet);
       checkRetirements(this.fleet, this.providerSteps, props.retiredOidcProviders);
-      this.homeRegion = this.chooseHomeRegion(record);
+      this.homeRegion = chooseHomeRegion(props.homeRegion, record, props.clusters);
       this.layout = new StackLayout(this.prefix, this.homeRegion);
       this.roleBytes = new Map([...this.fleet.roles].map(([arn, role]) =>
         [arn, roleBoundBytes(roleInput(role, {}), role.widestTrust, role.trustMax, role.widestTrustLength)]));
@@ -282,7 +282,7 @@ export class PodIdentityMigration extends Construct {
       const recalled = { ...rolesToRecord(this.fleet), ...foundationToRecord(props.clusters, props.installAgents) };
       this.placed = { ...placed, record: { ...placed.record, ...this.assignments, ...recalled } };
       this.checkFrozenAssignments(record);
-      this.checkRoleStackSizes();
+      checkRoleStackSizes(this.fleet, this.layout, this.placed.record.roles, this.roleBytes);
     } catch (e) {
       if (e instanceof PlanningError) {
         throw constructError(this, 'PodIdentityMigration', e.message);
@@ -452,41 +452,6 @@ export class PodIdentityMigration extends Construct {
 
   private get frozen(): boolean {
     return this.node.tryGetContext(FROZEN_PLACEMENT) === 'true' || this.node.tryGetContext(FROZEN_PLACEMENT) === true;
-  }
-
-  /** Each role stack's template, as the roles are now, within CloudFormation's limit. */
-  private checkRoleStackSizes(): void {
-    const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
-    for (const [arn, role] of this.fleet.roles) {
-      const name = this.layout.roles(role.parsed.account, this.placed.record.roles[role.parsed.account][arn]).stackName;
-      const entry = stacks.get(name) ?? { bytes: TEMPLATE_OVERHEAD_BYTES, roles: [] };
-      // a role whose trust is its widest (within its quota, checked before) takes its planned bytes
-      const bytes = role.trust === role.widestTrust ? this.roleBytes.get(arn)! : roleTemplateBytes(roleInput(role, role.trust));
-      entry.bytes += bytes;
-      entry.roles.push({ arn, bytes });
-      stacks.set(name, entry);
-    }
-    for (const [name, { bytes, roles }] of stacks) {
-      if (bytes > MAX_TEMPLATE_BYTES) {
-        const largest = roles.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((r) => `${r.arn} (${r.bytes.toLocaleString('en-US')} bytes)`);
-        throw new PlanningError(`stack ${name} would have a template of about ${bytes.toLocaleString('en-US')} bytes, over CloudFormation's 1 MB (checked at ${MAX_TEMPLATE_BYTES.toLocaleString('en-US')}): the trust of its ${roles.length} roles grew since they were placed (largest: ${largest.join(', ')}). `
-          + 'Placed roles never move (CloudFormation would delete and recreate them). Options: move waves on to POD_IDENTITY_ONLY, which drops the OIDC statements; serve fewer clusters per role; or retire roles of this stack.');
-      }
-    }
-  }
-
-  private chooseHomeRegion(record: PlacementRecord | undefined): string {
-    if (this.props.homeRegion !== undefined) {
-      return this.props.homeRegion;
-    }
-    if (record) {
-      return record.homeRegion;
-    }
-    const regions = [...new Set(this.props.clusters.map((c) => c.region!))].sort();
-    if (regions.length > 1) {
-      throw new PlanningError(`the fleet spans ${regions.join(', ')} and no homeRegion is set or recorded: set homeRegion, the region of the role stacks (it is recorded in the placement file and never changes).`);
-    }
-    return regions[0];
   }
 
   private placeResources(record: PlacementRecord | undefined): Placed {

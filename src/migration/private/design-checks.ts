@@ -2,6 +2,10 @@ import { Token } from 'aws-cdk-lib';
 import { FleetPlan, oidcProviderUsers } from './fleet-plan';
 import { PlanningError, WavePhase } from './phase-state';
 import { PlacementRecord } from './placement';
+import { roleInput } from './role-resource';
+import { StackLayout } from './stack-layout';
+import { MAX_TEMPLATE_BYTES, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './template-size';
+import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { show } from '../../private/errors';
 import { hasPodIdentityTrust } from '../../private/phases';
 import { MigrationState, OidcProviderStep } from '../migration-state';
@@ -63,4 +67,45 @@ export function checkPlacementNotLost(record: PlacementRecord | undefined, phase
   if (record === undefined && started.length > 0) {
     throw new PlanningError(`the placement file ${placementFile} is missing, but the state records steps of ${started.map((p) => p.wave).join(', ')}: the migration has been deployed, and placing its resources anew could move them between stacks. Restore the file from version control.`);
   }
+}
+
+/**
+ * Each role stack's template, as the roles are now, within CloudFormation's limit. `placedRoles`:
+ * each account's roles by ARN, with the shard each is placed in; `roleBytes`: each role's planned
+ * bytes (what a role whose trust is its widest takes).
+ */
+export function checkRoleStackSizes(fleet: FleetPlan, layout: StackLayout, placedRoles: { [account: string]: { [arn: string]: number } },
+  roleBytes: Map<string, number>): void {
+  const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
+  for (const [arn, role] of fleet.roles) {
+    const name = layout.roles(role.parsed.account, placedRoles[role.parsed.account][arn]).stackName;
+    const entry = stacks.get(name) ?? { bytes: TEMPLATE_OVERHEAD_BYTES, roles: [] };
+    // a role whose trust is its widest (within its quota, checked before) takes its planned bytes
+    const bytes = role.trust === role.widestTrust ? roleBytes.get(arn)! : roleTemplateBytes(roleInput(role, role.trust));
+    entry.bytes += bytes;
+    entry.roles.push({ arn, bytes });
+    stacks.set(name, entry);
+  }
+  for (const [name, { bytes, roles }] of stacks) {
+    if (bytes > MAX_TEMPLATE_BYTES) {
+      const largest = roles.sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((r) => `${r.arn} (${r.bytes.toLocaleString('en-US')} bytes)`);
+      throw new PlanningError(`stack ${name} would have a template of about ${bytes.toLocaleString('en-US')} bytes, over CloudFormation's 1 MB (checked at ${MAX_TEMPLATE_BYTES.toLocaleString('en-US')}): the trust of its ${roles.length} roles grew since they were placed (largest: ${largest.join(', ')}). `
+        + 'Placed roles never move (CloudFormation would delete and recreate them). Options: move waves on to POD_IDENTITY_ONLY, which drops the OIDC statements; serve fewer clusters per role; or retire roles of this stack.');
+    }
+  }
+}
+
+/** The region of the role stacks: given, else recorded, else the fleet's one region (a fleet of several regions must say). */
+export function chooseHomeRegion(homeRegion: string | undefined, record: PlacementRecord | undefined, clusters: PodIdentityCluster[]): string {
+  if (homeRegion !== undefined) {
+    return homeRegion;
+  }
+  if (record) {
+    return record.homeRegion;
+  }
+  const regions = [...new Set(clusters.map((c) => c.region!))].sort();
+  if (regions.length > 1) {
+    throw new PlanningError(`the fleet spans ${regions.join(', ')} and no homeRegion is set or recorded: set homeRegion, the region of the role stacks (it is recorded in the placement file and never changes).`);
+  }
+  return regions[0];
 }

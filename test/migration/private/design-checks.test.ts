@@ -3,9 +3,10 @@
  * the exact message the construct adds its path to.
  */
 import { IrsaInventory, MigrationPhase, OidcProviderStep, PodIdentityCluster } from '../../../src';
-import { checkPlacementNotLost, checkRetirements, checkTrustLengths } from '../../../src/migration/private/design-checks';
+import { checkPlacementNotLost, checkRetirements, checkRoleStackSizes, checkTrustLengths, chooseHomeRegion } from '../../../src/migration/private/design-checks';
 import { planFleet } from '../../../src/migration/private/fleet-plan';
 import { WavePhase } from '../../../src/migration/private/phase-state';
+import { StackLayout } from '../../../src/migration/private/stack-layout';
 
 const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111';
 const cluster = PodIdentityCluster.fromClusterAttributes({ clusterName: 'a', clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/a', oidcIssuer: ISSUER });
@@ -50,4 +51,24 @@ test('placement file: missing is normal before the first deploy, not once the st
     .toThrow('the placement file placement.json is missing, but the state records steps of w: the migration has been deployed, and placing its resources anew '
       + 'could move them between stacks. Restore the file from version control.');
   expect(() => checkPlacementNotLost({ version: 2 } as any, phasesAt(MigrationPhase.DUAL_TRUST), undefined, 'placement.json')).not.toThrow();
+});
+
+test('role stack sizes: a stack whose roles outgrew CloudFormation\'s limit fails, naming the largest roles; within it passes', () => {
+  const fleet = design(MigrationPhase.DUAL_TRUST);
+  const arn = 'arn:aws:iam::111122223333:role/app';
+  const layout = new StackLayout('PodIdentity', 'us-east-1');
+  const placed = { 111122223333: { [arn]: 0 } };
+  expect(fleet.roles.get(arn)!.trust).toBe(fleet.roles.get(arn)!.widestTrust);
+  expect(() => checkRoleStackSizes(fleet, layout, placed, new Map([[arn, 4_000]]))).not.toThrow();
+  expect(() => checkRoleStackSizes(fleet, layout, placed, new Map([[arn, 1_000_000]]))).toThrow(
+    /^stack PodIdentity-Roles-111122223333-0 would have a template of about 1,001,500 bytes, over CloudFormation's 1 MB \(checked at 1,000,000\): the trust of its 1 roles grew since they were placed \(largest: arn:aws:iam::111122223333:role\/app \(1,000,000 bytes\)\)\. Placed roles never move/);
+});
+
+test('home region: given, else recorded, else the fleet\'s one region; a fleet of several must set it', () => {
+  const euw1 = PodIdentityCluster.fromClusterAttributes({ clusterName: 'b', clusterArn: 'arn:aws:eks:eu-west-1:111122223333:cluster/b' });
+  expect(chooseHomeRegion('eu-west-1', undefined, [cluster])).toBe('eu-west-1');
+  expect(chooseHomeRegion(undefined, { homeRegion: 'ap-southeast-2' } as any, [cluster, euw1])).toBe('ap-southeast-2');
+  expect(chooseHomeRegion(undefined, undefined, [cluster])).toBe('us-east-1');
+  expect(() => chooseHomeRegion(undefined, undefined, [cluster, euw1])).toThrow(
+    'the fleet spans eu-west-1, us-east-1 and no homeRegion is set or recorded: set homeRegion, the region of the role stacks (it is recorded in the placement file and never changes).');
 });
