@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { FleetPlan } from './fleet-plan';
+import { FleetPlan } from './design';
 import { FoundationEntry, foundationRunbookFiles } from './foundation-runbook';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook } from '../runbook';

@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import { FleetPlan, oidcProviderUsers } from './fleet-plan';
+import { FleetPlan } from './design';
+import { oidcProviderUsers } from './fleet-plan';
 import { PlanningError, WavePhase } from './phase-state';
 import { PlacementRecord } from './placement';
 import { roleInput } from './role-resource';

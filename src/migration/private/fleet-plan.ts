@@ -1,111 +1,17 @@
 import { Token } from 'aws-cdk-lib';
-import { WavePhase, PlanningError } from './phase-state';
+import { PlanningError } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
-import { hasAssociation, hasIrsaAnnotation, hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
+import { hasIrsaAnnotation, hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
 import { policySize } from '../../private/policy-size';
 import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } from '../../private/trust';
 import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { CollectedRole, MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
-import { inlineStatements, permissionDifferences } from './permission-diff';
+import { addonOwners, Owner, planAddons } from './addon-plan';
+import { FleetInputs, FleetPlan, LeftOnIrsa, PlannedPlacement, PlannedRole } from './design';
+import { adoptedPermissions, consolidatedPermissions, declaredFor, withStatementsAsJson } from './role-permissions';
 import { roleArnAccount } from '../../private/arns';
-
-/** One service account's place in the migration: its wave, its phase, the roles it gets. */
-export interface PlannedPlacement {
-  readonly sa: IrsaServiceAccount;
-  readonly cluster: PodIdentityCluster;
-  readonly wave: string;
-  readonly phase: MigrationPhase;
-  /** The role the association names. */
-  readonly associationRoleArn: string;
-  /** The target role of a cross-account chain. */
-  readonly targetRoleArn?: string;
-  /**
-   * The managed add-on that owns the service account: its association is one of the add-on's
-   * `podIdentityAssociations` and its annotation follows the add-on's `serviceAccountRoleArn`.
-   */
-  readonly addon?: InventoryAddon;
-}
-
-/**
- * A managed add-on that uses IRSA (`serviceAccountRoleArn`): it moves with the wave of its service
- * accounts, through its own `podIdentityAssociations`.
- */
-export interface PlannedAddon {
-  readonly addon: InventoryAddon;
-  readonly cluster: PodIdentityCluster;
-  /** The service accounts it owns (those of its cluster that carry its role), sorted. */
-  readonly serviceAccounts: IrsaServiceAccount[];
-  /** The wave and phase of its service accounts; none when they are excluded or in no wave. */
-  readonly wave?: string;
-  readonly phase?: MigrationPhase;
-  /** Its role today (`serviceAccountRoleArn`), which the migration makes dual. */
-  readonly roleArn: string;
-}
-
-/** A role of the migration, with everything its resource needs. */
-export interface PlannedRole {
-  readonly parsed: ParsedRoleArn;
-  /**
-   * How it is used: `dual` (IRSA today, Pod Identity too), `created` (a new Pod Identity role),
-   * `irsa-only` (an IRSA role kept until retired), `target` (the target of a chain).
-   */
-  readonly kind: 'dual' | 'created' | 'irsa-only' | 'target';
-  /** It exists today: imported (`cdk import`), never created. */
-  readonly adopted: boolean;
-  readonly description?: string;
-  /** The trust policy document. */
-  readonly trust: any;
-  /** Its length as IAM counts it, and the limit. */
-  readonly trustLength: number;
-  readonly trustMax: number;
-  /**
-   * The trust the role has in the phase where it is widest: every IRSA use and every Pod Identity
-   * use trusted at once (what its stack's size is planned with, whatever the phase now).
-   */
-  readonly widestTrust: any;
-  /** The length of `widestTrust` as IAM counts it. */
-  readonly widestTrustLength: number;
-  /** The permissions (inline policy `permissions`) and managed policies. */
-  readonly statements: any[];
-  readonly managedPolicyArns: string[];
-  /** Target roles it chains to (inline policy `chain`). */
-  readonly chainsTo: string[];
-  /** The waves whose placements use it. */
-  readonly waves: string[];
-  /** The clusters whose OIDC provider its trust names. */
-  readonly irsaClusters: string[];
-}
-
-/** A service account the migration leaves on IRSA. */
-export interface LeftOnIrsa {
-  readonly sa: IrsaServiceAccount;
-  readonly reason: string;
-}
-
-/** The whole migration, decided once from its inputs. */
-export interface FleetPlan {
-  readonly placements: PlannedPlacement[];
-  readonly excluded: LeftOnIrsa[];
-  readonly unassigned: IrsaServiceAccount[];
-  /** The managed add-ons that use IRSA, by cluster and name. */
-  readonly addons: PlannedAddon[];
-  /** By ARN, in ARN order. */
-  readonly roles: Map<string, PlannedRole>;
-  readonly clusters: Map<string, PodIdentityCluster>;
-}
-
-/** What planning needs besides the plan. */
-export interface FleetInputs {
-  readonly clusters: PodIdentityCluster[];
-  readonly inventory: IrsaInventory;
-  readonly plan: MigrationPlan;
-  readonly phases: Map<string, WavePhase>;
-  readonly trustPolicyMaxLengthByAccount?: { [account: string]: number };
-  /** The roles as IAM holds them today: adopted roles are checked against them, or take their permissions. */
-  readonly collectedRoles?: CollectedRole[];
-}
 
 /** How a role is trusted by one service account of one placement. */
 interface Use {
@@ -349,89 +255,6 @@ function consolidate(plan: MigrationPlan, placements: PlannedPlacement[], drafts
   }
 }
 
-/** The add-on that owns a service account, and its cluster. */
-type Owner = { addon: InventoryAddon; cluster: PodIdentityCluster };
-
-/** Each service account owned by an add-on that uses IRSA, with its add-on. */
-function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodIdentityCluster>): Map<IrsaServiceAccount, Owner> {
-  const owners = new Map<IrsaServiceAccount, Owner>();
-  const addons = inventory.addons.filter((a) => a.serviceAccountRoleArn !== undefined);
-  if (addons.length === 0) {
-    return owners;
-  }
-  const byCluster = new Map<string, IrsaServiceAccount[]>();
-  for (const sa of inventory._entries()) {
-    (byCluster.get(sa.cluster) ?? byCluster.set(sa.cluster, []).get(sa.cluster)!).push(sa);
-  }
-  for (const addon of addons) {
-    const cluster = clusters.get(addon.cluster);
-    if (!cluster) {
-      throw new PlanningError(`the inventory has add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} (${addon.source}), which is not in clusters; add the cluster or leave its add-ons out of the inventory.`);
-    }
-    if (addon.podIdentityAssociations.length > 0) {
-      // the phases set the add-on's associations from none (before POD_IDENTITY) to its own: adopting would remove these
-      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} has a serviceAccountRoleArn and already ${addon.podIdentityAssociations.length} podIdentityAssociations (${addon.podIdentityAssociations.join(', ')}); `
-        + 'the migration sets them from its phases and would remove these. Remove them (aws eks update-addon --pod-identity-associations \'[]\') or the serviceAccountRoleArn, and record describe-addon again.');
-    }
-    const config = inventory.addonConfiguration(addon.addonName, addon.addonVersion);
-    const named = config && config.podIdentityServiceAccounts.length > 0 ? config.podIdentityServiceAccounts : undefined;
-    const owned = (byCluster.get(addon.cluster) ?? []).filter((sa) => sa.roleArn === addon.serviceAccountRoleArn
-      && (addon.namespace === undefined || sa.namespace === addon.namespace)
-      && (named === undefined || named.includes(sa.serviceAccount)));
-    if (owned.length === 0) {
-      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} uses role ${addon.serviceAccountRoleArn} through IRSA (serviceAccountRoleArn), but no service account of the cluster's inventory carries it`
-        + `${named ? ` among ${named.join(', ')}` : ''}: add the cluster's kubectl get serviceaccounts -A -o json output, or describe-addon output that is current.`);
-    }
-    for (const sa of owned) {
-      const other = owners.get(sa);
-      if (other) {
-        throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(addon.cluster)} carries the serviceAccountRoleArn of two add-ons, ${other.addon.addonName} and ${addon.addonName}; give each add-on a role of its own.`);
-      }
-      owners.set(sa, { addon, cluster });
-    }
-  }
-  return owners;
-}
-
-/**
- * The add-ons that use IRSA, with the wave of their service accounts: one wave for all of them
- * (they share the add-on's one serviceAccountRoleArn), and from POD_IDENTITY on only where the
- * recorded describe-addon-configuration of the add-on's version lists each of them.
- */
-function planAddons(owners: Map<IrsaServiceAccount, Owner>, placements: PlannedPlacement[], inventory: IrsaInventory): PlannedAddon[] {
-  const placementOf = new Map<IrsaServiceAccount, PlannedPlacement>();
-  placements.filter((p) => p.addon !== undefined).forEach((p) => placementOf.set(p.sa, p));
-  const grouped = new Map<InventoryAddon, { cluster: PodIdentityCluster; sas: IrsaServiceAccount[] }>();
-  for (const [sa, { addon, cluster }] of owners) {
-    (grouped.get(addon) ?? grouped.set(addon, { cluster, sas: [] }).get(addon)!).sas.push(sa);
-  }
-  const result: PlannedAddon[] = [];
-  for (const [addon, { cluster, sas }] of grouped) {
-    sas.sort((a, b) => `${a.namespace}/${a.serviceAccount}`.localeCompare(`${b.namespace}/${b.serviceAccount}`));
-    const waves = [...new Set(sas.map((sa) => placementOf.get(sa)?.wave ?? '(none)'))];
-    if (waves.length > 1) {
-      const where = sas.map((sa) => `${sa.namespace}/${sa.serviceAccount} in ${placementOf.get(sa) ? `wave ${placementOf.get(sa)!.wave}` : 'no wave (excluded or unselected)'}`);
-      throw new PlanningError(`add-on ${addon.addonName} on cluster ${JSON.stringify(addon.cluster)} has one serviceAccountRoleArn for all its service accounts, but the plan splits them: ${where.join(', ')}. Select them in one wave.`);
-    }
-    const first = placementOf.get(sas[0]);
-    if (first && hasAssociation(first.phase)) {
-      const config = inventory.addonConfiguration(addon.addonName, addon.addonVersion);
-      const fix = `Record aws eks describe-addon-configuration --addon-name ${addon.addonName} --addon-version ${addon.addonVersion} --output json and add it to the inventory (addAddonConfigurationFile)`;
-      if (!config) {
-        throw new PlanningError(`wave ${JSON.stringify(first.wave)} is at ${first.phase}, which gives add-on ${addon.addonName} ${addon.addonVersion} on cluster ${JSON.stringify(addon.cluster)} podIdentityAssociations, but nothing recorded says this version supports Pod Identity. ${fix}; or keep the wave at DUAL_TRUST.`);
-      }
-      const missing = sas.filter((sa) => !config.podIdentityServiceAccounts.includes(sa.serviceAccount));
-      if (missing.length > 0) {
-        const supported = config.podIdentityServiceAccounts.length === 0 ? 'no service account: this version does not support Pod Identity' : config.podIdentityServiceAccounts.join(', ');
-        throw new PlanningError(`wave ${JSON.stringify(first.wave)} is at ${first.phase}, but add-on ${addon.addonName} ${addon.addonVersion} on cluster ${JSON.stringify(addon.cluster)} supports Pod Identity for ${supported} (${config.source}), not for ${missing.map((sa) => sa.serviceAccount).join(', ')}. `
-          + 'Upgrade the add-on to a version whose describe-addon-configuration lists them (and record its describe-addon and describe-addon-configuration output), or keep the wave at DUAL_TRUST.');
-      }
-    }
-    result.push({ addon, cluster, serviceAccounts: sas, wave: first?.wave, phase: first?.phase, roleArn: addon.serviceAccountRoleArn! });
-  }
-  return result.sort((a, b) => `${a.addon.cluster}|${a.addon.addonName}`.localeCompare(`${b.addon.cluster}|${b.addon.addonName}`));
-}
-
 function describeKind(kind: RoleDraft['kind']): string {
   switch (kind) {
     case 'dual': return 'a role its service accounts use through IRSA and Pod Identity';
@@ -598,77 +421,6 @@ function targetStatements(d: RoleDraft): any[] {
   });
 }
 
-/** The plan's entry for a role, and its key (an exact name wins over the longest `*` pattern). */
-export function declaredFor(plan: MigrationPlan, role: { readonly arn: string; readonly roleName: string }):
-{ key: string; permissions: MigrationRolePlan } | undefined {
-  const roles = plan.roles ?? {};
-  if (roles[role.arn]) {
-    return { key: role.arn, permissions: roles[role.arn] };
-  }
-  const roleName = role.roleName;
-  if (roles[roleName]) {
-    return { key: roleName, permissions: roles[roleName] };
-  }
-  const pattern = Object.keys(roles)
-    .filter((k) => k.endsWith('*') && roleName.startsWith(k.slice(0, -1)))
-    .sort((a, b) => b.length - a.length)[0];
-  return pattern === undefined ? undefined : { key: pattern, permissions: roles[pattern] };
-}
-
-/**
- * What an existing role may do once adopted: the plan's entry, which must mean what IAM holds when
- * the role was collected; or, without an entry, what was collected.
- */
-function adoptedPermissions(plan: MigrationPlan, role: ParsedRoleArn, collected: CollectedRole | undefined, collecting: boolean): MigrationRolePlan {
-  const declared = declaredFor(plan, role);
-  if (declared?.permissions.exists === false) {
-    throw new PlanningError(`role ${role.arn}: the plan's roles[${JSON.stringify(declared.key)}] says "exists": false, but service accounts are annotated with it: `
-      + 'an IRSA role exists today, and the migration adopts it (cdk import) rather than creating it. '
-      + 'Remove "exists": false (it is for a role that does not exist yet, such as a new cross-account target).');
-  }
-  if (declared === undefined) {
-    if (collected === undefined) {
-      throw new PlanningError(`role ${JSON.stringify(role.roleName)} has no permissions in the plan${collecting ? ' and was not collected' : ''}. Adopting it would replace what it may do today with nothing: `
-        + `declare roles[${JSON.stringify(role.roleName)}] with its statements and managedPolicyArns (what the role may do today), ${collecting ? 'collect it into roles.json, ' : ''}or exclude its service accounts.`);
-    }
-    return { account: role.account, statements: inlineStatements(collected.inlinePolicies), managedPolicyArns: [...collected.managedPolicyArns] };
-  }
-  if (collected !== undefined) {
-    const diffs = permissionDifferences(
-      { statements: declared.permissions.statements ?? [], managedPolicyArns: declared.permissions.managedPolicyArns ?? [] },
-      { statements: inlineStatements(collected.inlinePolicies), managedPolicyArns: collected.managedPolicyArns });
-    if (diffs.length > 0) {
-      throw new PlanningError(`role ${role.arn}: the plan's roles[${JSON.stringify(declared.key)}] differs from what IAM holds (collected): ${diffs.join('; ')}. `
-        + `Adopting the role as declared would change what it may do today: make roles[${JSON.stringify(declared.key)}] say what IAM holds${declared.key === role.roleName ? ', or remove it to take the collected permissions' : ''}.`);
-    }
-  }
-  return declared.permissions;
-}
-
-/**
- * The permissions of a consolidated role: its own plan entry when declared; otherwise those of the
- * per-cluster roles, which must all be the same (taking one of several would drop permissions).
- */
-function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedPlacement[],
-  adopted: (role: ParsedRoleArn) => MigrationRolePlan): MigrationRolePlan {
-  if (plan.roles?.[roleName]) {
-    return plan.roles[roleName];
-  }
-  const byShape = new Map<string, string[]>();
-  let first: MigrationRolePlan | undefined;
-  for (const p of uses) {
-    const permissions = adopted(p.sa.role);
-    first = first ?? permissions;
-    const shape = JSON.stringify({ statements: permissions.statements ?? [], managedPolicyArns: [...(permissions.managedPolicyArns ?? [])].sort() });
-    byShape.set(shape, [...(byShape.get(shape) ?? []), p.sa.role.roleName]);
-  }
-  if (byShape.size > 1) {
-    const groups = [...byShape.values()].map((names) => [...new Set(names)].sort().join(', '));
-    throw new PlanningError(`consolidating ${serviceAccount} into role ${JSON.stringify(roleName)}: the per-cluster roles have different permissions (${groups.map((g, i) => `${i + 1}: ${g}`).join('; ')}), and taking one set would drop the others. Declare roles[${JSON.stringify(roleName)}] with the permissions the shared role needs.`);
-  }
-  return { statements: first?.statements ?? [], managedPolicyArns: first?.managedPolicyArns ?? [] };
-}
-
 /** Whether a selector (every field given) matches a service account. */
 export function matches(selector: ServiceAccountSelector, sa: IrsaServiceAccount, cluster: PodIdentityCluster): boolean {
   return (selector.namespace === undefined || selector.namespace === sa.namespace)
@@ -692,45 +444,6 @@ export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[
       .map((a) => `add-on ${a.addon.addonName} (serviceAccountRoleArn ${a.roleArn}${a.phase ? ` until ANNOTATION_REMOVED; wave ${a.wave} is at ${a.phase}` : ''})`),
   ];
   return [...roles, ...left];
-}
-
-/**
- * The plan with every role's `statements` as IAM JSON: an `iam.PolicyStatement` (what a TypeScript
- * or Python user writes first) becomes its JSON; anything else that is not a statement fails,
- * naming the role and the expected shape.
- */
-function withStatementsAsJson(plan: MigrationPlan): MigrationPlan {
-  if (plan.roles === undefined) {
-    return plan;
-  }
-  const roles: { [name: string]: MigrationRolePlan } = {};
-  for (const [name, entry] of Object.entries(plan.roles)) {
-    if (entry?.statements === undefined) {
-      roles[name] = entry;
-      continue;
-    }
-    if (!Array.isArray(entry.statements)) {
-      throw new PlanningError(`plan roles[${JSON.stringify(name)}].statements: expected a list of IAM policy statements; got ${describeValue(entry.statements)}.`);
-    }
-    const statements = entry.statements.map((s, i) => {
-      if (s !== null && typeof s === 'object' && typeof s.toStatementJson === 'function') {
-        return s.toStatementJson();
-      }
-      if (s === null || typeof s !== 'object' || Array.isArray(s) || (s.Action === undefined && s.NotAction === undefined)) {
-        throw new PlanningError(`plan roles[${JSON.stringify(name)}].statements[${i}]: expected an IAM policy statement, as JSON `
-          + `({ "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::bucket/*"] }) or an iam.PolicyStatement; got ${describeValue(s)}.`);
-      }
-      return s;
-    });
-    roles[name] = { ...entry, statements };
-  }
-  return { ...plan, roles };
-}
-
-/** A value for a message: its JSON, cut short. */
-function describeValue(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /**

@@ -4,7 +4,7 @@
  * migrated service account and add-on (the annotation and `serviceAccountRoleArn` its phase removes),
  * and the clusters whose agent the foundation installs (they show it afterwards).
  */
-import { FleetPlan } from './fleet-plan';
+import { FleetPlan } from './design';
 import { PlacementRecord } from './placement';
 import { AgentStatus, PodIdentityCluster } from '../../pod-identity-cluster';
 import { IrsaInventory } from '../irsa-inventory';

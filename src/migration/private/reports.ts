@@ -1,4 +1,4 @@
-import { FleetPlan } from './fleet-plan';
+import { FleetPlan } from './design';
 import { WavePhase, CONTEXT_PREFIX } from './phase-state';
 import { oidcProviderInAccount } from '../../private/trust';
 import { MigrationPlan } from '../plan';

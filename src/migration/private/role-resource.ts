@@ -1,5 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { PlannedRole } from './fleet-plan';
+import { PlannedRole } from './design';
 
 /** A role as it is written into its stack. */
 export interface RoleTemplateInput {
