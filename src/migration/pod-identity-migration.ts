@@ -12,7 +12,7 @@ import { MigrationPhase } from '../migration-phase';
 import { PodIdentityAgentAddon } from '../pod-identity-agent-addon';
 import { PodIdentityCluster } from '../pod-identity-cluster';
 import { writeArtifacts } from './private/artifacts';
-import { Assignment, assignmentChanges, AssignmentRecord, guardAssignments } from './private/assignment-guard';
+import { assignmentChanges, AssignmentRecord, currentAssignments, guardAssignments } from './private/assignment-guard';
 import { FleetPlan, PlannedRole } from './private/design';
 import { checkPlacementNotLost, checkRetirements, checkRoleStackSizes, checkTrustLengths, chooseHomeRegion } from './private/design-checks';
 import { planFleet } from './private/fleet-plan';
@@ -375,20 +375,7 @@ export class PodIdentityMigration extends Construct {
    * existed (version 1) gets it from this synthesis.
    */
   private guardAssignments(record: PlacementRecord | undefined): AssignmentRecord {
-    const current: Assignment[] = [];
-    for (const p of this.fleet.placements) {
-      const { namespace, serviceAccount } = p.sa;
-      current.push({ clusterArn: p.cluster.clusterArn, namespace, serviceAccount, wave: p.wave, phase: p.phase });
-    }
-    const left = [
-      ...this.fleet.excluded.map((e) => ({ sa: e.sa, reason: `excluded: ${e.reason}` })),
-      ...this.fleet.unassigned.map((sa) => ({ sa, reason: 'no wave selects it' })),
-    ];
-    for (const { sa, reason } of left) {
-      const cluster = this.fleet.clusters.get(sa.cluster)!;
-      const { namespace, serviceAccount } = sa;
-      current.push({ clusterArn: cluster.clusterArn, namespace, serviceAccount, phase: MigrationPhase.IRSA_ONLY, reason });
-    }
+    const current = currentAssignments(this.fleet);
     const known = record?.serviceAccounts !== undefined && record.waves !== undefined;
     return guardAssignments({
       recorded: known ? { waves: record!.waves!, serviceAccounts: record!.serviceAccounts! } : undefined,

@@ -1,3 +1,4 @@
+import { FleetPlan } from './design';
 import { PlanningError, WavePhase } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { parseClusterArn } from '../../private/names';
@@ -236,4 +237,26 @@ function splitKey(key: string): [string, string] {
 /** The name in a cluster ARN (the migration's clusters have concrete ARNs). */
 function clusterNameOf(clusterArn: string): string {
   return parseClusterArn(clusterArn)?.clusterName ?? clusterArn;
+}
+
+/**
+ * Where the design puts each service account of the inventory: its wave and phase when placed, or
+ * IRSA_ONLY with the reason (excluded, or no wave selects it).
+ */
+export function currentAssignments(fleet: FleetPlan): Assignment[] {
+  const current: Assignment[] = [];
+  for (const p of fleet.placements) {
+    const { namespace, serviceAccount } = p.sa;
+    current.push({ clusterArn: p.cluster.clusterArn, namespace, serviceAccount, wave: p.wave, phase: p.phase });
+  }
+  const left = [
+    ...fleet.excluded.map((e) => ({ sa: e.sa, reason: `excluded: ${e.reason}` })),
+    ...fleet.unassigned.map((sa) => ({ sa, reason: 'no wave selects it' })),
+  ];
+  for (const { sa, reason } of left) {
+    const cluster = fleet.clusters.get(sa.cluster)!;
+    const { namespace, serviceAccount } = sa;
+    current.push({ clusterArn: cluster.clusterArn, namespace, serviceAccount, phase: MigrationPhase.IRSA_ONLY, reason });
+  }
+  return current;
 }
