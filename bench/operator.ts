@@ -7,7 +7,7 @@
  *   npx projen bench:operator                              # waves 2x5, 5x10, 10x30, 20x5, 50x50 (clusters x service accounts)
  *   npx projen bench:operator -- --waves 2x5,10x30 --latency-ms 50
  *   npx projen bench:operator -- --smoke                   # 2x5, 3x4, 5x2, 10x1: that it works (CI)
- *   npx projen bench:operator -- --waves 50x50 --steps apply --engine-only   # the engine alone (the scripts take an hour there)
+ *   npx projen bench:operator -- --waves 50x50 --steps apply --engine-only   # the engine alone (the scripts take hours there)
  *
  * The fleet is stand-ins, each charging what the real one costs:
  *   - every API request: a fixed latency (--latency-ms, default 50 ms);
@@ -85,7 +85,7 @@ function options(argv: string[]): Options {
     } else if (a === '--keep') {
       o.keep = true;
     } else if (a === '--engine-only') {
-      // the former scripts take about an hour on 50x50: the engine alone, its lines not compared
+      // the former scripts take hours on 50x50 (their own work grows faster than the wave): the engine alone, its lines not compared
       o.engineOnly = true;
     } else if (a === '--steps') {
       o.steps = value().split(',').map((x) => {
