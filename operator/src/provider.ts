@@ -132,12 +132,16 @@ export async function providerVerify(p: ProviderStep, reader: ProviderReader): P
 /** Runs the provider verify; prints the lines and RESULT; the exit status. */
 export async function runProviderVerify(p: ProviderStep, reader: ProviderReader, out: (line: string) => void, json?: string): Promise<number> {
   out(`INFO ${p.cluster.name} OIDC provider ${p.step}: verify`);
-  const lines = await providerVerify(p, reader);
+  return finish(p, 'verify', await providerVerify(p, reader), out, json);
+}
+
+/** Prints a provider step's lines and RESULT, writes --json when given; the exit status. */
+function finish(p: ProviderStep, step: 'preflight' | 'verify', lines: CheckLine[], out: (line: string) => void, json?: string): number {
   lines.forEach((l) => out(renderLine(l)));
   const failed = lines.filter((l) => l.status === 'FAIL').length;
-  if (json) fs.writeFileSync(json, jsonResult({ wave: 'oidc-providers', step: 'verify', cluster: p.cluster.name, providerStep: p.step }, failed, lines));
-  out(failed > 0 ? `RESULT ${p.cluster.name} provider verify ${p.step}: ${failed} checks failed`
-    : `RESULT ${p.cluster.name} provider verify ${p.step}: every check passed`);
+  if (json) fs.writeFileSync(json, jsonResult({ wave: 'oidc-providers', step, cluster: p.cluster.name, providerStep: p.step }, failed, lines));
+  out(failed > 0 ? `RESULT ${p.cluster.name} provider ${step} ${p.step}: ${failed} checks failed`
+    : `RESULT ${p.cluster.name} provider ${step} ${p.step}: every check passed`);
   return failed > 0 ? 1 : 0;
 }
 
@@ -253,11 +257,5 @@ export function parseProviderArgs(script: string, args: string[], now: Date): { 
 export async function runProviderPreflight(p: ProviderStep, reader: ProviderReader, since: Date, out: (line: string) => void,
   kubectlFound = onPath('kubectl'), json?: string): Promise<number> {
   out(`INFO ${p.cluster.name} OIDC provider ${p.step}: preflight`);
-  const lines = await providerPreflight(p, reader, since, kubectlFound);
-  lines.forEach((l) => out(renderLine(l)));
-  const failed = lines.filter((l) => l.status === 'FAIL').length;
-  if (json) fs.writeFileSync(json, jsonResult({ wave: 'oidc-providers', step: 'preflight', cluster: p.cluster.name, providerStep: p.step }, failed, lines));
-  out(failed > 0 ? `RESULT ${p.cluster.name} provider preflight ${p.step}: ${failed} checks failed`
-    : `RESULT ${p.cluster.name} provider preflight ${p.step}: every check passed`);
-  return failed > 0 ? 1 : 0;
+  return finish(p, 'preflight', await providerPreflight(p, reader, since, kubectlFound), out, json);
 }

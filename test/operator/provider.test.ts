@@ -7,7 +7,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseProviderArgs, ProviderStep, ProviderUsageError, providerPreflight, providerVerify, readProviderStep } from '../../operator/src/provider';
+import {
+  parseProviderArgs, ProviderStep, ProviderUsageError, providerPreflight, providerVerify, readProviderStep, runProviderVerify,
+} from '../../operator/src/provider';
 import { Outcome, ProviderReader } from '../../operator/src/reader';
 import {
   checkProviderAddons, checkProviderExists, checkProviderPods, checkProviderRoles, checkWebIdentityEvidence, webIdentityUse,
@@ -235,4 +237,25 @@ describe('the engine\'s provider verify', () => {
     expect(lines(await providerVerify(at('RETIRING'), reader))).toEqual(['FAIL ledger - provider: cannot call iam get-open-id-connect-provider: '
       + 'An error occurred (AccessDenied) when calling the GetOpenIDConnectProvider operation: no']);
   });
+});
+
+test('a provider step prints its lines and RESULT, exits 1 on a FAIL, and writes --json with what each check expected and saw', async () => {
+  const reader = new StandIn();
+  reader.resource = { ok: true, value: { physicalId: PROVIDER, status: 'UPDATE_FAILED' } };
+  const out: string[] = [];
+  const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'provider-json-')), 'verify.json');
+  const status = await runProviderVerify(readProviderStep(providersDir('RETIRING'), 'ledger', 'verify.sh'), reader, (l) => out.push(l), json);
+  expect(status).toBe(1);
+  expect(out).toEqual([
+    'INFO ledger OIDC provider RETIRING: verify',
+    `PASS ledger - provider: ${PROVIDER} exists`,
+    `FAIL ledger - stack: expected Ledger-OidcProvider to hold ${PROVIDER}, complete; saw ${PROVIDER} UPDATE_FAILED`,
+    'RESULT ledger provider verify RETIRING: 1 checks failed',
+  ]);
+  const doc = JSON.parse(fs.readFileSync(json, 'utf8'));
+  expect([doc.wave, doc.step, doc.cluster, doc.providerStep, doc.failed]).toEqual(['oidc-providers', 'verify', 'ledger', 'RETIRING', 1]);
+  expect(doc.checks.map((c: any) => [c.check, c.status, c.expected, c.seen])).toEqual([
+    ['provider', 'PASS', 'exists', 'exists'],
+    ['stack', 'FAIL', `${PROVIDER}, complete`, `${PROVIDER} UPDATE_FAILED`],
+  ]);
 });

@@ -62,7 +62,7 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
 /** A plan `roles` key that is an ARN and an entry's `account` must agree. */
 function checkRoleKeys(plan: MigrationPlan): void {
   for (const [key, entry] of Object.entries(plan.roles ?? {})) {
-    const fromArn = accountOfRoleArn(key);
+    const fromArn = roleArnAccount(key);
     if (fromArn !== undefined && entry?.account !== undefined && entry.account !== fromArn) {
       throw new PlanningError(`plan roles[${JSON.stringify(key)}] names account ${entry.account}, but its ARN is in ${fromArn}: remove "account" or correct the ARN.`);
     }
@@ -455,13 +455,13 @@ function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clus
   const declared = new Set<string>();
   clusters.forEach((c) => c.account !== undefined && declared.add(c.account));
   (plan.crossAccount ?? []).forEach((c) => {
-    const account = accountOfRoleArn(c.targetRoleArn);
+    const account = roleArnAccount(c.targetRoleArn);
     if (account) {
       declared.add(account);
     }
   });
   for (const [key, entry] of Object.entries(plan.roles ?? {})) {
-    [accountOfRoleArn(key), entry?.account].forEach((a) => a !== undefined && declared.add(a));
+    [roleArnAccount(key), entry?.account].forEach((a) => a !== undefined && declared.add(a));
   }
   for (const d of drafts.values()) {
     if (!declared.has(d.parsed.account)) {
@@ -472,9 +472,4 @@ function checkAccounts(plan: MigrationPlan, drafts: Map<string, RoleDraft>, clus
         + `if the role does live in that account, declare it: roles[${JSON.stringify(d.parsed.arn)}] with its permissions, or "account": "${d.parsed.account}" on its entry.`);
     }
   }
-}
-
-/** The account of a role ARN (a plan `roles` key may be one); none for a name. */
-function accountOfRoleArn(key: string): string | undefined {
-  return roleArnAccount(key);
 }
