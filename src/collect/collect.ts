@@ -15,16 +15,16 @@
  *
  * plan.json, state.json and placement.json are the operator's and are never written.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { MigrationFiles } from '../migration/plan';
 import {
-  AgentStatusName, agentStatusOf, awsErrorOf, CollectError, ComputeTypeName, computeTypeOf, contextTarget, DENIED, irsaRoles, kubectlProblem,
-  NO_CREDENTIALS, oidcProviderArn, ownWorkloads, WORKLOAD_KINDS,
+  AgentStatusName, agentStatusOf, CollectError, ComputeTypeName, computeTypeOf, contextTarget, irsaRoles, oidcProviderArn, ownWorkloads,
+  WORKLOAD_KINDS,
 } from './private/collect-facts';
 import { parsePlacement, PlacementRecord } from '../migration/private/placement';
 import { clusterArnFields, roleArnParts } from '../private/arns';
+import { IamTarget, Tools } from './private/collect-tools';
 
 export { CollectError } from './private/collect-facts';
 
@@ -52,13 +52,6 @@ export interface CollectResult {
   readonly roles: number;
   readonly files: string[];
   readonly warnings: string[];
-}
-
-/** Where an account's IAM is read: the AWS CLI profile and the region of the endpoint. */
-interface IamTarget {
-  account: string;
-  profile?: string;
-  region: string;
 }
 
 /** One cluster, as read. */
@@ -96,9 +89,37 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
     warnings.push(line);
     io.log(`WARN ${line}`);
   };
+  const { clusters, configurations } = collectClusters(tools, options, io);
+  // IAM and STS are global, but the AWS CLI needs a region for their endpoint: the first cluster's
+  const iam: IamAccess = {
+    region: clusters[0].region,
+    profile: (account: string) => options.accountProfiles?.[account] ?? clusters.find((c) => c.account === account)?.profile,
+  };
+  findOidcProviders(tools, clusters, iam, warn);
+  const { users, targets, recalled } = roleUsers(options, clusters);
+  const roles = collectRoles(tools, users, iam, io, warn);
+  io.log(`roles: ${roles.length} role(s) from ${new Set(roles.map((r) => r.arn.split(':')[4])).size} account(s)${targets > 0 ? ` (${targets} of them cross-account targets named by plan.json)` : ''}`
+    + `${recalled > 0 ? ` (${recalled} of them no longer shown by their clusters, recorded in placement.json)` : ''}`);
 
+  const files = write(options, clusters, configurations, roles);
+  io.log(`wrote ${files.length} files to ${options.out}`);
+  return { clusters: clusters.length, roles: roles.length, files, warnings };
+}
+
+/** An add-on version's `describe-addon-configuration`, and the file it is written to. */
+type AddonConfiguration = { doc: any; file: string };
+
+/** How IAM is reached: the region of its endpoint, and the profile for an account. */
+interface IamAccess {
+  readonly region: string;
+  readonly profile: (account: string) => string | undefined;
+}
+
+/** Each context's cluster, each given once, and the add-on configurations their add-ons need (each once). */
+function collectClusters(tools: Tools, options: CollectOptions,
+  io: CollectIo): { clusters: Collected[]; configurations: Map<string, AddonConfiguration> } {
   const clusters: Collected[] = [];
-  const configurations = new Map<string, { doc: any; file: string }>();
+  const configurations = new Map<string, AddonConfiguration>();
   options.contexts.forEach((context, index) => {
     const c = collectCluster(tools, context);
     const other = clusters.find((x) => x.clusterArn === c.clusterArn);
@@ -122,16 +143,15 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
     io.log(`[${index + 1}/${options.contexts.length}] ${c.name} (${c.region}, ${c.account}): ${sas.length} service accounts (${irsa} IRSA), ${c.workloads.items.length} workloads, ${addonText}, ${c.computeType} (${c.why}), agent ${c.podIdentityAgent}`);
     clusters.push(c);
   });
+  return { clusters, configurations };
+}
 
-  // the clusters' OIDC providers, as IAM lists them per account
+/** The clusters' OIDC providers, as IAM lists them per account: each cluster's set when IAM has it, a warning when not. */
+function findOidcProviders(tools: Tools, clusters: Collected[], iam: IamAccess, warn: (line: string) => void): void {
   const providerLists = new Map<string, Set<string>>();
-  const iamProfile = (account: string) => options.accountProfiles?.[account] ?? clusters.find((c) => c.account === account)?.profile;
-  // IAM and STS are global, but the AWS CLI needs a region for their endpoint: the first cluster's
-  const iamRegion = clusters[0].region;
-  const account = (id: string, profile: string | undefined) => ({ account: id, profile, region: iamRegion });
   for (const c of clusters) {
     if (!providerLists.has(c.account)) {
-      const list = tools.iam(account(c.account, iamProfile(c.account)), ['list-open-id-connect-providers'], `the OIDC providers of account ${c.account}`);
+      const list = tools.iam({ account: c.account, profile: iam.profile(c.account), region: iam.region }, ['list-open-id-connect-providers'], `the OIDC providers of account ${c.account}`);
       providerLists.set(c.account, new Set((list.OpenIDConnectProviderList ?? []).map((p: any) => p.Arn)));
     }
     const arn = oidcProviderArn(c.partition, c.account, `https://${c.oidcIssuer}`);
@@ -141,8 +161,14 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       warn(`${c.name}: no IAM OIDC provider for ${c.oidcIssuer} in account ${c.account}: IRSA cannot work on this cluster today; clusters.json leaves oidcProviderArn out.`);
     }
   }
+}
 
-  // every IRSA role, and the cross-account targets plan.json adopts, read from its own account
+/**
+ * Every IRSA role with who uses it; the cross-account targets plan.json adopts; the IRSA roles the
+ * clusters no longer show (the annotation or serviceAccountRoleArn a phase removed) that the folder's
+ * placement file records for the migration's service accounts and add-ons. With how many of each.
+ */
+function roleUsers(options: CollectOptions, clusters: Collected[]): { users: Map<string, string[]>; targets: number; recalled: number } {
   const users = irsaRoles(clusters.map((c) => ({ name: c.name, serviceAccounts: c.serviceAccounts.items, addons: c.addons })));
   const planFile = path.join(options.out, 'plan.json');
   let targets = 0;
@@ -153,8 +179,6 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       users.set(c.targetRoleArn, [...(users.get(c.targetRoleArn) ?? []), `plan.json crossAccount ${c.namespace}/${c.serviceAccount}`]);
     }
   }
-  // and the IRSA roles the clusters no longer show (the annotation or serviceAccountRoleArn a phase
-  // removed) that the folder's placement file records for the migration's service accounts and add-ons
   const placementFile = path.join(options.out, 'placement.json');
   let recalled = 0;
   if (fs.existsSync(placementFile)) {
@@ -175,6 +199,11 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       }
     }
   }
+  return { users, targets, recalled };
+}
+
+/** The roles, each read from its own account (whose credentials must reach it), as roles.json holds them, in ARN order. */
+function collectRoles(tools: Tools, users: Map<string, string[]>, iam: IamAccess, io: CollectIo, warn: (line: string) => void): any[] {
   const byAccount = new Map<string, { arn: string; name: string; who: string[] }[]>();
   for (const [arn, who] of [...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const role = roleArnParts(arn);
@@ -186,17 +215,17 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
   }
   const found = new Map<string, any>();
   for (const [roleAccount, wanted] of [...byAccount.entries()].sort()) {
-    const profile = iamProfile(roleAccount);
+    const profile = iam.profile(roleAccount);
     const names = wanted.map((w) => w.name).join(', ');
     const fix = `Give --account-profile ${roleAccount}=<a profile of that account> (IAM read access: iam:GetAccountAuthorizationDetails, or iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy and iam:ListAttachedRolePolicies).`;
-    const reached = tools.callerAccount(profile, iamRegion);
+    const reached = tools.callerAccount(profile, iam.region);
     if (reached.error !== undefined) {
       throw new CollectError(`collect: roles in account ${roleAccount} (${names}) cannot be read: ${profile === undefined ? 'no context\'s profile reaches that account, and the default credentials fail' : `profile ${profile} fails`} (${reached.error}). ${fix}`);
     }
     if (reached.account !== roleAccount) {
       throw new CollectError(`collect: roles in account ${roleAccount} (${names}) cannot be read: ${profile === undefined ? 'the default credentials reach' : `profile ${profile} reaches`} account ${reached.account}. ${fix}`);
     }
-    for (const role of readRoles(tools, account(roleAccount, profile), wanted.map((w) => w.name), io)) {
+    for (const role of readRoles(tools, { account: roleAccount, profile, region: iam.region }, wanted.map((w) => w.name), io)) {
       found.set(role.Arn, role);
     }
   }
@@ -218,12 +247,7 @@ export function collect(options: CollectOptions, io: CollectIo): CollectResult {
       managedPolicyArns: (role.AttachedManagedPolicies ?? []).map((p: any) => p.PolicyArn).sort(),
     });
   }
-  io.log(`roles: ${roles.length} role(s) from ${new Set(roles.map((r) => r.arn.split(':')[4])).size} account(s)${targets > 0 ? ` (${targets} of them cross-account targets named by plan.json)` : ''}`
-    + `${recalled > 0 ? ` (${recalled} of them no longer shown by their clusters, recorded in placement.json)` : ''}`);
-
-  const files = write(options, clusters, configurations, roles);
-  io.log(`wrote ${files.length} files to ${options.out}`);
-  return { clusters: clusters.length, roles: roles.length, files, warnings };
+  return roles;
 }
 
 /**
@@ -351,84 +375,4 @@ function write(options: CollectOptions, clusters: Collected[], configurations: M
     fs.writeFileSync(path.join(out, file), text);
   }
   return [...files.keys()];
-}
-
-/** kubectl and the AWS CLI, run as the operator; failures become `CollectError`s that say what to do. */
-class Tools {
-  constructor(private readonly io: CollectIo) {}
-
-  public kubectl(context: string, args: string[], what: string): any {
-    const r = this.run('kubectl', args);
-    if (r.status !== 0) {
-      if (/context .* does not exist|cannot locate context|context was not found|cannot find context|no context exists/i.test(r.stderr)) {
-        const list = this.run('kubectl', ['config', 'get-contexts', '-o', 'name']);
-        const names = list.stdout.trim().split('\n').filter((l) => l !== '');
-        throw new CollectError(`collect: context "${context}" is not in the kubeconfig (${this.io.env.KUBECONFIG ?? '~/.kube/config'}); it has ${names.length === 0 ? 'no contexts' : names.join(', ')}. Add it with: aws eks update-kubeconfig --name <cluster> --region <region> --alias ${context}`);
-      }
-      throw new CollectError(`collect: context "${context}": kubectl ${args.join(' ')} (${what}): ${kubectlProblem(r.stderr)}`);
-    }
-    return parse(r.stdout, `kubectl ${args.join(' ')}`);
-  }
-
-  public aws(who: string, args: string[], profile?: string, region?: string): any {
-    const full = [...args, ...(region ? ['--region', region] : []), ...(profile ? ['--profile', profile] : []), '--output', 'json'];
-    const r = this.run('aws', full);
-    if (r.status !== 0) throw this.awsFailure(who, full, r.stderr, profile);
-    return parse(r.stdout, `aws ${full.join(' ')}`);
-  }
-
-  /** An IAM read; `undefined` for a role that does not exist (`missing`), or a call that is denied (`denied`). */
-  public iam(where: IamTarget, args: string[], what: string, allow: { missing?: boolean; denied?: boolean } = {}): any {
-    const full = ['iam', ...args, '--region', where.region, ...(where.profile ? ['--profile', where.profile] : []), '--output', 'json'];
-    const r = this.run('aws', full);
-    if (r.status !== 0) {
-      const code = awsErrorOf(r.stderr).code ?? '';
-      if ((allow.missing && code === 'NoSuchEntity') || (allow.denied && DENIED.test(code))) return undefined;
-      throw this.awsFailure(`${what} (account ${where.account})`, full, r.stderr, where.profile);
-    }
-    return parse(r.stdout, `aws ${full.join(' ')}`);
-  }
-
-  /** The account a profile's credentials reach (sts get-caller-identity), or why they do not work. */
-  public callerAccount(profile: string | undefined, region: string): { account?: string; error?: string } {
-    const r = this.run('aws', ['sts', 'get-caller-identity', '--region', region, ...(profile ? ['--profile', profile] : []), '--output', 'json']);
-    if (r.status !== 0) {
-      const e = awsErrorOf(r.stderr);
-      return { error: `${e.code ? `${e.code}: ` : ''}${e.message}` };
-    }
-    return { account: parse(r.stdout, 'aws sts get-caller-identity').Account };
-  }
-
-  private awsFailure(who: string, args: string[], stderr: string, profile?: string): CollectError {
-    const e = awsErrorOf(stderr);
-    const call = `aws ${args.join(' ')}`;
-    const as = profile === undefined ? 'the default credentials' : `profile ${profile}`;
-    if (e.code !== undefined && DENIED.test(e.code)) {
-      return new CollectError(`collect: ${who}: not permitted: ${call} was denied to ${as} (${e.code}: ${e.message}). collect needs read access: eks:DescribeCluster, eks:ListNodegroups, eks:ListAddons, eks:DescribeAddon, eks:DescribeAddonConfiguration, iam:ListOpenIDConnectProviders, iam:GetAccountAuthorizationDetails (or iam:GetRole, iam:ListRolePolicies, iam:GetRolePolicy, iam:ListAttachedRolePolicies).`);
-    }
-    if (NO_CREDENTIALS.test(`${e.code ?? ''} ${e.message}`)) {
-      return new CollectError(`collect: ${who}: no valid AWS credentials for ${as}: ${e.code ? `${e.code}: ` : ''}${e.message} (aws sso login, or give the context's profile).`);
-    }
-    if (e.code === 'ResourceNotFoundException' && args[1] === 'describe-cluster') {
-      return new CollectError(`collect: ${who}: ${as} finds no EKS cluster of that name in that region (${e.message}): the cluster was deleted, or the credentials reach another account.`);
-    }
-    return new CollectError(`collect: ${who}: ${call} failed: ${e.code ? `${e.code}: ` : ''}${e.message}`);
-  }
-
-  private run(tool: string, args: string[]): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync(tool, args, { env: { ...this.io.env, AWS_PAGER: '' } as NodeJS.ProcessEnv, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
-    if (r.error !== undefined) {
-      const install = tool === 'kubectl' ? 'https://kubernetes.io/docs/tasks/tools/' : 'https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html';
-      throw new CollectError(`collect: cannot run ${tool} (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}): install it (${install}) and put it on PATH.`);
-    }
-    return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-  }
-}
-
-function parse(text: string, what: string): any {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CollectError(`collect: ${what} printed no JSON (${(e as Error).message}): ${text.slice(0, 120)}`);
-  }
 }
