@@ -122,6 +122,34 @@ project.eslint?.addOverride({
   },
 });
 
+// The migration core (CONTRIBUTING.md, layers): designMigration() and what it calls decide everything
+// without a construct or a file (src/migration/private, but for the three files that make resources,
+// write files and read the library's version); the renderers make text from the design's reports and
+// import no CDK either.
+const NO_FILES = ['fs', 'child_process', 'path'].map((name) => ({ name, message: 'the migration design and its renderers are pure: no file system or processes (CONTRIBUTING.md, layers)' }));
+project.eslint?.addOverride({
+  files: ['src/migration/private/**/*.ts'],
+  excludedFiles: ['src/migration/private/migration-resources.ts', 'src/migration/private/write-files.ts', 'src/migration/private/library-version.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      paths: [
+        ...['constructs', 'cdk8s'].map((name) => ({ name, message: 'the migration design makes no constructs: the construct materializes it (CONTRIBUTING.md, layers)' })),
+        ...NO_FILES,
+      ],
+    }],
+  },
+});
+project.eslint?.addOverride({
+  files: ['src/migration/runbook.ts', 'src/migration/private/wave-scripts.ts', 'src/migration/private/*-runbook.ts', 'src/migration/private/artifacts.ts',
+    'src/migration/private/service-account-documents.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      paths: [...['constructs', 'cdk8s'].map((name) => ({ name, message: 'renderers make text from the design\'s reports: no CDK (CONTRIBUTING.md, layers)' })), ...NO_FILES],
+      patterns: [{ group: ['aws-cdk-lib', 'aws-cdk-lib/*'], message: 'renderers make text from the design\'s reports: no CDK (CONTRIBUTING.md, layers)' }],
+    }],
+  },
+});
+
 // README examples must compile: jsii-rosetta extracts every ```ts block and compiles it against
 // rosetta/default.ts-fixture; --strict turns any compile error into a build failure.
 const rosetta = project.addTask('rosetta:extract', {

@@ -39,7 +39,7 @@ export interface StackAddress {
  * cluster.
  */
 export class StackLayout {
-  constructor(private readonly prefix: string, private readonly homeRegion: string) {}
+  constructor(private readonly prefix: string, public readonly homeRegion: string) {}
 
   public foundation(account: string, region: string): StackAddress {
     return this.address(FOUNDATION, `${account}-${region}`, `${FOUNDATION}-${account}-${region}`, account, region);

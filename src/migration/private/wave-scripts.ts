@@ -1,5 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import { LIBRARY_VERSION } from './library-version';
 import { WaveReport } from './wave-report';
 import { MigrationPhase } from '../../migration-phase';
 import { assumedRolePrefix } from '../../private/arns';
@@ -87,7 +86,6 @@ const WHAT: { [step in typeof SCRIPT_STEPS[number]]: (t: Transition) => string }
 
 /** The operator command's package (cdk-eks-pod-identity-operator, the library's version), which the ported steps run. */
 export const OPERATOR_PACKAGE = 'cdk-eks-pod-identity-operator';
-const LIBRARY_VERSION: string = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf-8')).version;
 
 /**
  * The body of a script that runs the operator command with `args` and its own arguments: the
