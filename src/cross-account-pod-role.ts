@@ -11,6 +11,7 @@ import { parseClusterArn } from './private/names';
 import { hasAssociation, hasIrsaTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
 import { checkMaxLength, checkTrustLength, IrsaStatements } from './private/trust';
+import { POD_IDENTITY_ACTIONS } from './private/trust-statements';
 import { ServiceAccountRef } from './service-account-ref';
 
 /**
@@ -233,7 +234,7 @@ export class CrossAccountPodRole extends Construct {
     const statement = {
       Effect: 'Allow',
       Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-      Action: ['sts:AssumeRole', 'sts:TagSession'],
+      Action: [...POD_IDENTITY_ACTIONS],
       Condition: conditions,
     };
     Annotations.of(this).addWarningV2('cdk-eks-pod-identity:existingTargetRoleTrust',

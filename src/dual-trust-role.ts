@@ -7,7 +7,8 @@ import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { clusterLabel, constructError } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
-import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oidcProviderInAccount, oneOrList } from './private/trust';
+import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oidcProviderInAccount } from './private/trust';
+import { oneOrList, POD_IDENTITY_ACTIONS, REQUEST_TAG } from './private/trust-statements';
 import { ServiceAccountRef } from './service-account-ref';
 
 /**
@@ -297,14 +298,14 @@ export class DualTrustRole extends iam.Role {
       conditions['aws:SourceOrgId'] = this.sourceOrgId;
     }
     if (ref && this.pinClusters) {
-      conditions['aws:RequestTag/eks-cluster-arn'] = ref.cluster.clusterArn;
+      conditions[REQUEST_TAG.CLUSTER_ARN] = ref.cluster.clusterArn;
     }
     if (ref && serviceAccounts && this.pinServiceAccounts) {
-      conditions['aws:RequestTag/kubernetes-namespace'] = ref.namespace;
-      conditions['aws:RequestTag/kubernetes-service-account'] = Lazy.any({ produce: () => oneOrList(serviceAccounts) });
+      conditions[REQUEST_TAG.NAMESPACE] = ref.namespace;
+      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = Lazy.any({ produce: () => oneOrList(serviceAccounts) });
     }
     this.trust.addStatements(new iam.PolicyStatement({
-      actions: ['sts:AssumeRole', 'sts:TagSession'],
+      actions: [...POD_IDENTITY_ACTIONS],
       principals: [new iam.ServicePrincipal(POD_IDENTITY_PRINCIPAL)],
       conditions: { StringEquals: conditions },
     }));

@@ -13,6 +13,7 @@ import { clusterLabel, constructError } from './private/errors';
 import { hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef } from './private/service-accounts';
 import { tagScopedPoliciesOf } from './private/tag-scoped';
+import { POD_IDENTITY_ACTIONS } from './private/trust-statements';
 
 /**
  * Properties of a `PodIdentityBinding`.
@@ -228,7 +229,7 @@ export class PodIdentityBinding extends Construct {
 
     if (props.targetRole) {
       props.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        actions: [...POD_IDENTITY_ACTIONS],
         resources: [props.targetRole.roleArn],
       }));
     }

@@ -3,6 +3,7 @@ import { IConstruct } from 'constructs';
 import { roleArnParts } from './private/arns';
 import { POD_IDENTITY_PRINCIPAL } from './private/constants';
 import { Synthesized, synthesized, synthesizedUnder } from './private/synthesized';
+import { allowsAction, POD_IDENTITY_ACTIONS, statementsOf } from './private/trust-statements';
 
 type Json = any;
 
@@ -92,10 +93,9 @@ export class PodIdentityChecks implements IAspect {
   private roleErrors(association: AssociationProps, role: Synthesized, what: string): string[] {
     const errors: string[] = [];
     const path = role.resource.node.path;
-    const podStatements = statements(role.properties.AssumeRolePolicyDocument)
+    const podStatements = statementsOf(role.properties.AssumeRolePolicyDocument)
       .filter((s) => s.Effect === 'Allow' && principalValues(s, 'Service').includes(POD_IDENTITY_PRINCIPAL));
-    const assume = podStatements.some((s) => allowsAction(s, 'sts:AssumeRole'));
-    const tag = podStatements.some((s) => allowsAction(s, 'sts:TagSession'));
+    const [assume, tag] = POD_IDENTITY_ACTIONS.map((action) => podStatements.some((s) => allowsAction(s, action)));
     if (!assume || !tag) {
       const missing = !assume && !tag ? 'sts:AssumeRole and sts:TagSession' : !tag ? 'sts:TagSession' : 'sts:AssumeRole';
       errors.push(`${what} uses role '${path}', whose trust does not allow ${POD_IDENTITY_PRINCIPAL} to ${missing}, so every assume is denied. Trust {"Service":"${POD_IDENTITY_PRINCIPAL}"} with ["sts:AssumeRole","sts:TagSession"] (DualTrustRole does).`);
@@ -121,7 +121,7 @@ export class PodIdentityChecks implements IAspect {
       return [];
     }
     const associationAccount = role ? Stack.of(role.resource).account : undefined;
-    const admits = statements(target.properties.AssumeRolePolicyDocument).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
+    const admits = statementsOf(target.properties.AssumeRolePolicyDocument).some((s) => s.Effect === 'Allow' && allowsAction(s, 'sts:AssumeRole')
       && admitsRole(s, flat(association.roleArn), associationAccount, role ? roleArnOf(role) : undefined));
     return admits ? [] : [`${what} chains to target role '${target.resource.node.path}', whose trust does not admit the association role${role ? ` '${role.resource.node.path}'` : ''}, so EKS cannot assume it. Allow sts:AssumeRole and sts:TagSession to the association role in the target trust (CrossAccountPodRole builds both sides).`];
   }
@@ -233,24 +233,13 @@ function withoutPartition(arn: string): string {
 }
 
 function readsPrincipalTags(document: Json): boolean {
-  return statements(document).some((s) => s.Effect === 'Allow' && (conditionKeys(s).some((k) => k.toLowerCase().startsWith('aws:principaltag/'))
+  return statementsOf(document).some((s) => s.Effect === 'Allow' && (conditionKeys(s).some((k) => k.toLowerCase().startsWith('aws:principaltag/'))
     || JSON.stringify(s.Resource ?? '').includes('aws:PrincipalTag/')));
-}
-
-function statements(document: Json): Json[] {
-  const list = document?.Statement;
-  return Array.isArray(list) ? list : list ? [list] : [];
 }
 
 function principalValues(statement: Json, type: string): string[] {
   const value = statement.Principal?.[type];
   return (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(flat);
-}
-
-function allowsAction(statement: Json, action: string): boolean {
-  const actions: string[] = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-  const [service] = action.split(':');
-  return actions.some((a) => a === '*' || a === action || a === `${service}:*`);
 }
 
 function conditionKeys(statement: Json): string[] {

@@ -1,7 +1,7 @@
 import { MigrationPhase } from '../migration-phase';
 import { arnName } from '../private/arns';
-import { POD_IDENTITY_PRINCIPAL } from '../private/constants';
 import { PHASES } from '../private/phases';
+import { admitsIrsaSubject, admitsPodIdentity, statementsOf } from '../private/trust-statements';
 
 /** The annotation that binds an IRSA role to a ServiceAccount. */
 export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
@@ -130,28 +130,14 @@ export function checkAnnotation(t: Target, phase: MigrationPhase, serviceAccount
     : fail(t, `annotation: expected ${ROLE_ANNOTATION} absent; saw ${value}`, expected, seen);
 }
 
-const statementsOf = (doc: any): any[] => (Array.isArray(doc?.Statement) ? doc.Statement : doc?.Statement ? [doc.Statement] : []);
-const listed = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
 /** How many Allow statements of a trust let the cluster's OIDC provider in for this service account. */
 export function oidcStatements(t: Target, trust: any): number {
-  const key = `${t.issuer}:sub`;
-  const subject = `system:serviceaccount:${t.namespace}:${t.serviceAccount}`;
-  return statementsOf(trust).filter((s) => s.Effect === 'Allow' && listed(s.Principal?.Federated).includes(t.oidcProviderArn)
-    && [...listed(s.Condition?.StringEquals?.[key]), ...listed(s.Condition?.StringLike?.[key])].includes(subject)).length;
+  return statementsOf(trust).filter((s) => admitsIrsaSubject(s, t.oidcProviderArn, t.issuer, t.namespace, t.serviceAccount)).length;
 }
 
 /** How many Allow statements of a trust let pods.eks in for this service account (on this cluster, when pinned). */
 export function podIdentityStatements(t: Target, trust: any): number {
-  return statementsOf(trust).filter((s) => {
-    if (s.Effect !== 'Allow' || !listed(s.Principal?.Service).includes(POD_IDENTITY_PRINCIPAL)) {
-      return false;
-    }
-    const eq = s.Condition?.StringEquals ?? {};
-    return listed(eq['aws:RequestTag/kubernetes-namespace']).includes(t.namespace)
-      && listed(eq['aws:RequestTag/kubernetes-service-account']).includes(t.serviceAccount)
-      && (!('aws:RequestTag/eks-cluster-arn' in eq) || listed(eq['aws:RequestTag/eks-cluster-arn']).includes(t.clusterArn));
-  }).length;
+  return statementsOf(trust).filter((s) => admitsPodIdentity(s, t)).length;
 }
 
 /**

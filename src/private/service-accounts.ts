@@ -3,6 +3,7 @@ import { constructError, show } from './errors';
 import { namespaceProblem, serviceAccountProblem } from './k8s-names';
 import { isConcrete } from './names';
 import { ServiceAccountRef } from '../service-account-ref';
+import { irsaSubject as tokenSubject } from './trust-statements';
 
 /** Throws a construct error when the namespace or service account name is invalid. */
 export function checkServiceAccountRef(scope: IConstruct, kind: string, ref: ServiceAccountRef): void {
@@ -22,7 +23,7 @@ export function checkServiceAccountRef(scope: IConstruct, kind: string, ref: Ser
 
 /** `system:serviceaccount:<namespace>:<serviceAccount>`, the `sub` of the projected token. */
 export function irsaSubject(ref: ServiceAccountRef): string {
-  return `system:serviceaccount:${ref.namespace}:${ref.serviceAccount}`;
+  return tokenSubject(ref.namespace, ref.serviceAccount);
 }
 
 /** `namespace/serviceAccount` on `cluster`, for messages. */

@@ -2,6 +2,7 @@ import { Annotations, CfnJson, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { policySize, PolicySize } from './policy-size';
+import { IRSA_ACTION, oneOrList } from './trust-statements';
 
 /** IAM's default quota for the length of a role trust policy. */
 export const DEFAULT_TRUST_POLICY_MAX_LENGTH = 2048;
@@ -28,10 +29,6 @@ export function oidcProviderInAccount(providerArn: string, account: string): str
   return arn;
 }
 
-/** A single value when there is one, a list otherwise (IAM accepts both; one is shorter). */
-export function oneOrList(values: string[]): string | string[] {
-  return values.length === 1 ? values[0] : [...values];
-}
 
 /**
  * An IRSA trust statement: `sts:AssumeRoleWithWebIdentity` for the OIDC provider, `<issuer>:sub`
@@ -49,8 +46,8 @@ export function irsaStatement(scope: Construct, cfnJsonId: string, providerArn: 
   }
   const stringEquals = Token.isUnresolved(issuer) ? new CfnJson(scope, cfnJsonId, { value: conditions }) : conditions;
   return new iam.PolicyStatement({
-    actions: ['sts:AssumeRoleWithWebIdentity'],
-    principals: [new iam.FederatedPrincipal(providerArn, {}, 'sts:AssumeRoleWithWebIdentity')],
+    actions: [IRSA_ACTION],
+    principals: [new iam.FederatedPrincipal(providerArn, {}, IRSA_ACTION)],
     conditions: { StringEquals: stringEquals },
   });
 }

@@ -2,10 +2,10 @@ import { Token } from 'aws-cdk-lib';
 import { PlanningError } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
-import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from '../../private/constants';
 import { hasIrsaAnnotation, hasIrsaTrust, hasPodIdentityTrust } from '../../private/phases';
 import { policySize } from '../../private/policy-size';
-import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount, oneOrList } from '../../private/trust';
+import { DEFAULT_TRUST_POLICY_MAX_LENGTH, oidcProviderInAccount } from '../../private/trust';
+import { chainTargetStatementJson, irsaStatementJson, irsaSubject, podIdentityStatementsJson } from '../../private/trust-statements';
 import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
 import { CollectedRole, MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
 import { addonOwners, Owner, planAddons } from './addon-plan';
@@ -303,7 +303,8 @@ function trustOf(d: RoleDraft, irsaUses: Use[], podUses: Use[]): any {
   if (d.kind === 'target') {
     statements.push(...targetStatements(d));
   } else if (d.kind !== 'irsa-only') {
-    statements.push(...podIdentityStatements(d.parsed.account, podUses));
+    const uses = podUses.map((u) => ({ clusterArn: u.cluster.clusterArn, namespace: u.namespace, serviceAccount: u.serviceAccount }));
+    statements.push(...podIdentityStatementsJson(d.parsed.account, uses));
   }
   return { Statement: statements, Version: '2012-10-17' };
 }
@@ -316,7 +317,7 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
   for (const u of uses) {
     const issuer = u.cluster.oidcIssuer;
     if (checked.has(u.cluster)) {
-      byIssuer.get(issuer!)!.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
+      byIssuer.get(issuer!)!.subjects.add(irsaSubject(u.namespace, u.serviceAccount));
       continue;
     }
     const providerArn = u.cluster.oidcProviderArn;
@@ -330,62 +331,12 @@ function irsaStatements(d: RoleDraft, uses: Use[]): any[] {
     const principal = oidcProviderInAccount(providerArn, d.parsed.account);
     checked.add(u.cluster);
     const entry = byIssuer.get(issuer) ?? { providerArn: principal, subjects: new Set<string>() };
-    entry.subjects.add(`system:serviceaccount:${u.namespace}:${u.serviceAccount}`);
+    entry.subjects.add(irsaSubject(u.namespace, u.serviceAccount));
     byIssuer.set(issuer, entry);
   }
   const audience = d.permissions.irsaAudienceCondition ?? true;
-  return [...byIssuer.keys()].sort().map((issuer) => {
-    const { providerArn, subjects } = byIssuer.get(issuer)!;
-    const conditions: { [key: string]: unknown } = { [`${issuer}:sub`]: oneOrList([...subjects].sort()) };
-    if (audience) {
-      conditions[`${issuer}:aud`] = 'sts.amazonaws.com';
-    }
-    return { Action: 'sts:AssumeRoleWithWebIdentity', Condition: { StringEquals: conditions }, Effect: 'Allow', Principal: { Federated: providerArn } };
-  });
-}
-
-/**
- * The pods.eks statements: `sts:AssumeRole` and `sts:TagSession`, pinned to the account and, per
- * namespace, to exactly the service accounts and clusters that use the role (clusters with the
- * same service accounts share a statement, so the pins admit no pair the inventory lacks).
- */
-export function podIdentityStatements(account: string, uses: { cluster: PodIdentityCluster; namespace: string; serviceAccount: string }[]): any[] {
-  const byNamespace = new Map<string, Map<string, Set<string>>>();
-  for (const u of uses) {
-    const clusters = byNamespace.get(u.namespace) ?? new Map<string, Set<string>>();
-    const sas = clusters.get(u.cluster.clusterArn) ?? new Set<string>();
-    sas.add(u.serviceAccount);
-    clusters.set(u.cluster.clusterArn, sas);
-    byNamespace.set(u.namespace, clusters);
-  }
-  const statements: any[] = [];
-  for (const namespace of [...byNamespace.keys()].sort()) {
-    const bySet = new Map<string, { sas: string[]; clusters: string[] }>();
-    for (const [clusterArn, sas] of byNamespace.get(namespace)!) {
-      const list = [...sas].sort();
-      const key = list.join(',');
-      const group = bySet.get(key) ?? { sas: list, clusters: [] };
-      group.clusters.push(clusterArn);
-      bySet.set(key, group);
-    }
-    for (const key of [...bySet.keys()].sort()) {
-      const { sas, clusters } = bySet.get(key)!;
-      statements.push({
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: {
-          StringEquals: {
-            'aws:SourceAccount': account,
-            [`aws:RequestTag/${SESSION_TAGS.CLUSTER_ARN}`]: oneOrList(clusters.sort()),
-            [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: namespace,
-            [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: oneOrList(sas),
-          },
-        },
-        Effect: 'Allow',
-        Principal: { Service: POD_IDENTITY_PRINCIPAL },
-      });
-    }
-  }
-  return statements;
+  return [...byIssuer].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+    .map(([issuer, { providerArn, subjects }]) => irsaStatementJson(providerArn, issuer, subjects, audience));
 }
 
 /**
@@ -405,19 +356,7 @@ function targetStatements(d: RoleDraft): any[] {
   return [...groups.keys()].sort().map((key) => {
     const { roleArn, namespace, sas } = groups.get(key)!;
     const source = IrsaInventory.parseRoleArn(roleArn);
-    const conditions: { [op: string]: unknown } = { ArnEquals: { 'aws:PrincipalArn': roleArn } };
-    if (pin) {
-      conditions.StringEquals = {
-        [`aws:RequestTag/${SESSION_TAGS.NAMESPACE}`]: namespace,
-        [`aws:RequestTag/${SESSION_TAGS.SERVICE_ACCOUNT}`]: oneOrList([...sas].sort()),
-      };
-    }
-    return {
-      Action: ['sts:AssumeRole', 'sts:TagSession'],
-      Condition: conditions,
-      Effect: 'Allow',
-      Principal: { AWS: `arn:${source.partition}:iam::${source.account}:root` },
-    };
+    return chainTargetStatementJson(roleArn, `arn:${source.partition}:iam::${source.account}:root`, pin ? { namespace, serviceAccounts: sas } : undefined);
   });
 }
 

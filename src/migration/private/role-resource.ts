@@ -1,5 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { PlannedRole } from './design';
+import { POD_IDENTITY_ACTIONS } from '../../private/trust-statements';
 
 /** A role as it is written into its stack. */
 export interface RoleTemplateInput {
@@ -47,7 +48,7 @@ function inlinePolicies(role: RoleTemplateInput): iam.CfnRole.PolicyProperty[] |
     policies.push({
       policyName: 'chain',
       policyDocument: new iam.PolicyDocument({
-        statements: [new iam.PolicyStatement({ sid: 'ChainToTargetRole', actions: ['sts:AssumeRole', 'sts:TagSession'], resources: role.chainsTo })],
+        statements: [new iam.PolicyStatement({ sid: 'ChainToTargetRole', actions: [...POD_IDENTITY_ACTIONS], resources: role.chainsTo })],
       }),
     });
   }

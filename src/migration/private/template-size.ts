@@ -1,5 +1,6 @@
 import { RoleTemplateInput } from './role-resource';
 import { policySize } from '../../private/policy-size';
+import { POD_IDENTITY_ACTIONS } from '../../private/trust-statements';
 
 /**
  * The size of the role stacks' templates, planned before synthesis: CloudFormation refuses a
@@ -37,7 +38,7 @@ export function roleTemplateBytes(role: RoleTemplateInput): number {
   if (role.chainsTo.length > 0) {
     policies.push({
       PolicyDocument: {
-        Statement: [{ Action: ['sts:AssumeRole', 'sts:TagSession'], Effect: 'Allow', Resource: role.chainsTo.length === 1 ? role.chainsTo[0] : role.chainsTo, Sid: 'ChainToTargetRole' }],
+        Statement: [{ Action: [...POD_IDENTITY_ACTIONS], Effect: 'Allow', Resource: role.chainsTo.length === 1 ? role.chainsTo[0] : role.chainsTo, Sid: 'ChainToTargetRole' }],
         Version: '2012-10-17',
       },
       PolicyName: 'chain',
