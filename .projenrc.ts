@@ -150,6 +150,16 @@ project.eslint?.addOverride({
   },
 });
 
+// Files that do one job and functions that do one thing (issue 24): no file under src/ over 400
+// lines, no function over 60.
+project.eslint?.addOverride({
+  files: ['src/**/*.ts'],
+  rules: {
+    'max-lines': ['error', { max: 400 }],
+    'max-lines-per-function': ['error', { max: 60 }],
+  },
+});
+
 // README examples must compile: jsii-rosetta extracts every ```ts block and compiles it against
 // rosetta/default.ts-fixture; --strict turns any compile error into a build failure.
 const rosetta = project.addTask('rosetta:extract', {

@@ -1,10 +1,14 @@
 /**
- * The floor app: the same stacks and resources as the library's, written directly as L1
- * resources (`CfnRole`, `CfnPodIdentityAssociation`, `CfnAddon`, `CfnParameter`,
- * `CfnWaitConditionHandle`) from the spec `floorSpec()` wrote: no planning, no checks, no
- * manifests or runbooks. What CDK itself costs for these templates.
+ * The floor app: the same stacks and resources as the library's, from the spec `floorSpec()`
+ * wrote: no planning, no checks, no manifests or runbooks. What CDK itself costs for these
+ * templates, two ways:
  *
- *   node .bench/floor-app.js <spec.json> <outdir>
+ * - `typed`: typed L1 resources (`CfnRole`, `CfnPodIdentityAssociation`, `CfnAddon`,
+ *   `CfnParameter`, `CfnWaitConditionHandle`), as the library writes them;
+ * - `plain`: plain `CfnResource`s with the template's properties as they are: no props
+ *   validation or conversion, the cheapest way CDK writes a template.
+ *
+ *   node .bench/floor-app.js <spec.json> <outdir> [typed|plain]
  *
  * Prints one JSON line on exit: the process's peak resident memory and CPU time (user and system,
  * all threads) from getrusage, as /usr/bin/time reports them.
@@ -15,9 +19,12 @@ import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { FloorSpec } from './floor-spec';
+import { FloorResource, FloorSpec } from './floor-spec';
 
-const [specFile, outdir] = process.argv.slice(2);
+const [specFile, outdir, kind = 'typed'] = process.argv.slice(2);
+if (kind !== 'typed' && kind !== 'plain') {
+  throw new Error(`floor: the kind is typed or plain, not ${kind}`);
+}
 process.on('exit', () => {
   const usage = process.resourceUsage();
   console.log(JSON.stringify({ maxRssKb: usage.maxRSS, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000 }));
@@ -35,14 +42,18 @@ function scopeAt(scope: Construct, ids: string[]): Construct {
   return here;
 }
 
-function resource(scope: Construct, id: string, type: string, props: any): CfnResource {
-  switch (type) {
+function resource(scope: Construct, id: string, r: FloorResource): CfnResource {
+  if (kind === 'plain') {
+    return new CfnResource(scope, id, { type: r.type, properties: Object.keys(r.properties).length > 0 ? r.properties : undefined });
+  }
+  const props: any = r.props;
+  switch (r.type) {
     case 'AWS::IAM::Role': return new iam.CfnRole(scope, id, props);
     case 'AWS::EKS::PodIdentityAssociation': return new eks.CfnPodIdentityAssociation(scope, id, props);
     case 'AWS::EKS::Addon': return new eks.CfnAddon(scope, id, props);
     case 'AWS::SSM::Parameter': return new ssm.CfnParameter(scope, id, props);
     case 'AWS::CloudFormation::WaitConditionHandle': return new CfnWaitConditionHandle(scope, id);
-    default: throw new Error(`floor: no L1 for ${type}`);
+    default: throw new Error(`floor: no L1 for ${r.type}`);
   }
 }
 
@@ -55,7 +66,7 @@ for (const s of spec.stacks) {
   stacks.set(s.path.join('/'), stack);
   const byPath = new Map<string, CfnResource>();
   for (const r of s.resources) {
-    const cfn = resource(scopeAt(stack, r.path.slice(0, -1)), r.path[r.path.length - 1], r.type, r.props);
+    const cfn = resource(scopeAt(stack, r.path.slice(0, -1)), r.path[r.path.length - 1], r);
     if (r.deletionPolicy) {
       cfn.cfnOptions.deletionPolicy = r.deletionPolicy as CfnDeletionPolicy;
     }

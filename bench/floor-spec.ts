@@ -1,8 +1,9 @@
 /**
- * The floor of the benchmark: the same CloudFormation, written as plain L1 resources. This file
- * turns a cloud assembly the library synthesized into the floor app's input (every stack with its
- * name, environment and dependencies; every resource with its construct path, type, L1
- * properties, DependsOn and policies), and compares two cloud assemblies.
+ * The floors of the benchmark: the same CloudFormation, written as L1 resources (typed, such as
+ * `CfnRole`) or as plain `CfnResource`s. This file turns a cloud assembly the library synthesized
+ * into the floor app's input (every stack with its name, environment and dependencies; every
+ * resource with its construct path, type, L1 props and CloudFormation properties, DependsOn and
+ * policies), and compares two cloud assemblies.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +13,10 @@ export interface FloorResource {
   /** Construct ids below the stack, the last one the resource's. */
   readonly path: string[];
   readonly type: string;
+  /** Its L1 props (camelCase), for the typed floor. */
   readonly props: { [key: string]: any };
+  /** Its CloudFormation properties as the template has them, for the plain floor. */
+  readonly properties: { [key: string]: any };
   /** Paths (joined with '/') of resources of the same stack it depends on. */
   readonly dependsOn: string[];
   readonly deletionPolicy?: string;
@@ -93,6 +97,7 @@ export function floorSpec(dir: string): FloorSpec {
         path: where,
         type: r.Type,
         props: l1Props(r.Properties ?? {}, `${a.displayName}/${logicalId}`),
+        properties: r.Properties ?? {},
         dependsOn: ([] as string[]).concat(r.DependsOn ?? []).map((d) => byLogicalId.get(d)!.join('/')),
         deletionPolicy: r.DeletionPolicy,
         updateReplacePolicy: r.UpdateReplacePolicy,

@@ -1,13 +1,13 @@
 /**
- * Fleet-scale synthesis benchmark: the library against a raw-L1 floor producing the same
- * CloudFormation, in the same run.
+ * Fleet-scale synthesis benchmark: the library against two floors producing the same
+ * CloudFormation, in the same run: typed L1 resources, and plain `CfnResource`s (bench/floor-app.ts).
  *
  *   npx projen bench                      # fleets F50 and D50, the scaling series F5 ... F100, 5 runs
  *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100
  *   npx projen bench -- --smoke           # F5 and D6, 1 run: that it works (CI)
  *
  * For each fleet: the fleet folder is generated with an empty placement file; a first synthesis
- * fills it (as before a real first deploy); the library synthesizes once more, and its cloud assembly becomes the floor's input. The floor's
+ * fills it (as before a real first deploy); the library synthesizes once more, and its cloud assembly becomes the floors' input. Each floor's
  * assembly must equal it (stacks, names, environments, dependencies, every template); otherwise
  * the bench fails. Then library and floor run alternately, `runs` times each, each a whole
  * `node` process on compiled JavaScript into a fresh output folder, timed from spawn to exit
@@ -26,6 +26,10 @@ import { FleetSpec, fleetName, parseFleetName, trustQuota, writeFleet } from './
 import { compareAssemblies, floorSpec } from './floor-spec';
 
 const HERE = __dirname;
+/** The floors: typed L1 resources (as the library writes them), and plain CfnResources (the cheapest way CDK writes a template). */
+const FLOORS = ['typed', 'plain'] as const;
+/** The goals against the plain floor, by fleet kind (issue 24): wall and memory ratios at most these. */
+const GOALS: { [kind: string]: { wall: number; memory: number } } = { F: { wall: 1.5, memory: 1.3 }, D: { wall: 1.6, memory: 1.3 } };
 const MAX_RESOURCES = 500;
 const MAX_TEMPLATE_BYTES = 1024 * 1024;
 
@@ -107,14 +111,22 @@ function paired(library: Sample[], floor: Sample[], of: (s: Sample) => number): 
   return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
-interface Result {
-  fleet: FleetSpec;
-  /** Medians of the runs. */
-  library: Sample;
+/** The library against one floor. */
+interface Against {
+  /** Medians of the floor's runs. */
   floor: Sample;
   wall: Paired;
   cpu: Paired;
   memory: Paired;
+}
+
+interface Result {
+  fleet: FleetSpec;
+  /** Medians of the runs. */
+  library: Sample;
+  /** Against the typed-L1 floor, and against the plain-CfnResource floor. */
+  typed: Against;
+  plain: Against;
   stacks: number;
   associations: number;
   roles: number;
@@ -162,38 +174,42 @@ function measure(fleet: FleetSpec, runs: number, work: string): Result {
   runNode('library-app.js', [folder, path.join(dir, 'first.out'), quota]);
   runNode('library-app.js', [folder, reference, quota]);
   fs.writeFileSync(specFile, JSON.stringify(floorSpec(reference)));
-  runNode('floor-app.js', [specFile, out]);
-  const diffs = compareAssemblies(reference, out);
-  if (diffs.length > 0) {
-    throw new Error(`bench: ${name}: the floor's CloudFormation differs from the library's:\n  ${diffs.join('\n  ')}`);
+  for (const kind of FLOORS) {
+    fresh(out);
+    runNode('floor-app.js', [specFile, out, kind]);
+    const diffs = compareAssemblies(reference, out);
+    if (diffs.length > 0) {
+      throw new Error(`bench: ${name}: the ${kind} floor's CloudFormation differs from the library's:\n  ${diffs.join('\n  ')}`);
+    }
   }
   const figures = assemblyFigures(reference);
   const library: Sample[] = [];
-  const floor: Sample[] = [];
+  const floors: { [kind in typeof FLOORS[number]]: Sample[] } = { typed: [], plain: [] };
   for (let i = 0; i < runs; i++) {
     // alternating, each into a fresh folder; removing the last run's folder is not timed, nor is
     // writing out to disk what the last run left in the page cache, which would otherwise land on
     // whichever process runs next
     fresh(out);
     library.push(runNode('library-app.js', [folder, out, quota]));
-    fresh(out);
-    floor.push(runNode('floor-app.js', [specFile, out]));
+    for (const kind of FLOORS) {
+      fresh(out);
+      floors[kind].push(runNode('floor-app.js', [specFile, out, kind]));
+    }
   }
   const medians = (samples: Sample[]) => ({
     wallMs: median(samples.map((s) => s.wallMs)), rssKb: median(samples.map((s) => s.rssKb)), cpuMs: median(samples.map((s) => s.cpuMs)),
   });
-  const result = {
-    fleet,
-    library: medians(library),
+  const against = (floor: Sample[]): Against => ({
     floor: medians(floor),
     wall: paired(library, floor, (s) => s.wallMs),
     cpu: paired(library, floor, (s) => s.cpuMs),
     memory: paired(library, floor, (s) => s.rssKb),
-    ...figures,
-  };
+  });
+  const result = { fleet, library: medians(library), typed: against(floors.typed), plain: against(floors.plain), ...figures };
   const each = (samples: Sample[]) => samples.map((s) => (s.wallMs / 1000).toFixed(2)).join(' ');
   process.stderr.write(`  ${name}: library ${fmtS(result.library.wallMs)} ${fmtMb(result.library.rssKb)} (runs: ${each(library)}), `
-    + `floor ${fmtS(result.floor.wallMs)} ${fmtMb(result.floor.rssKb)} (runs: ${each(floor)})\n`);
+    + `typed floor ${fmtS(result.typed.floor.wallMs)} ${fmtMb(result.typed.floor.rssKb)} (runs: ${each(floors.typed)}), `
+    + `plain floor ${fmtS(result.plain.floor.wallMs)} ${fmtMb(result.plain.floor.rssKb)} (runs: ${each(floors.plain)})\n`);
   return result;
 }
 
@@ -226,30 +242,42 @@ function main(): void {
     process.stderr.write(`node ${process.version}, ${os.cpus().length} CPUs; ${o.runs} runs each, library and floor alternating\n`);
     const fleets = o.fleets.map(get);
     const scaling = o.scaling.map((n) => get({ kind: 'F', clusters: n }));
-    console.log(`\nLibrary against the raw-L1 floor (same CloudFormation, checked), ${o.runs} whole-process runs each, alternating. `
-      + 'Times and peaks are medians; a ratio is the median of the runs\' ratios, each library run over the floor run right after it '
-      + '(the range: their lowest and highest); CPU is user and system time of all threads:\n');
-    console.log(table(
+    const floorTable = (kind: typeof FLOORS[number]) => table(
       ['fleet', 'clusters', 'roles', 'associations', 'stacks', 'largest stack', 'library wall', 'floor wall', 'wall ratio', 'wall ratio range', 'CPU ratio',
         'library peak', 'floor peak', 'memory ratio'],
       fleets.map((r) => [fleetName(r.fleet), String(r.fleet.clusters), String(r.roles), String(r.associations), String(r.stacks),
         `${r.largestResources} res, ${(r.largestBytes / 1024).toFixed(0)} KB`,
-        fmtS(r.library.wallMs), fmtS(r.floor.wallMs), r.wall.median.toFixed(2), range(r.wall), r.cpu.median.toFixed(2),
-        fmtMb(r.library.rssKb), fmtMb(r.floor.rssKb), r.memory.median.toFixed(2)]),
-    ));
+        fmtS(r.library.wallMs), fmtS(r[kind].floor.wallMs), r[kind].wall.median.toFixed(2), range(r[kind].wall), r[kind].cpu.median.toFixed(2),
+        fmtMb(r.library.rssKb), fmtMb(r[kind].floor.rssKb), r[kind].memory.median.toFixed(2)]),
+    );
+    console.log(`\nLibrary against two floors writing the same CloudFormation (checked), ${o.runs} whole-process runs each, alternating. `
+      + 'Times and peaks are medians; a ratio is the median of the runs\' ratios, each library run over the floor run right after it '
+      + '(the range: their lowest and highest); CPU is user and system time of all threads.');
+    console.log('\nAgainst the typed-L1 floor (CfnRole, CfnPodIdentityAssociation, ...: the resources the library writes):\n');
+    console.log(floorTable('typed'));
+    console.log('\nAgainst the plain floor (CfnResource with the template\'s properties: the cheapest way CDK writes them):\n');
+    console.log(floorTable('plain'));
+    const goals = fleets.filter((r) => GOALS[r.fleet.kind] !== undefined).map((r) => {
+      const goal = GOALS[r.fleet.kind];
+      const met = r.plain.wall.median <= goal.wall && r.plain.memory.median <= goal.memory;
+      return `${fleetName(r.fleet)}: wall ${r.plain.wall.median.toFixed(2)} (goal ≤ ${goal.wall}), memory ${r.plain.memory.median.toFixed(2)} (goal ≤ ${goal.memory}): ${met ? 'met' : 'NOT met'}`;
+    });
+    if (goals.length > 0) {
+      console.log(`\nGoals against the plain floor:\n  ${goals.join('\n  ')}`);
+    }
     if (scaling.length > 0) {
       const base = scaling[0];
       console.log(`\nScaling, fleet F shape (200 service accounts per cluster); x first: the wall time against ${base.fleet.clusters} clusters, and per association:\n`);
       console.log(table(
-        ['clusters', 'associations', 'library wall', 'floor wall', 'wall ratio', 'wall ratio range', 'memory ratio', 'x first', 'x first per association'],
-        scaling.map((r) => [String(r.fleet.clusters), String(r.associations), fmtS(r.library.wallMs), fmtS(r.floor.wallMs),
-          r.wall.median.toFixed(2), range(r.wall), r.memory.median.toFixed(2), ratio(r.library.wallMs, base.library.wallMs),
+        ['clusters', 'associations', 'library wall', 'plain floor wall', 'wall ratio', 'wall ratio range', 'memory ratio', 'x first', 'x first per association'],
+        scaling.map((r) => [String(r.fleet.clusters), String(r.associations), fmtS(r.library.wallMs), fmtS(r.plain.floor.wallMs),
+          r.plain.wall.median.toFixed(2), range(r.plain.wall), r.plain.memory.median.toFixed(2), ratio(r.library.wallMs, base.library.wallMs),
           ratio(r.library.wallMs / r.associations, base.library.wallMs / base.associations)]),
       ));
       const at = (n: number) => scaling.find((r) => r.fleet.clusters === n);
       const [small, big] = [at(50), at(100)];
       if (small && big) {
-        console.log(`\n100 clusters / 50 clusters, library wall: ${ratio(big.library.wallMs, small.library.wallMs)} (floor: ${ratio(big.floor.wallMs, small.floor.wallMs)})`);
+        console.log(`\n100 clusters / 50 clusters, library wall: ${ratio(big.library.wallMs, small.library.wallMs)} (plain floor: ${ratio(big.plain.floor.wallMs, small.plain.floor.wallMs)})`);
       }
     }
   } finally {

@@ -1,3 +1,4 @@
+export * from './cluster-types';
 export * from './pod-identity-cluster';
 export * from './pod-identity-agent-addon';
 export * from './migration-phase';
@@ -8,6 +9,7 @@ export * from './pod-identity-binding';
 export * from './namespace-scoped-policy';
 export * from './cross-account-pod-role';
 export * from './pod-identity-checks';
+export * from './migration/inventory-types';
 export * from './migration/irsa-inventory';
 export * from './migration/plan';
 export * from './migration/migration-state';

@@ -1,7 +1,8 @@
 import { Annotations, Stack, Stage } from 'aws-cdk-lib';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import { Construct, IConstruct } from 'constructs';
-import { AgentStatus, ComputeType, nodeGroupsOf, PodIdentityCluster } from './pod-identity-cluster';
+import { AgentStatus, ComputeType } from './cluster-types';
+import { nodeGroupsOf, PodIdentityCluster } from './pod-identity-cluster';
 import { appRegistry } from './private/app-registry';
 import { checkClusterEnvironment } from './private/environment';
 import { clusterLabel, constructError, show } from './private/errors';

@@ -1,168 +1,13 @@
 import * as fs from 'fs';
-import { AGENT_ADDRESSES, CLIENT_WRITTEN_METADATA } from '../private/constants';
+import { AddonConfiguration, InventoryAddon, IrsaServiceAccount, IrsaServiceAccountEntry, ParsedRoleArn } from './inventory-types';
+import {
+  IRSA_ROLE_ANNOTATION, key, NOT_KEPT_ANNOTATIONS, parseJson, parseList, podSpecOf, Unannotated, withoutClientWritten, workloadOf,
+} from './private/inventory-parsing';
+import { CLIENT_WRITTEN_METADATA } from '../private/constants';
 import { fileError } from '../private/errors';
 import { namespaceProblem, serviceAccountProblem } from '../private/k8s-names';
 
-/** The annotation that binds an IRSA role to a ServiceAccount. */
-const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
-
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role(\/(?:[\u0021-\u007E]+\/)?)?([\w+=,.@-]{1,64})$/;
-
-/**
- * An IAM role ARN, parsed.
- */
-export interface ParsedRoleArn {
-  /** The ARN. */
-  readonly arn: string;
-  /** The partition, e.g. `aws`. */
-  readonly partition: string;
-  /** The account. */
-  readonly account: string;
-  /** The role path, `/` when none. */
-  readonly path: string;
-  /** The role name. */
-  readonly roleName: string;
-}
-
-/**
- * A workload (Deployment, StatefulSet, DaemonSet, CronJob, Job or bare Pod) that runs with an IRSA
- * service account.
- */
-export interface InventoryWorkload {
-  /** The kind: `Deployment`, `StatefulSet`, `DaemonSet`, `CronJob`, `Job` or `Pod`. */
-  readonly kind: string;
-  /** The name. */
-  readonly name: string;
-  /** Whether a container sets `HTTP_PROXY` or `HTTPS_PROXY`. */
-  readonly usesProxy: boolean;
-  /**
-   * The agent addresses missing from `NO_PROXY` while a proxy is set: pods would send their Pod
-   * Identity credential requests to the proxy and silently fall back to the node role (F12).
-   */
-  readonly noProxyMissing: string[];
-  /**
-   * The `NO_PROXY` value of the first container that sets a proxy.
-   *
-   * @default - none
-   */
-  readonly noProxy?: string;
-  /**
-   * Proxy settings the workload takes from ConfigMaps or Secrets (`valueFrom`, `envFrom`), whose
-   * values the inventory cannot see: e.g. `HTTPS_PROXY (valueFrom)`, `envFrom configMap proxy`.
-   * The runbook's preflight resolves them on the live cluster (F12).
-   *
-   * @default - none
-   */
-  readonly unresolvedProxySettings?: string[];
-}
-
-/**
- * A ServiceAccount given explicitly.
- */
-export interface IrsaServiceAccountEntry {
-  /** The cluster name. */
-  readonly cluster: string;
-  /** The namespace. */
-  readonly namespace: string;
-  /** The service account name. */
-  readonly serviceAccount: string;
-  /** The IRSA role ARN (the `eks.amazonaws.com/role-arn` annotation). */
-  readonly roleArn: string;
-  /**
-   * Labels of the ServiceAccount.
-   *
-   * @default - none
-   */
-  readonly labels?: { [key: string]: string };
-  /**
-   * Annotations of the ServiceAccount other than the role ARN.
-   *
-   * @default - none
-   */
-  readonly annotations?: { [key: string]: string };
-  /**
-   * `automountServiceAccountToken` of the ServiceAccount.
-   *
-   * @default - not set (Kubernetes mounts the token)
-   */
-  readonly automountServiceAccountToken?: boolean;
-}
-
-/**
- * An IRSA service account of the inventory.
- */
-export interface IrsaServiceAccount extends IrsaServiceAccountEntry {
-  /** The role ARN, parsed. */
-  readonly role: ParsedRoleArn;
-  /**
-   * The Helm release that manages the ServiceAccount (`meta.helm.sh/release-name`).
-   *
-   * @default - not managed by Helm
-   */
-  readonly helmRelease?: string;
-  /** The workloads that run with this service account (from workloads input). */
-  readonly workloads: InventoryWorkload[];
-  /** Where the entry came from (a file name, or `entries`). */
-  readonly source: string;
-}
-
-/**
- * A managed EKS add-on of a cluster, from `aws eks describe-addon` output.
- */
-export interface InventoryAddon {
-  /** The cluster name. */
-  readonly cluster: string;
-  /** The add-on name, e.g. `vpc-cni`. */
-  readonly addonName: string;
-  /** The add-on version, e.g. `v1.19.2-eksbuild.1`. */
-  readonly addonVersion: string;
-  /**
-   * The IAM role of the add-on's service accounts through IRSA (`serviceAccountRoleArn`).
-   *
-   * @default - none: the add-on uses the node role or Pod Identity, and the migration leaves it alone
-   */
-  readonly serviceAccountRoleArn?: string;
-  /** The ARNs of the Pod Identity associations the add-on owns today. */
-  readonly podIdentityAssociations: string[];
-  /**
-   * The add-on's configuration values (JSON or YAML text), kept when the add-on is adopted.
-   *
-   * @default - none
-   */
-  readonly configurationValues?: string;
-  /**
-   * The add-on's tags, kept when the add-on is adopted.
-   *
-   * @default - none
-   */
-  readonly tags?: { [key: string]: string };
-  /**
-   * The namespace the add-on installs into (`namespaceConfig.namespace`).
-   *
-   * @default - the add-on's own namespace (unknown to the inventory)
-   */
-  readonly namespace?: string;
-  /** Where the entry came from. */
-  readonly source: string;
-}
-
-/**
- * What `aws eks describe-addon-configuration` says about one version of an add-on: whether it
- * supports Pod Identity, and for which service accounts.
- */
-export interface AddonConfiguration {
-  /** The add-on name. */
-  readonly addonName: string;
-  /** The add-on version. */
-  readonly addonVersion: string;
-  /**
-   * The service accounts that can take a Pod Identity association (`podIdentityConfiguration`);
-   * empty when this version does not support Pod Identity.
-   */
-  readonly podIdentityServiceAccounts: string[];
-  /** Where the entry came from. */
-  readonly source: string;
-}
 
 /**
  * The IRSA service accounts of a fleet: built from `kubectl get serviceaccounts -A -o json` output
@@ -276,34 +121,7 @@ export class IrsaInventory {
       if (!entry) {
         return;
       }
-      const containers: any[] = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
-      const entryOf = (c: any, name: string) => (c.env ?? []).find((e: any) => String(e.name).toUpperCase() === name);
-      const env = (c: any, name: string) => entryOf(c, name)?.value as string | undefined;
-      const setsProxy = (c: any) => ['HTTP_PROXY', 'HTTPS_PROXY'].some((n) => entryOf(c, n) !== undefined);
-      const proxied = containers.find(setsProxy);
-      const noProxy = proxied ? env(proxied, 'NO_PROXY') : undefined;
-      const listed = (noProxy ?? '').split(',').map((s) => s.trim());
-      const unresolved: string[] = [];
-      for (const c of containers) {
-        for (const n of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']) {
-          if (entryOf(c, n)?.valueFrom !== undefined) {
-            unresolved.push(`${n} (valueFrom)`);
-          }
-        }
-        for (const from of c.envFrom ?? []) {
-          unresolved.push(from.configMapRef ? `envFrom configMap ${from.configMapRef.name}` : `envFrom secret ${from.secretRef?.name}`);
-        }
-      }
-      // a NO_PROXY from a reference may hold the agent: only the live check can tell
-      const noProxyKnown = !proxied || entryOf(proxied, 'NO_PROXY')?.valueFrom === undefined;
-      entry.workloads.push({
-        kind: item.kind,
-        name: item.metadata.name,
-        usesProxy: proxied !== undefined,
-        noProxy,
-        noProxyMissing: proxied && noProxyKnown ? AGENT_ADDRESSES.filter((a) => !listed.includes(a)) : [],
-        unresolvedProxySettings: unresolved.length > 0 ? [...new Set(unresolved)] : undefined,
-      });
+      entry.workloads.push(workloadOf(item, podSpec));
     });
   }
 
@@ -564,73 +382,10 @@ export class IrsaInventory {
   }
 }
 
-/** A ServiceAccount without the role annotation, as read. */
-interface Unannotated {
-  readonly cluster: string;
-  /** The ServiceAccount object (kubectl output). */
-  readonly item: any;
-  readonly where: string;
-  readonly source: string;
-  readonly workloads: InventoryWorkload[];
-}
-
-function key(cluster: string, namespace: string, serviceAccount: string): string {
-  return `${cluster}|${namespace}|${serviceAccount}`;
-}
-
 function readFile(path: string): string {
   try {
     return fs.readFileSync(path, 'utf8');
   } catch (e) {
     throw new Error(`IrsaInventory: cannot read ${path}: ${(e as Error).message}`);
   }
-}
-
-function parseJson(json: string, source: string, command: string): any {
-  try {
-    return JSON.parse(json);
-  } catch (e) {
-    throw fileError('IrsaInventory', source, `not JSON (${(e as Error).message}); pass the output of ${command}.`);
-  }
-}
-
-function parseList(json: string, source: string, kinds: string[]): any[] {
-  const doc = parseJson(json, source, 'kubectl ... -o json');
-  if (doc && doc.kind === 'List' && Array.isArray(doc.items)) {
-    doc.items.forEach((item: any, index: number) => {
-      if (!item || !kinds.includes(item.kind)) {
-        throw fileError('IrsaInventory', `${source} item ${index + 1}`, `expected ${kinds.join(', ')}; got kind ${JSON.stringify(item?.kind)}.`);
-      }
-    });
-    return doc.items;
-  }
-  if (doc && kinds.includes(doc.kind)) {
-    return [doc];
-  }
-  throw fileError('IrsaInventory', source, `expected a List of ${kinds.join(', ')} or a single one (kubectl ... -o json); got ${doc && typeof doc === 'object' ? `kind ${JSON.stringify(doc.kind)}` : JSON.stringify(doc)}.`);
-}
-
-function podSpecOf(item: any): any {
-  switch (item.kind) {
-    case 'Pod': return item.spec;
-    case 'CronJob': return item.spec?.jobTemplate?.spec?.template?.spec;
-    default: return item.spec?.template?.spec;
-  }
-}
-
-/** Annotations an entry never keeps as its other annotations. */
-const NOT_KEPT_ANNOTATIONS = [...CLIENT_WRITTEN_METADATA.annotations, IRSA_ROLE_ANNOTATION];
-
-/** `map` without the keys `drop` (itself when it holds none of them and may be kept). */
-function withoutClientWritten(map: { [key: string]: string }, drop: readonly string[], owned: boolean): { [key: string]: string } {
-  if (!drop.some((k) => k in map)) {
-    return owned ? map : { ...map };
-  }
-  const kept: { [key: string]: string } = {};
-  for (const k of Object.keys(map)) {
-    if (!drop.includes(k)) {
-      kept[k] = map[k];
-    }
-  }
-  return kept;
 }

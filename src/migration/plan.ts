@@ -1,6 +1,7 @@
 import { MigrationState, OidcProviderRecord, OidcProviderStep, PhaseRecord } from './migration-state';
+import { AgentStatus, ComputeType } from '../cluster-types';
 import { MigrationPhase } from '../migration-phase';
-import { AgentStatus, ComputeType, PodIdentityCluster } from '../pod-identity-cluster';
+import { PodIdentityCluster } from '../pod-identity-cluster';
 import { CLUSTERS_SCHEMA, PLAN_SCHEMA, ROLES_SCHEMA, schemaProblems, STATE_SCHEMA } from './private/file-schemas';
 import { clusterArnFields } from '../private/arns';
 import { fileError } from '../private/errors';

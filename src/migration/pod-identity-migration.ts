@@ -1,6 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, Aspects, CfnWaitConditionHandle, IAspect, Stack, Stage } from 'aws-cdk-lib';
-import * as eks from 'aws-cdk-lib/aws-eks';
+import { Annotations, Aspects, CfnResource, CfnWaitConditionHandle, IAspect, Stack, Stage } from 'aws-cdk-lib';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { IrsaInventory } from './irsa-inventory';
@@ -201,7 +200,7 @@ export class PodIdentityMigration extends Construct {
   private readonly stackByName = new Map<string, Stack>();
   private readonly stages = new Map<string, Stage>();
   /** Each association stack's first association and its cluster, to order the stack after the cluster's agent. */
-  private readonly agentUsers = new Map<Stack, { cluster: PodIdentityCluster; association: eks.CfnPodIdentityAssociation }>();
+  private readonly agentUsers = new Map<Stack, { cluster: PodIdentityCluster; association: CfnResource }>();
 
   constructor(scope: Construct, id: string, props: PodIdentityMigrationProps) {
     super(scope, id);

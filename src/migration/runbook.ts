@@ -1,4 +1,4 @@
-import { IrsaServiceAccount } from './irsa-inventory';
+import { IrsaServiceAccount } from './inventory-types';
 import { describeAround, describeDeploy, stepPlan } from './private/transition-table';
 import { TrustLength, WaveReport } from './private/wave-report';
 import { TRANSITIONS } from './private/wave-scripts';

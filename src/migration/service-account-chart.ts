@@ -1,6 +1,6 @@
 import { ApiObject, Chart, ChartProps } from 'cdk8s';
 import { Construct } from 'constructs';
-import { IrsaServiceAccount } from './irsa-inventory';
+import { IrsaServiceAccount } from './inventory-types';
 import { MigrationPhase } from '../migration-phase';
 import { ROLE_ANNOTATION, serviceAccountProps } from './private/service-account-documents';
 import { noProxyValue } from '../private/no-proxy';

@@ -1,5 +1,4 @@
-import { Stack, Stage } from 'aws-cdk-lib';
-import * as eks from 'aws-cdk-lib/aws-eks';
+import { CfnResource, Stack, Stage } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { appRegistry } from './app-registry';
 import { clusterLabel, constructError } from './errors';
@@ -82,7 +81,7 @@ const STACKS_AFTER_AGENTS = new WeakMap<Stack, WeakSet<Stack>>();
  * of a resource dependency is a stack dependency: it is added once per pair of stacks, not once per
  * association (10,000 in a fleet).
  */
-export function dependOnAgent(resource: eks.CfnPodIdentityAssociation, agent: PodIdentityAgentAddon): void {
+export function dependOnAgent(resource: CfnResource, agent: PodIdentityAgentAddon): void {
   if (!agent.resource || Stage.of(agent) !== Stage.of(resource)) {
     return;
   }

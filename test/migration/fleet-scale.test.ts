@@ -6,8 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
-import { CfnPodIdentityAssociation } from 'aws-cdk-lib/aws-eks';
+import { App, CfnResource } from 'aws-cdk-lib';
 import { IrsaInventory, MigrationPhase, PodIdentityCluster, PodIdentityMigration, PodIdentityMigrationProps } from '../../src';
 import { PHASE_ORDER } from '../../src/private/phases';
 
@@ -86,14 +85,15 @@ describe('PodIdentityMigration at fleet scale', () => {
   test('an association is its service account\'s construct and the resource, nothing else; no imported roles; no per-association metadata; one message per role stack', () => {
     const { app, assembly } = synth({ ...props, placementFile: placementFile() });
     const all = app.node.findAll();
-    const associations = all.filter((c): c is CfnPodIdentityAssociation => c instanceof CfnPodIdentityAssociation);
+    const associations = all.filter((c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::EKS::PodIdentityAssociation');
     expect(associations).toHaveLength(6 * 200);
     for (const association of associations) {
       // <stack>/<namespace>/<service account>/Resource, as a PodIdentityBinding would place it
       const owner = association.node.scope!;
-      expect([association.node.id, owner.node.id, owner.node.children.length]).toEqual(['Resource', association.serviceAccount, 1]);
-      expect(owner.node.scope!.node.id).toBe(association.namespace);
-      expect(association.roleArn).toMatch(/^arn:aws:iam::111122223333:role\/svc-\d+-g\d$/);
+      const properties = (association as any).cfnProperties;
+      expect([association.node.id, owner.node.id, owner.node.children.length]).toEqual(['Resource', properties.ServiceAccount, 1]);
+      expect(owner.node.scope!.node.id).toBe(properties.Namespace);
+      expect(properties.RoleArn).toMatch(/^arn:aws:iam::111122223333:role\/svc-\d+-g\d$/);
     }
     // the roles are literal ARNs: nothing imports them (Role.fromRoleArn), per role or per association
     expect(all.filter((c) => c.node.id === 'ForAssociations' || c.node.id.startsWith('ImmutableRole') || c.node.id.startsWith('Role-'))).toEqual([]);

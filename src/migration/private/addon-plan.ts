@@ -2,7 +2,8 @@ import { PlannedAddon, PlannedPlacement } from './design';
 import { PlanningError } from './phase-state';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { hasAssociation } from '../../private/phases';
-import { InventoryAddon, IrsaInventory, IrsaServiceAccount } from '../irsa-inventory';
+import { InventoryAddon, IrsaServiceAccount } from '../inventory-types';
+import { IrsaInventory } from '../irsa-inventory';
 
 /*
  * The managed add-ons that use IRSA: which service accounts each owns, and how each moves with the

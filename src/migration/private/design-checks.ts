@@ -1,6 +1,5 @@
 import { Token } from 'aws-cdk-lib';
 import { FleetPlan } from './design';
-import { oidcProviderUsers } from './fleet-plan';
 import { PlanningError, WavePhase } from './phase-state';
 import { PlacementRecord } from './placement';
 import { roleInput } from './role-resource';
@@ -8,7 +7,7 @@ import { StackLayout } from './stack-layout';
 import { MAX_TEMPLATE_BYTES, roleTemplateBytes, TEMPLATE_OVERHEAD_BYTES } from './template-size';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { show } from '../../private/errors';
-import { hasPodIdentityTrust } from '../../private/phases';
+import { hasIrsaAnnotation, hasPodIdentityTrust } from '../../private/phases';
 import { MigrationState, OidcProviderStep } from '../migration-state';
 
 /*
@@ -110,3 +109,20 @@ export function chooseHomeRegion(homeRegion: string | undefined, record: Placeme
   }
   return regions[0];
 }
+
+/**
+ * Who still uses a cluster's OIDC provider: roles whose trust names it, the service accounts the
+ * migration leaves on IRSA there (excluded or in no wave), and add-ons that still have a
+ * `serviceAccountRoleArn`.
+ */
+export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[] {
+  const roles = [...plan.roles.entries()].filter(([, r]) => r.irsaClusters.includes(clusterName)).map(([arn]) => `role ${arn}`);
+  const left = [
+    ...plan.excluded.filter((e) => e.sa.cluster === clusterName).map((e) => `excluded ${e.sa.namespace}/${e.sa.serviceAccount} (${e.reason})`),
+    ...plan.unassigned.filter((sa) => sa.cluster === clusterName).map((sa) => `${sa.namespace}/${sa.serviceAccount} (in no wave)`),
+    ...plan.addons.filter((a) => a.addon.cluster === clusterName && (a.phase === undefined || hasIrsaAnnotation(a.phase)))
+      .map((a) => `add-on ${a.addon.addonName} (serviceAccountRoleArn ${a.roleArn}${a.phase ? ` until ANNOTATION_REMOVED; wave ${a.wave} is at ${a.phase}` : ''})`),
+  ];
+  return [...roles, ...left];
+}
+

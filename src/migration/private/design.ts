@@ -1,7 +1,8 @@
 import { WavePhase } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
-import { InventoryAddon, IrsaInventory, IrsaServiceAccount, ParsedRoleArn } from '../irsa-inventory';
+import { InventoryAddon, IrsaServiceAccount, ParsedRoleArn } from '../inventory-types';
+import { IrsaInventory } from '../irsa-inventory';
 import { CollectedRole, MigrationPlan } from '../plan';
 
 /*

@@ -124,18 +124,24 @@ export function designMigration(inputs: MigrationInputs): MigrationDesign {
     installAgents: inputs.installAgents,
     pipelineStages: inputs.pipelineStages,
   });
-  const reports = waveReports({
+  const reports = reportsOf(inputs, fleet, phases, graph);
+  const warnings = operatorWarnings({ inputs, graph, phases, record, assignments, added: placed.added.length, placementText });
+  const notes = [...graph.notes, ...warnings];
+  const trustLengths = [...fleet.roles].map(([arn, r]) => ({ arn, length: r.trustLength, max: r.trustMax }));
+  return { phases, clusters, fleet, homeRegion, stackPrefix: inputs.stackPrefix, placement, placementText, graph, notes, reports, trustLengths };
+}
+
+/** One report per wave: what the runbooks, the scripts and the plan index are rendered from. */
+function reportsOf(inputs: MigrationInputs, fleet: FleetPlan, phases: Map<string, WavePhase>, graph: StackGraph): WaveReport[] {
+  const pathOf = new Map(graph.stacks.map((s) => [s.stackName, s.path]));
+  return waveReports({
     plan: inputs.plan,
     fleet,
     phases,
     migrationPath: inputs.migrationPath,
     stacksOf: (wave) => waveStacks(graph, wave).sort(),
-    importStacks: (wave) => (graph.importStacks.get(wave) ?? []).map((name) => ({ id: graph.stacks.find((s) => s.stackName === name)!.path, name })),
+    importStacks: (wave) => (graph.importStacks.get(wave) ?? []).map((name) => ({ id: pathOf.get(name)!, name })),
   });
-  const warnings = operatorWarnings({ inputs, graph, phases, record, assignments, added: placed.added.length, placementText });
-  const notes = [...graph.notes, ...warnings];
-  const trustLengths = [...fleet.roles].map(([arn, r]) => ({ arn, length: r.trustLength, max: r.trustMax }));
-  return { phases, clusters, fleet, homeRegion, stackPrefix: inputs.stackPrefix, placement, placementText, graph, notes, reports, trustLengths };
 }
 
 /** The stacks `cdk deploy '<migration>/<wave>/*'` deploys: the wave's record stacks, then the stacks they depend on. */

@@ -6,7 +6,8 @@
  */
 import { FleetPlan } from './design';
 import { PlacementRecord } from './placement';
-import { AgentStatus, PodIdentityCluster } from '../../pod-identity-cluster';
+import { AgentStatus } from '../../cluster-types';
+import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { IrsaInventory } from '../irsa-inventory';
 
 /** What the placement file records of the IRSA roles the migration's phases take off the cluster. */

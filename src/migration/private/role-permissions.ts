@@ -1,7 +1,7 @@
 import { PlannedPlacement } from './design';
 import { inlineStatements, permissionDifferences } from './permission-diff';
 import { PlanningError } from './phase-state';
-import { ParsedRoleArn } from '../irsa-inventory';
+import { ParsedRoleArn } from '../inventory-types';
 import { CollectedRole, MigrationPlan, MigrationRolePlan } from '../plan';
 
 /*

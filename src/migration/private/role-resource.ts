@@ -26,31 +26,30 @@ export function roleInput(role: PlannedRole, trust: any): RoleTemplateInput {
   };
 }
 
-/** The `AWS::IAM::Role` of a role: trust, inline permissions and chain, managed policies. */
-export function roleProps(role: RoleTemplateInput): iam.CfnRoleProps {
-  return {
-    roleName: role.roleName,
-    path: role.path,
-    description: role.description,
-    assumeRolePolicyDocument: role.trust,
-    policies: inlinePolicies(role),
-    managedPolicyArns: role.managedPolicyArns.length > 0 ? [...role.managedPolicyArns] : undefined,
-  };
-}
-
-/** The inline policies of a role: the plan's permissions and the chain to its targets. */
-function inlinePolicies(role: RoleTemplateInput): iam.CfnRole.PolicyProperty[] | undefined {
-  const policies: iam.CfnRole.PolicyProperty[] = [];
+/**
+ * The `AWS::IAM::Role` of a role as CloudFormation has it (keys in the order the typed L1 writes
+ * them): trust, inline permissions and chain (as `iam.PolicyDocument`s, rendered under the app's
+ * feature flags), managed policies.
+ */
+export function roleProperties(role: RoleTemplateInput): { [key: string]: any } {
+  const policies: { PolicyDocument: iam.PolicyDocument; PolicyName: string }[] = [];
   if (role.statements.length > 0) {
-    policies.push({ policyName: 'permissions', policyDocument: iam.PolicyDocument.fromJson({ Version: '2012-10-17', Statement: role.statements }) });
+    policies.push({ PolicyDocument: iam.PolicyDocument.fromJson({ Version: '2012-10-17', Statement: role.statements }), PolicyName: 'permissions' });
   }
   if (role.chainsTo.length > 0) {
     policies.push({
-      policyName: 'chain',
-      policyDocument: new iam.PolicyDocument({
+      PolicyDocument: new iam.PolicyDocument({
         statements: [new iam.PolicyStatement({ sid: 'ChainToTargetRole', actions: [...POD_IDENTITY_ACTIONS], resources: role.chainsTo })],
       }),
+      PolicyName: 'chain',
     });
   }
-  return policies.length > 0 ? policies : undefined;
+  return {
+    AssumeRolePolicyDocument: role.trust,
+    Description: role.description,
+    ManagedPolicyArns: role.managedPolicyArns.length > 0 ? [...role.managedPolicyArns] : undefined,
+    Path: role.path,
+    Policies: policies.length > 0 ? policies : undefined,
+    RoleName: role.roleName,
+  };
 }

@@ -1,6 +1,6 @@
 import { MigrationPhase } from '../../migration-phase';
 import { hasIrsaAnnotation } from '../../private/phases';
-import { IrsaServiceAccount } from '../irsa-inventory';
+import { IrsaServiceAccount } from '../inventory-types';
 import { manifestsYaml, plainScalar } from './yaml';
 
 export const ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';

@@ -1,5 +1,5 @@
 import { MigrationPhase } from '../../migration-phase';
-import { IrsaServiceAccount } from '../irsa-inventory';
+import { IrsaServiceAccount } from '../inventory-types';
 
 /*
  * What the runbooks and the wave scripts are rendered from: the wave's data as the migration decided

@@ -1,7 +1,8 @@
 import { App } from 'cdk8s';
 import * as fc from 'fast-check';
 import { MigrationPhase, ServiceAccountChart } from '../../../src';
-import { IrsaServiceAccount, IrsaInventory } from '../../../src/migration/irsa-inventory';
+import { IrsaServiceAccount } from '../../../src/migration/inventory-types';
+import { IrsaInventory } from '../../../src/migration/irsa-inventory';
 import { serviceAccountDocument, serviceAccountYaml } from '../../../src/migration/private/service-account-documents';
 import { manifestsYaml } from '../../../src/migration/private/yaml';
 

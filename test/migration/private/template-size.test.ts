@@ -1,9 +1,9 @@
 import { App, CfnWaitConditionHandle, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import * as fc from 'fast-check';
-import { roleProps, RoleTemplateInput } from '../../../src/migration/private/role-resource';
+import { roleL1 } from '../../../src/migration/private/migration-resources';
+import { RoleTemplateInput } from '../../../src/migration/private/role-resource';
 import { roleBoundBytes, roleTemplateBytes } from '../../../src/migration/private/template-size';
 import { policySize } from '../../../src/private/policy-size';
 
@@ -12,7 +12,7 @@ function templateBytes(roles: RoleTemplateInput[]): number {
   const stack = new Stack(new App(), 'S');
   new CfnWaitConditionHandle(stack, 'Placeholder');
   for (const role of roles) {
-    new iam.CfnRole(new Construct(stack, role.roleName), 'Resource', roleProps(role)).applyRemovalPolicy(RemovalPolicy.RETAIN);
+    roleL1(new Construct(stack, role.roleName), role).applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
   return Buffer.byteLength(JSON.stringify(Template.fromStack(stack).toJSON(), undefined, 1));
 }
