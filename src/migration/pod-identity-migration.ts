@@ -364,7 +364,7 @@ export class PodIdentityMigration extends Construct {
   /** Clusters whose associations need an agent that no PodIdentityAgentAddon of the app provides. */
   private missingAgents(): string[] {
     const clusters = new Map<string, Set<string>>();
-    for (const p of this.design.fleet.placements) {
+    for (const p of this.design.fleet.assignments) {
       if (hasAssociation(p.phase) && p.cluster.needsAgentAddon && !PodIdentityAgentAddon.forCluster(this, p.cluster)) {
         clusters.set(p.cluster.clusterName, (clusters.get(p.cluster.clusterName) ?? new Set<string>()).add(p.wave));
       }

@@ -22,12 +22,12 @@ export function renderRunbook(report: WaveReport): string {
 
 /** The title, the phase, the service accounts and what the deploy deploys. */
 function heading(report: WaveReport): string[] {
-  const count = report.clusters.reduce((n, c) => n + c.placements.length, 0);
+  const count = report.clusters.reduce((n, c) => n + c.assignments.length, 0);
   return [
     `# Runbook: ${report.wave}${report.risk ? ` (risk: ${report.risk})` : ''}`,
     '',
     `- Phase in this cloud assembly: **${report.phase}**${report.overriddenBy ? ` (from context \`${report.overriddenBy}\`; the state file records ${report.recorded}: record it)` : ' (recorded in the state file)'}.`,
-    `- ${count} service accounts on ${report.clusters.length} clusters: ${report.clusters.map((c) => `${c.name} (${c.placements.length})`).join(', ')}. Each is a line of \`${report.wave}/targets.tsv\`; the plan index lists them.`,
+    `- ${count} service accounts on ${report.clusters.length} clusters: ${report.clusters.map((c) => `${c.name} (${c.assignments.length})`).join(', ')}. Each is a line of \`${report.wave}/targets.tsv\`; the plan index lists them.`,
     `- \`cdk deploy '${report.stackPattern}'\` deploys the wave's phase records after the stacks they depend on: ${report.stacks.map((st) => `\`${st}\``).join(', ')}.`,
     '',
   ];
@@ -99,7 +99,7 @@ function failuresSection(): string[] {
 
 /** The managed add-ons of the wave's service accounts, each cluster's once. */
 function addonsOf(report: WaveReport): { cluster: string; name: string; version: string }[] {
-  return [...new Map(report.clusters.flatMap((c) => c.placements.filter((p) => p.addon).map((p) => [`${c.name} ${p.addon!.name}`, { cluster: c.name, ...p.addon! }]))).values()];
+  return [...new Map(report.clusters.flatMap((c) => c.assignments.filter((p) => p.addon).map((p) => [`${c.name} ${p.addon!.name}`, { cluster: c.name, ...p.addon! }]))).values()];
 }
 
 /** The roles (and add-ons) to import before the wave's first deploy. */
@@ -158,7 +158,7 @@ function proxySection(report: WaveReport): string[] {
   const proxied = new Map<string, { fix: string; clusters: string[] }>();
   const unresolved = new Map<string, string[]>();
   for (const c of report.clusters) {
-    for (const p of c.placements) {
+    for (const p of c.assignments) {
       for (const x of p.sa.workloads.filter((wl) => wl.noProxyMissing.length > 0)) {
         const key = `${x.kind} ${p.sa.namespace}/${x.name}`;
         const entry = proxied.get(key) ?? { fix: noProxyValue(x.noProxy), clusters: [] };
@@ -168,7 +168,7 @@ function proxySection(report: WaveReport): string[] {
     }
   }
   for (const c of report.clusters) {
-    for (const p of c.placements) {
+    for (const p of c.assignments) {
       for (const x of p.sa.workloads.filter((wl) => (wl.unresolvedProxySettings ?? []).length > 0)) {
         const key = `${x.kind} ${p.sa.namespace}/${x.name} (${x.unresolvedProxySettings!.join(', ')})`;
         unresolved.set(key, [...(unresolved.get(key) ?? []), c.name]);
@@ -200,7 +200,7 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
   const rows: string[][] = [];
   for (const r of reports) {
     for (const c of r.clusters) {
-      for (const p of c.placements) {
+      for (const p of c.assignments) {
         rows.push([r.wave, r.phase, c.name, `${p.sa.namespace}/${p.sa.serviceAccount}`, p.sa.role.roleName, roleName(p.associationRoleArn) + (p.targetRoleArn ? ` -> ${roleName(p.targetRoleArn)}` : '') + (p.addon ? ` (add-on ${p.addon.name})` : '')]);
       }
     }
@@ -214,7 +214,7 @@ export function renderIndex(reports: WaveReport[], excluded: { sa: IrsaServiceAc
     if (foundationClusters > 0) {
       lines.push(`- [foundation](foundation.md): the eks-pod-identity-agent add-on of ${foundationClusters} clusters, deployed and checked on every node; run it first, once (a wave's step to POD_IDENTITY needs the agent)`);
     }
-    reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.placements.length, 0)} service accounts on ${r.clusters.length} clusters; scripts in \`${r.wave}/\``));
+    reports.forEach((r) => lines.push(`- [${r.wave}](${r.wave}.md): ${r.phase}, ${r.clusters.reduce((n, c) => n + c.assignments.length, 0)} service accounts on ${r.clusters.length} clusters; scripts in \`${r.wave}/\``));
     lines.push('', '## Trust policies near their limit (75% or more)', '');
     const near = nearLimit(trust);
     near.forEach((t) => lines.push(`- ${t.arn}: ${t.length.toLocaleString('en-US')} of ${t.max.toLocaleString('en-US')} characters`));

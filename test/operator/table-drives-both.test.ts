@@ -21,7 +21,7 @@ const REPORT = {
   stackPattern: 'S/w/*',
   importStacks: [],
   adoptedRoles: [],
-  clusters: [{ name: 'shop', region: 'us-east-1', account: '111122223333', arn: C.arn, computeType: 'AUTO_MODE', placements: [], helmManaged: [] }],
+  clusters: [{ name: 'shop', region: 'us-east-1', account: '111122223333', arn: C.arn, computeType: 'AUTO_MODE', assignments: [], helmManaged: [] }],
 } as unknown as WaveReport;
 const row = (md: string) => md.split('\n').find((l) => l.startsWith('| DUAL_TRUST → POD_IDENTITY'))!;
 

@@ -1,4 +1,4 @@
-import { PlannedAddon, PlannedPlacement } from './design';
+import { PlannedAddon, PlannedAssignment } from './design';
 import { PlanningError } from './phase-state';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
 import { hasAssociation } from '../../private/phases';
@@ -59,9 +59,9 @@ export function addonOwners(inventory: IrsaInventory, clusters: Map<string, PodI
  * (they share the add-on's one serviceAccountRoleArn), and from POD_IDENTITY on only where the
  * recorded describe-addon-configuration of the add-on's version lists each of them.
  */
-export function planAddons(owners: Map<IrsaServiceAccount, Owner>, placements: PlannedPlacement[], inventory: IrsaInventory): PlannedAddon[] {
-  const placementOf = new Map<IrsaServiceAccount, PlannedPlacement>();
-  placements.filter((p) => p.addon !== undefined).forEach((p) => placementOf.set(p.sa, p));
+export function planAddons(owners: Map<IrsaServiceAccount, Owner>, assignments: PlannedAssignment[], inventory: IrsaInventory): PlannedAddon[] {
+  const placementOf = new Map<IrsaServiceAccount, PlannedAssignment>();
+  assignments.filter((p) => p.addon !== undefined).forEach((p) => placementOf.set(p.sa, p));
   const grouped = new Map<InventoryAddon, { cluster: PodIdentityCluster; sas: IrsaServiceAccount[] }>();
   for (const [sa, { addon, cluster }] of owners) {
     (grouped.get(addon) ?? grouped.set(addon, { cluster, sas: [] }).get(addon)!).sas.push(sa);

@@ -1,4 +1,4 @@
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { FoundationEntry, foundationRunbookFiles } from './foundation-runbook';
 import { ProviderEntry, providerRunbookFiles } from './provider-runbook';
 import { renderIndex, renderRunbook } from '../runbook';
@@ -13,7 +13,7 @@ import { ScriptFile, waveScriptFiles } from './wave-scripts';
  * retirement (`runbooks/`), and the `cdk import` mapping of each stack with adopted roles or an
  * adopted provider (`import/`). Pure: `writeFiles` writes them.
  */
-export function artifactFiles(reports: WaveReport[], fleet: FleetPlan, trust: TrustLength[],
+export function artifactFiles(reports: WaveReport[], fleet: FleetDesign, trust: TrustLength[],
   imports: { stackName: string; mapping: { [logicalId: string]: { [property: string]: string } } }[], providers: ProviderEntry[] = [],
   foundation?: FoundationEntry): ScriptFile[] {
   const files: ScriptFile[] = [];
@@ -22,7 +22,7 @@ export function artifactFiles(reports: WaveReport[], fleet: FleetPlan, trust: Tr
     for (const cluster of report.clusters) {
       // what ServiceAccountChart renders (Helm-managed accounts are not, nor those of a managed
       // add-on, which EKS writes), without a cdk8s App per chart
-      const rendered = cluster.placements.filter((p) => p.addon === undefined).map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
+      const rendered = cluster.assignments.filter((p) => p.addon === undefined).map((p) => p.sa).filter((sa) => sa.helmRelease === undefined);
       if (rendered.length > 0) {
         file(`k8s/${cluster.name}/${report.wave}.yaml`, rendered.map((sa) => serviceAccountYaml(sa, report.phase)).join('---\n'));
       }

@@ -1,4 +1,4 @@
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { PlanningError, WavePhase } from './phase-state';
 import { MigrationPhase } from '../../migration-phase';
 import { parseClusterArn } from '../../private/names';
@@ -243,9 +243,9 @@ function clusterNameOf(clusterArn: string): string {
  * Where the design puts each service account of the inventory: its wave and phase when placed, or
  * IRSA_ONLY with the reason (excluded, or no wave selects it).
  */
-export function currentAssignments(fleet: FleetPlan): Assignment[] {
+export function currentAssignments(fleet: FleetDesign): Assignment[] {
   const current: Assignment[] = [];
-  for (const p of fleet.placements) {
+  for (const p of fleet.assignments) {
     const { namespace, serviceAccount } = p.sa;
     current.push({ clusterArn: p.cluster.clusterArn, namespace, serviceAccount, wave: p.wave, phase: p.phase });
   }

@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { PlanningError, WavePhase } from './phase-state';
 import { PlacementRecord } from './placement';
 import { roleInput } from './role-resource';
@@ -17,7 +17,7 @@ import { MigrationState, OidcProviderStep } from '../migration-state';
  */
 
 /** Every role's trust policy within its length limit (IAM's quota, or the raised value declared). */
-export function checkTrustLengths(fleet: FleetPlan): void {
+export function checkTrustLengths(fleet: FleetDesign): void {
   for (const [arn, role] of fleet.roles) {
     if (role.trustLength > role.trustMax) {
       throw new PlanningError(`role ${arn}: the trust policy is ${role.trustLength.toLocaleString('en-US')} characters (whitespace not counted), over trustPolicyMaxLength ${role.trustMax.toLocaleString('en-US')}. `
@@ -32,7 +32,7 @@ export function checkTrustLengths(fleet: FleetPlan): void {
  * An OIDC provider retired (`retiredOidcProviders`) or stepped towards retirement in the state only
  * when nothing uses it any more, and, once stepped, only with a concrete issuer (it is imported by its ARN).
  */
-export function checkRetirements(fleet: FleetPlan, providerSteps: Map<string, OidcProviderStep>, retiredOidcProviders: string[] | undefined): void {
+export function checkRetirements(fleet: FleetDesign, providerSteps: Map<string, OidcProviderStep>, retiredOidcProviders: string[] | undefined): void {
   const retiring = [...providerSteps].filter(([, step]) => step !== OidcProviderStep.KEPT).map(([name, step]) => ({ name, step }));
   for (const name of retiredOidcProviders ?? []) {
     if (!fleet.clusters.has(name)) {
@@ -74,7 +74,7 @@ export function checkPlacementNotLost(record: PlacementRecord | undefined, phase
  * each account's roles by ARN, with the shard each is placed in; `roleBytes`: each role's planned
  * bytes (what a role whose trust is its widest takes).
  */
-export function checkRoleStackSizes(fleet: FleetPlan, layout: StackLayout, placedRoles: { [account: string]: { [arn: string]: number } },
+export function checkRoleStackSizes(fleet: FleetDesign, layout: StackLayout, placedRoles: { [account: string]: { [arn: string]: number } },
   roleBytes: Map<string, number>): void {
   const stacks = new Map<string, { bytes: number; roles: { arn: string; bytes: number }[] }>();
   for (const [arn, role] of fleet.roles) {
@@ -115,7 +115,7 @@ export function chooseHomeRegion(homeRegion: string | undefined, record: Placeme
  * migration leaves on IRSA there (excluded or in no wave), and add-ons that still have a
  * `serviceAccountRoleArn`.
  */
-export function oidcProviderUsers(plan: FleetPlan, clusterName: string): string[] {
+export function oidcProviderUsers(plan: FleetDesign, clusterName: string): string[] {
   const roles = [...plan.roles.entries()].filter(([, r]) => r.irsaClusters.includes(clusterName)).map(([arn]) => `role ${arn}`);
   const left = [
     ...plan.excluded.filter((e) => e.sa.cluster === clusterName).map((e) => `excluded ${e.sa.namespace}/${e.sa.serviceAccount} (${e.reason})`),

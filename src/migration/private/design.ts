@@ -8,11 +8,11 @@ import { CollectedRole, MigrationPlan } from '../plan';
 /*
  * The migration's decisions, as the planner makes them from its inputs: where each service account
  * goes (wave, phase, roles), the roles with their trust and permissions, the add-ons. Types only:
- * the planner (fleet-plan.ts) makes them, the construct builds from them, the renderers read them.
+ * the planner (fleet-design.ts) makes them, the construct builds from them, the renderers read them.
  */
 
-/** One service account's place in the migration: its wave, its phase, the roles it gets. */
-export interface PlannedPlacement {
+/** One service account's assignment: its wave, its phase, the roles it gets. */
+export interface PlannedAssignment {
   readonly sa: IrsaServiceAccount;
   readonly cluster: PodIdentityCluster;
   readonly wave: string;
@@ -72,7 +72,7 @@ export interface PlannedRole {
   readonly managedPolicyArns: string[];
   /** Target roles it chains to (inline policy `chain`). */
   readonly chainsTo: string[];
-  /** The waves whose placements use it. */
+  /** The waves whose assignments use it. */
   readonly waves: string[];
   /** The clusters whose OIDC provider its trust names. */
   readonly irsaClusters: string[];
@@ -84,9 +84,12 @@ export interface LeftOnIrsa {
   readonly reason: string;
 }
 
-/** The whole migration, decided once from its inputs. */
-export interface FleetPlan {
-  readonly placements: PlannedPlacement[];
+/**
+ * The fleet's part of the migration's design (designMigration adds the placement of resources and
+ * the stack graph): the assignment of every service account, the roles, the add-ons, decided once.
+ */
+export interface FleetDesign {
+  readonly assignments: PlannedAssignment[];
   readonly excluded: LeftOnIrsa[];
   readonly unassigned: IrsaServiceAccount[];
   /** The managed add-ons that use IRSA, by cluster and name. */

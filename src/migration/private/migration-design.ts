@@ -1,7 +1,7 @@
 import { assignmentChanges, AssignmentRecord, currentAssignments, guardAssignments } from './assignment-guard';
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { checkPlacementNotLost, checkRetirements, checkRoleStackSizes, checkTrustLengths, chooseHomeRegion } from './design-checks';
-import { planFleet } from './fleet-plan';
+import { designFleet } from './fleet-design';
 import { resolveProviderSteps } from './oidc-provider-steps';
 import { PlanningError, resolvePhases, WavePhase } from './phase-state';
 import { parsePlacement, place, Placed, PlacementRecord, renderPlacement } from './placement';
@@ -55,7 +55,7 @@ export interface MigrationDesign {
   readonly phases: Map<string, WavePhase>;
   /** The clusters, with the agent the foundation installed recalled from the placement file. */
   readonly clusters: PodIdentityCluster[];
-  readonly fleet: FleetPlan;
+  readonly fleet: FleetDesign;
   readonly homeRegion: string;
   readonly stackPrefix: string;
   /** The placement file's content after this synthesis. */
@@ -80,7 +80,7 @@ export function designMigration(inputs: MigrationInputs): MigrationDesign {
   const record = inputs.recordedPlacement === undefined ? undefined : parsePlacement(inputs.recordedPlacement, inputs.placementFile);
   // a cluster whose agent the foundation installed shows it now: it stays the foundation's
   const clusters = recallFoundation(inputs.clusters, record, inputs.installAgents);
-  const fleet = planFleet({
+  const fleet = designFleet({
     clusters,
     // the IRSA roles the recorded phases took off the clusters (ANNOTATION_REMOVED on) come from the record
     inventory: recallRoles(inputs.inventory, record, clusters, `the placement file ${inputs.placementFile}`),
@@ -132,7 +132,7 @@ export function designMigration(inputs: MigrationInputs): MigrationDesign {
 }
 
 /** One report per wave: what the runbooks, the scripts and the plan index are rendered from. */
-function reportsOf(inputs: MigrationInputs, fleet: FleetPlan, phases: Map<string, WavePhase>, graph: StackGraph): WaveReport[] {
+function reportsOf(inputs: MigrationInputs, fleet: FleetDesign, phases: Map<string, WavePhase>, graph: StackGraph): WaveReport[] {
   const pathOf = new Map(graph.stacks.map((s) => [s.stackName, s.path]));
   return waveReports({
     plan: inputs.plan,
@@ -188,7 +188,7 @@ function frozen(inputs: MigrationInputs): boolean {
  * 1 MB in every phase: roles are placed by their size at their widest trust (roleBytes), within a
  * budget that leaves room for their trust to grow. With frozen placement nothing may be added.
  */
-function placeResources(inputs: MigrationInputs, fleet: FleetPlan, layout: StackLayout, roleBytes: Map<string, number>,
+function placeResources(inputs: MigrationInputs, fleet: FleetDesign, layout: StackLayout, roleBytes: Map<string, number>,
   record: PlacementRecord | undefined): Placed {
   const roles = new Map<string, string[]>();
   const add = (map: Map<string, string[]>, group: string, item: string) => (map.get(group) ?? map.set(group, []).get(group)!).push(item);
@@ -197,7 +197,7 @@ function placeResources(inputs: MigrationInputs, fleet: FleetPlan, layout: Stack
   }
   // every migrated service account has its association's place from the start, whatever its phase
   const associations = new Map<string, string[]>();
-  for (const p of fleet.placements.filter((x) => x.addon === undefined)) {
+  for (const p of fleet.assignments.filter((x) => x.addon === undefined)) {
     add(associations, p.cluster.clusterArn, `${p.sa.namespace}/${p.sa.serviceAccount}`);
   }
   const placed = place(record, { stackPrefix: inputs.stackPrefix, homeRegion: layout.homeRegion, roles, associations, roleBytes },

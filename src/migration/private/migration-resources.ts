@@ -1,7 +1,7 @@
 import { CfnDeletionPolicy, CfnElement, CfnResource, RemovalPolicy, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
-import { PlannedAddon, PlannedPlacement, PlannedRole } from './design';
+import { PlannedAddon, PlannedAssignment, PlannedRole } from './design';
 import { roleInput, roleProperties, RoleTemplateInput } from './role-resource';
 import { ADDON_ID, DesignedProvider, ImportEntry, PROVIDER_ID } from './stack-graph';
 import { AssociationRegistry } from '../../private/associations';
@@ -120,7 +120,7 @@ export function roleResource(stack: Stack, role: PlannedRole): iam.CfnRole {
  * inventory's names, one entry per service account, the compute type), and the roles are literal
  * ARNs that create nothing here.
  */
-export function associationResource(stack: Stack, p: PlannedPlacement, registry: AssociationRegistry): CfnResource {
+export function associationResource(stack: Stack, p: PlannedAssignment, registry: AssociationRegistry): CfnResource {
   const scope = (stack.node.tryFindChild(p.sa.namespace) as Construct | undefined) ?? new Construct(stack, p.sa.namespace);
   const owner = new Construct(scope, p.sa.serviceAccount);
   registry.claim(owner, 'PodIdentityMigration', { cluster: p.cluster, namespace: p.sa.namespace, serviceAccount: p.sa.serviceAccount });

@@ -4,7 +4,7 @@
  * migrated service account and add-on (the annotation and `serviceAccountRoleArn` its phase removes),
  * and the clusters whose agent the foundation installs (they show it afterwards).
  */
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { PlacementRecord } from './placement';
 import { AgentStatus } from '../../cluster-types';
 import { PodIdentityCluster } from '../../pod-identity-cluster';
@@ -23,9 +23,9 @@ export interface RecordedRoles {
  * cluster no longer shows it (no `eks.amazonaws.com/role-arn` annotation, no
  * `serviceAccountRoleArn`), so an inventory collected then would lose them: the record keeps them.
  */
-export function rolesToRecord(fleet: FleetPlan): RecordedRoles {
+export function rolesToRecord(fleet: FleetDesign): RecordedRoles {
   const irsaRoles: RecordedRoles['irsaRoles'] = {};
-  for (const p of fleet.placements) {
+  for (const p of fleet.assignments) {
     (irsaRoles[p.cluster.clusterArn] ??= {})[`${p.sa.namespace}/${p.sa.serviceAccount}`] = p.sa.roleArn;
   }
   const addonRoles: RecordedRoles['addonRoles'] = {};

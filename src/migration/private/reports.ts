@@ -1,4 +1,4 @@
-import { FleetPlan } from './design';
+import { FleetDesign } from './design';
 import { WavePhase, CONTEXT_PREFIX } from './phase-state';
 import { oidcProviderInAccount } from '../../private/trust';
 import { MigrationPlan } from '../plan';
@@ -7,7 +7,7 @@ import { ClusterReport, WaveReport } from './wave-report';
 /** What the wave reports are made of. */
 export interface ReportInputs {
   readonly plan: MigrationPlan;
-  readonly fleet: FleetPlan;
+  readonly fleet: FleetDesign;
   readonly phases: Map<string, WavePhase>;
   /** The construct path of the migration (the CLI selects stacks by it). */
   readonly migrationPath: string;
@@ -22,9 +22,9 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
   const { fleet } = inputs;
   return inputs.plan.waves.map((wave) => {
     const phase = inputs.phases.get(wave.name)!;
-    const placements = fleet.placements.filter((p) => p.wave === wave.name);
-    const clusters: ClusterReport[] = [...new Set(placements.map((p) => p.cluster.clusterName))].sort().map((name) => {
-      const mine = placements.filter((p) => p.cluster.clusterName === name);
+    const assignments = fleet.assignments.filter((p) => p.wave === wave.name);
+    const clusters: ClusterReport[] = [...new Set(assignments.map((p) => p.cluster.clusterName))].sort().map((name) => {
+      const mine = assignments.filter((p) => p.cluster.clusterName === name);
       const cluster = fleet.clusters.get(name)!;
       return {
         name,
@@ -32,7 +32,7 @@ export function waveReports(inputs: ReportInputs): WaveReport[] {
         account: cluster.account!,
         arn: cluster.clusterArn,
         computeType: cluster.computeType,
-        placements: mine.map((p) => ({
+        assignments: mine.map((p) => ({
           sa: p.sa,
           associationRoleArn: p.associationRoleArn,
           targetRoleArn: p.targetRoleArn,

@@ -1,4 +1,4 @@
-import { PlannedPlacement } from './design';
+import { PlannedAssignment } from './design';
 import { inlineStatements, permissionDifferences } from './permission-diff';
 import { PlanningError } from './phase-state';
 import { ParsedRoleArn } from '../inventory-types';
@@ -61,7 +61,7 @@ export function adoptedPermissions(plan: MigrationPlan, role: ParsedRoleArn, col
  * The permissions of a consolidated role: its own plan entry when declared; otherwise those of the
  * per-cluster roles, which must all be the same (taking one of several would drop permissions).
  */
-export function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedPlacement[],
+export function consolidatedPermissions(plan: MigrationPlan, roleName: string, serviceAccount: string, uses: PlannedAssignment[],
   adopted: (role: ParsedRoleArn) => MigrationRolePlan): MigrationRolePlan {
   if (plan.roles?.[roleName]) {
     return plan.roles[roleName];

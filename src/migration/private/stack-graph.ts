@@ -1,4 +1,4 @@
-import { FleetPlan, PlannedAddon, PlannedPlacement, PlannedRole } from './design';
+import { FleetDesign, PlannedAddon, PlannedAssignment, PlannedRole } from './design';
 import { FoundationEntry } from './foundation-runbook';
 import { providerResource, ProviderResource } from './oidc-provider-steps';
 import { PlanningError, WavePhase } from './phase-state';
@@ -64,7 +64,7 @@ export interface StackGraph {
   readonly agents: { readonly stack: string; readonly cluster: PodIdentityCluster }[];
   readonly roles: { readonly stack: string; readonly role: PlannedRole }[];
   /** The association of each service account whose phase has one (not those of an add-on). */
-  readonly associations: { readonly stack: string; readonly assignment: PlannedPlacement }[];
+  readonly associations: { readonly stack: string; readonly assignment: PlannedAssignment }[];
   readonly addons: { readonly stack: string; readonly addon: PlannedAddon }[];
   /** The phase record of each wave per environment. */
   readonly records: { readonly stack: string; readonly wave: string; readonly phase: MigrationPhase }[];
@@ -85,7 +85,7 @@ export interface StackGraph {
 export interface GraphInputs {
   readonly migrationPath: string;
   readonly layout: StackLayout;
-  readonly fleet: FleetPlan;
+  readonly fleet: FleetDesign;
   readonly clusters: PodIdentityCluster[];
   readonly phases: Map<string, WavePhase>;
   readonly waves: string[];
@@ -178,7 +178,7 @@ class GraphBuilder {
     for (const [clusterArn, shards] of Object.entries(placement.associations)) {
       new Set(Object.values(shards)).forEach((shard) => this.stack(layout.cluster(clusterArn, shard)));
     }
-    for (const p of fleet.placements.filter((x) => hasAssociation(x.phase) && x.addon === undefined)) {
+    for (const p of fleet.assignments.filter((x) => hasAssociation(x.phase) && x.addon === undefined)) {
       const stack = this.fill(layout.cluster(p.cluster.clusterArn, placement.associations[p.cluster.clusterArn][`${p.sa.namespace}/${p.sa.serviceAccount}`]));
       this.graph.associations.push({ stack, assignment: p });
       // F4: the role, its trust and its policies before the association
@@ -205,9 +205,9 @@ class GraphBuilder {
   public records(): void {
     const { layout, fleet, placement } = this.inputs;
     for (const wave of this.inputs.waves) {
-      const placements = fleet.placements.filter((p) => p.wave === wave);
+      const assignments = fleet.assignments.filter((p) => p.wave === wave);
       const envs = new Map<string, PodIdentityCluster>();
-      placements.forEach((p) => envs.set(`${p.cluster.account}|${p.cluster.region}`, p.cluster));
+      assignments.forEach((p) => envs.set(`${p.cluster.account}|${p.cluster.region}`, p.cluster));
       const records: string[] = [];
       for (const key of [...envs.keys()].sort()) {
         const { account, region } = envs.get(key)!;
@@ -218,7 +218,7 @@ class GraphBuilder {
             this.dependOn(stack, this.roleStack(arn), `the roles of ${wave}`);
           }
         }
-        const here = placements.filter((p) => p.cluster.account === account && p.cluster.region === region);
+        const here = assignments.filter((p) => p.cluster.account === account && p.cluster.region === region);
         for (const clusterArn of new Set(here.filter((p) => p.addon === undefined).map((p) => p.cluster.clusterArn))) {
           new Set(Object.values(placement.associations[clusterArn])).forEach((shard) =>
             this.dependOn(stack, this.stack(layout.cluster(clusterArn, shard)), `the associations of ${wave}`));

@@ -33,7 +33,7 @@ export interface ClusterReport {
   readonly account: string;
   readonly arn: string;
   readonly computeType: string;
-  readonly placements: PlacementReport[];
+  readonly assignments: PlacementReport[];
   readonly helmManaged: IrsaServiceAccount[];
 }
 

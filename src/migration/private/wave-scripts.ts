@@ -57,7 +57,7 @@ export function waveScriptFiles(report: WaveReport): ScriptFile[] {
   const targets: string[][] = [];
   const workloads: string[][] = [];
   for (const c of report.clusters) {
-    for (const p of c.placements) {
+    for (const p of c.assignments) {
       const podRole = p.targetRoleArn ?? p.associationRoleArn;
       targets.push([c.name, p.sa.namespace, p.sa.serviceAccount, p.sa.roleArn, p.associationRoleArn, p.targetRoleArn ?? '-',
         p.irsaTrust, p.oidcProviderArn, p.issuer, p.podTrust, p.sa.helmRelease ?? '-', prefix(podRole), prefix(p.sa.roleArn), p.addon?.name ?? '-', p.addon?.version ?? '-']);

@@ -1,10 +1,10 @@
 /**
- * The design checks, without an App: each over a plan decided by planFleet from plain inputs, with
+ * The design checks, without an App: each over a plan decided by designFleet from plain inputs, with
  * the exact message the construct adds its path to.
  */
 import { IrsaInventory, MigrationPhase, OidcProviderStep, PodIdentityCluster } from '../../../src';
 import { checkPlacementNotLost, checkRetirements, checkRoleStackSizes, checkTrustLengths, chooseHomeRegion } from '../../../src/migration/private/design-checks';
-import { planFleet } from '../../../src/migration/private/fleet-plan';
+import { designFleet } from '../../../src/migration/private/fleet-design';
 import { WavePhase } from '../../../src/migration/private/phase-state';
 import { StackLayout } from '../../../src/migration/private/stack-layout';
 
@@ -15,7 +15,7 @@ const phasesAt = (phase: MigrationPhase) => new Map<string, WavePhase>([['w', { 
 function design(phase: MigrationPhase, trustMax?: number) {
   const inventory = new IrsaInventory();
   inventory.addEntry({ cluster: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: 'arn:aws:iam::111122223333:role/app' });
-  return planFleet({
+  return designFleet({
     clusters: [cluster],
     inventory,
     plan: { waves: [{ name: 'w', select: [{ namespace: 'ns' }] }], roles: { app: { statements: [] } } },

@@ -9,12 +9,12 @@ import { InventoryAddon, IrsaServiceAccount, ParsedRoleArn } from '../inventory-
 import { IrsaInventory } from '../irsa-inventory';
 import { CollectedRole, MigrationPlan, MigrationRolePlan, ServiceAccountSelector } from '../plan';
 import { addonOwners, Owner, planAddons } from './addon-plan';
-import { FleetInputs, FleetPlan, LeftOnIrsa, PlannedPlacement, PlannedRole } from './design';
+import { FleetInputs, FleetDesign, LeftOnIrsa, PlannedAssignment, PlannedRole } from './design';
 import { RoleDraft, trustOf, Use } from './role-trust';
 import { roleArnAccount } from '../../private/arns';
 
 /** Decides the migration: assignment to waves, every role's trust and permissions. */
-export function planFleet(inputs: FleetInputs): FleetPlan {
+export function designFleet(inputs: FleetInputs): FleetDesign {
   const clusters = new Map<string, PodIdentityCluster>();
   for (const cluster of inputs.clusters) {
     clusters.set(cluster.clusterName, cluster);
@@ -23,16 +23,16 @@ export function planFleet(inputs: FleetInputs): FleetPlan {
   checkRoleKeys(plan);
   const drafts = new RoleDrafts(plan, inputs.collectedRoles);
   const owners = addonOwners(inputs.inventory, clusters);
-  const { placements, excluded, unassigned } = assign(inputs, plan, clusters, owners, drafts);
+  const { assignments, excluded, unassigned } = assign(inputs, plan, clusters, owners, drafts);
   keepIrsaUsers([...excluded.map((e) => e.sa), ...unassigned], drafts, clusters);
-  const addons = planAddons(owners, placements, inputs.inventory);
-  consolidate(plan, placements, drafts);
+  const addons = planAddons(owners, assignments, inputs.inventory);
+  consolidate(plan, assignments, drafts);
   checkAccounts(plan, drafts.all, clusters);
   const roles = new Map<string, PlannedRole>();
   for (const arn of [...drafts.all.keys()].sort()) {
     roles.set(arn, finish(drafts.all.get(arn)!, inputs.trustPolicyMaxLengthByAccount ?? {}));
   }
-  return { placements, excluded, unassigned, addons, roles, clusters };
+  return { assignments, excluded, unassigned, addons, roles, clusters };
 }
 
 /** A plan `roles` key that is an ARN and an entry's `account` must agree. */
@@ -93,10 +93,10 @@ function firstBySa<T extends { namespace: string; serviceAccount: string }>(list
  * wave that selects it, with the roles it uses drafted (consolidated, chained or as it is).
  */
 function assign(inputs: FleetInputs, plan: MigrationPlan, clusters: Map<string, PodIdentityCluster>, owners: Map<IrsaServiceAccount, Owner>,
-  drafts: RoleDrafts): { placements: PlannedPlacement[]; excluded: LeftOnIrsa[]; unassigned: IrsaServiceAccount[] } {
+  drafts: RoleDrafts): { assignments: PlannedAssignment[]; excluded: LeftOnIrsa[]; unassigned: IrsaServiceAccount[] } {
   const excluded: LeftOnIrsa[] = [];
   const unassigned: IrsaServiceAccount[] = [];
-  const placements: PlannedPlacement[] = [];
+  const assignments: PlannedAssignment[] = [];
   const consolidations = firstBySa(plan.consolidate);
   const chains = firstBySa(plan.crossAccount);
   for (const sa of inputs.inventory._entries()) {
@@ -125,16 +125,16 @@ function assign(inputs: FleetInputs, plan: MigrationPlan, clusters: Map<string, 
     if (addon && (consolidation || chain)) {
       throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} belongs to add-on ${addon.addonName}, whose podIdentityAssociations name one role in the cluster's account, without a target role: it cannot be ${consolidation ? 'consolidated' : 'chained to another account'}. Remove it from plan ${consolidation ? 'consolidate' : 'crossAccount'}; the add-on keeps its role (${sa.roleArn}).`);
     }
-    const place = { sa, cluster, wave: wave.name, phase };
-    placements.push(consolidation ? placeConsolidated(place, use, consolidation.roleName, drafts)
-      : chain ? placeChained(place, use, chain, plan, drafts)
-        : placeDirect(place, use, addon, drafts));
+    const seat = { sa, cluster, wave: wave.name, phase };
+    assignments.push(consolidation ? assignConsolidated(seat, use, consolidation.roleName, drafts)
+      : chain ? assignChained(seat, use, chain, plan, drafts)
+        : assignDirect(seat, use, addon, drafts));
   }
-  return { placements, excluded, unassigned };
+  return { assignments, excluded, unassigned };
 }
 
-/** A service account with its cluster, wave and phase: what the placing functions place. */
-type Place = Pick<PlannedPlacement, 'sa' | 'cluster' | 'wave' | 'phase'>;
+/** A service account with its cluster, wave and phase: what the placing functions seat. */
+type Seat = Pick<PlannedAssignment, 'sa' | 'cluster' | 'wave' | 'phase'>;
 
 /** Marks the draft as used by the wave. */
 function usedBy(d: RoleDraft, wave: string): RoleDraft {
@@ -143,22 +143,22 @@ function usedBy(d: RoleDraft, wave: string): RoleDraft {
 }
 
 /** Consolidated: the per-cluster role keeps serving IRSA until retired; the shared role serves Pod Identity. */
-function placeConsolidated(place: Place, use: Use, roleName: string, drafts: RoleDrafts): PlannedPlacement {
-  const { sa, wave } = place;
+function assignConsolidated(seat: Seat, use: Use, roleName: string, drafts: RoleDrafts): PlannedAssignment {
+  const { sa, wave } = seat;
   usedBy(drafts.draft(sa.role, 'irsa-only', true, drafts.adopted(sa.role)), wave).irsa.push(use);
   const shared = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${sa.role.account}:role/${roleName}`, `plan consolidate ${sa.namespace}/${sa.serviceAccount}`);
   const d = usedBy(drafts.draft(shared, 'created', false, { statements: [] },
     `shared Pod Identity role for ${sa.namespace}/${sa.serviceAccount} (consolidates the per-cluster IRSA roles)`), wave);
   d.pod.push(use);
-  return { ...place, associationRoleArn: shared.arn };
+  return { ...seat, associationRoleArn: shared.arn };
 }
 
 /** A plan crossAccount entry, as placing reads it. */
 type Chain = { associationRoleName: string; targetRoleArn: string; namespace: string; serviceAccount: string };
 
 /** Chained to a role of another account: an association role in the cluster's account, and the target role. */
-function placeChained(place: Place, use: Use, chain: Chain, plan: MigrationPlan, drafts: RoleDrafts): PlannedPlacement {
-  const { sa, cluster, wave } = place;
+function assignChained(seat: Seat, use: Use, chain: Chain, plan: MigrationPlan, drafts: RoleDrafts): PlannedAssignment {
+  const { sa, cluster, wave } = seat;
   const target = IrsaInventory.parseRoleArn(chain.targetRoleArn, `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
   const association = IrsaInventory.parseRoleArn(`arn:${sa.role.partition}:iam::${cluster.account}:role/${chain.associationRoleName}`,
     `plan crossAccount ${chain.namespace}/${chain.serviceAccount}`);
@@ -185,19 +185,19 @@ function placeChained(place: Place, use: Use, chain: Chain, plan: MigrationPlan,
     // the pods assume the target directly through IRSA today: the target is dual
     targetDraft.irsa.push(use);
   }
-  return { ...place, associationRoleArn: association.arn, targetRoleArn: target.arn };
+  return { ...seat, associationRoleArn: association.arn, targetRoleArn: target.arn };
 }
 
 /** As it is: today's IRSA role becomes dual (it must be in the cluster's account once Pod Identity trusts it). */
-function placeDirect(place: Place, use: Use, addon: InventoryAddon | undefined, drafts: RoleDrafts): PlannedPlacement {
-  const { sa, cluster, wave, phase } = place;
+function assignDirect(seat: Seat, use: Use, addon: InventoryAddon | undefined, drafts: RoleDrafts): PlannedAssignment {
+  const { sa, cluster, wave, phase } = seat;
   if (sa.role.account !== cluster.account && hasPodIdentityTrust(phase)) {
     throw new PlanningError(`${sa.namespace}/${sa.serviceAccount} on cluster ${JSON.stringify(cluster.clusterName)} uses role ${sa.role.arn} in account ${sa.role.account}, but Pod Identity needs the association role in the cluster's account ${cluster.account}. Add a crossAccount entry for it to the plan (an association role that chains to ${sa.role.roleName}).`);
   }
   const d = usedBy(drafts.draft(sa.role, 'dual', true, drafts.adopted(sa.role)), wave);
   d.irsa.push(use);
   d.pod.push(use);
-  return { ...place, associationRoleArn: sa.role.arn, addon };
+  return { ...seat, associationRoleArn: sa.role.arn, addon };
 }
 
 /**
@@ -215,9 +215,9 @@ function keepIrsaUsers(left: IrsaServiceAccount[], drafts: RoleDrafts, clusters:
 }
 
 /** A consolidated role takes the permissions its plan entry declares, or those every per-cluster role shares. */
-function consolidate(plan: MigrationPlan, placements: PlannedPlacement[], drafts: RoleDrafts): void {
-  const usesOf = new Map<string, PlannedPlacement[]>();
-  for (const p of placements) {
+function consolidate(plan: MigrationPlan, assignments: PlannedAssignment[], drafts: RoleDrafts): void {
+  const usesOf = new Map<string, PlannedAssignment[]>();
+  for (const p of assignments) {
     const list = usesOf.get(p.associationRoleArn) ?? [];
     list.push(p);
     usesOf.set(p.associationRoleArn, list);

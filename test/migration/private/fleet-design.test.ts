@@ -1,10 +1,10 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IrsaInventory, MigrationPhase, PodIdentityCluster } from '../../../src';
-import { planFleet } from '../../../src/migration/private/fleet-plan';
+import { designFleet } from '../../../src/migration/private/fleet-design';
 
 
-describe('planFleet: plan statements', () => {
-  const plan = (statements: any[]) => planFleet({
+describe('designFleet: plan statements', () => {
+  const plan = (statements: any[]) => designFleet({
     clusters: [PodIdentityCluster.fromClusterAttributes({ clusterName: 'a', clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/a', oidcIssuer: 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111' })],
     inventory: (() => {
       const inventory = new IrsaInventory();
@@ -32,7 +32,7 @@ describe('planFleet: plan statements', () => {
   });
 });
 
-describe('planFleet: accounts and same-named roles', () => {
+describe('designFleet: accounts and same-named roles', () => {
   const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111';
   const clusters = [
     PodIdentityCluster.fromClusterAttributes({ clusterName: 'prod', clusterArn: 'arn:aws:eks:us-east-1:111122223333:cluster/prod', oidcIssuer: ISSUER }),
@@ -41,7 +41,7 @@ describe('planFleet: accounts and same-named roles', () => {
   const run = (entries: [string, string][], roles: any) => {
     const inventory = new IrsaInventory();
     entries.forEach(([name, roleArn]) => inventory.addEntry({ cluster: name, namespace: 'dns', serviceAccount: 'external-dns', roleArn }));
-    return planFleet({
+    return designFleet({
       clusters,
       inventory,
       plan: { waves: [{ name: 'w', select: [{ namespace: 'dns' }] }], roles },
