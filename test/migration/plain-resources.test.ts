@@ -15,6 +15,7 @@ import { IrsaInventory, MigrationPhase, PodIdentityCluster } from '../../src';
 import { designMigration } from '../../src/migration/private/migration-design';
 import { addonResource, associationResource, oidcProviderResource, recordResource, roleResource } from '../../src/migration/private/migration-resources';
 import { AssociationRegistry } from '../../src/private/associations';
+import { withWavePhases } from '../util/placement';
 
 const ACCOUNT = '111122223333';
 const ISSUER = 'oidc.eks.us-east-1.amazonaws.com/id/AAAA1111AAAA1111AAAA1111AAAA1111';
@@ -44,9 +45,8 @@ function design() {
     plan: { waves: [{ name: 'w', select: [{ namespace: 'ns' }, { namespace: 'kube-system' }] }], roles: { '*': { statements: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' }] } } },
   };
   const first = designMigration(inputs);
-  const recorded = JSON.parse(first.placementText!);
-  recorded.waves = { w: MigrationPhase.POD_IDENTITY };
-  return designMigration({ ...inputs, state: { waves: { w: history } }, recordedPlacement: JSON.stringify(recorded, null, 2) + '\n' });
+  const recordedPlacement = withWavePhases(first.placementText!, { w: MigrationPhase.POD_IDENTITY });
+  return designMigration({ ...inputs, state: { waves: { w: history } }, recordedPlacement });
 }
 
 /** `make` run in one stack, its typed counterpart in another, both tagged by the app: their properties, as JSON text. */
@@ -111,4 +111,12 @@ test('a phase record and an OIDC provider: the typed L1s\' properties, tags incl
   const provider: any = { entry: { step: 'ADOPTED' }, issuer: ISSUER, present: true, imported: true, deletionPolicy: 'Retain' };
   const [p, t] = both((s) => oidcProviderResource(s, provider), (s) => new iam.CfnOIDCProvider(s, 'Provider', { url: `https://${ISSUER}`, clientIdList: ['sts.amazonaws.com'] }));
   expect(p).toBe(t);
+});
+
+test('a role: a typed prop an aspect sets after the migration made it (a permissions boundary) is written', () => {
+  const { graph } = design();
+  const stack = new Stack(new App(), 'S', { env: { account: ACCOUNT, region: 'us-east-1' } });
+  const resource = roleResource(stack, graph.roles[0].role);
+  resource.permissionsBoundary = `arn:aws:iam::${ACCOUNT}:policy/boundary`;
+  expect(Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(resource)].Properties.PermissionsBoundary).toBe(`arn:aws:iam::${ACCOUNT}:policy/boundary`);
 });

@@ -53,8 +53,6 @@ export interface MigrationInputs {
  */
 export interface MigrationDesign {
   readonly phases: Map<string, WavePhase>;
-  /** The clusters, with the agent the foundation installed recalled from the placement file. */
-  readonly clusters: PodIdentityCluster[];
   readonly fleet: FleetDesign;
   readonly homeRegion: string;
   readonly stackPrefix: string;
@@ -128,7 +126,7 @@ export function designMigration(inputs: MigrationInputs): MigrationDesign {
   const warnings = operatorWarnings({ inputs, graph, phases, record, assignments, added: placed.added.length, placementText });
   const notes = [...graph.notes, ...warnings];
   const trustLengths = [...fleet.roles].map(([arn, r]) => ({ arn, length: r.trustLength, max: r.trustMax }));
-  return { phases, clusters, fleet, homeRegion, stackPrefix: inputs.stackPrefix, placement, placementText, graph, notes, reports, trustLengths };
+  return { phases, fleet, homeRegion, stackPrefix: inputs.stackPrefix, placement, placementText, graph, notes, reports, trustLengths };
 }
 
 /** One report per wave: what the runbooks, the scripts and the plan index are rendered from. */

@@ -60,6 +60,9 @@ function rendered(stack: Stack, document: iam.PolicyDocument): any {
   return cache.get(json) ?? cache.set(json, stack.resolve(document)).get(json);
 }
 
+/** The typed props of a CfnRole that MigrationRole writes itself. */
+const ROLE_PROPS = new Set(['assumeRolePolicyDocument', 'description', 'managedPolicyArns', 'maxSessionDuration', 'path', 'permissionsBoundary', 'policies', 'roleName', 'tags']);
+
 /**
  * A CfnRole (cdk-nag and other aspects recognise roles by their class and read or set its typed
  * props) that writes its CloudFormation properties without the typed L1's conversion and
@@ -69,9 +72,8 @@ function rendered(stack: Stack, document: iam.PolicyDocument): any {
  */
 class MigrationRole extends iam.CfnRole {
   protected renderProperties(p: { [key: string]: any }): { [key: string]: any } {
-    const known = new Set(['assumeRolePolicyDocument', 'description', 'managedPolicyArns', 'maxSessionDuration', 'path', 'permissionsBoundary', 'policies', 'roleName', 'tags']);
     const plainList = (v: unknown) => v === undefined || (Array.isArray(v) && !Token.isUnresolved(v) && v.every((x) => x !== null && typeof x === 'object' && !Token.isUnresolved(x)));
-    if (Object.keys(p).some((k) => !known.has(k)) || !plainList(p.policies) || !plainList(p.tags)) {
+    if (Object.keys(p).some((k) => !ROLE_PROPS.has(k)) || !plainList(p.policies) || !plainList(p.tags)) {
       return super.renderProperties(p);
     }
     const out: { [key: string]: any } = {

@@ -44,9 +44,7 @@ function small(phase: MigrationPhase, extra: Partial<MigrationInputs> = {}): Mig
 
 /** The design of `inputs` as it would be once the earlier steps were deployed: the placement file recorded the wave at its phase. */
 function deployed(inputs: MigrationInputs): MigrationDesign {
-  const first = designMigration({ ...inputs, state: undefined });
-  const phases = Object.fromEntries(Object.entries(inputs.state?.waves ?? {}).map(([w, h]) => [w, h[h.length - 1].phase]));
-  return designMigration({ ...inputs, recordedPlacement: withWavePhases(first.placementText!, phases) });
+  return designMigration({ ...inputs, recordedPlacement: recordedOf(inputs) });
 }
 
 describe('the stack graph of a small fleet', () => {
