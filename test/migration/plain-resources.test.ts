@@ -49,14 +49,16 @@ function design() {
   return designMigration({ ...inputs, state: { waves: { w: history } }, recordedPlacement });
 }
 
-/** `make` run in one stack, its typed counterpart in another, both tagged by the app: their properties, as JSON text. */
-function both(make: (stack: Stack) => CfnResource, typed: (stack: Stack) => CfnResource): [string, string] {
+/** `make` run in one stack, its typed counterpart in another, both tagged by the app unless `tagged` is false: their properties, as JSON text. */
+function both(make: (stack: Stack) => CfnResource, typed: (stack: Stack) => CfnResource, tagged = true): [string, string] {
   const app = new App();
   const plain = new Stack(app, 'Plain', { env: { account: ACCOUNT, region: 'us-east-1' } });
   const l1 = new Stack(app, 'Typed', { env: { account: ACCOUNT, region: 'us-east-1' } });
   const a = make(plain);
   const b = typed(l1);
-  Tags.of(app).add('cost-center', 'platform');
+  if (tagged) {
+    Tags.of(app).add('cost-center', 'platform');
+  }
   const props = (stack: Stack, r: CfnResource) => JSON.stringify(Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(r)].Properties);
   return [props(plain, a), props(l1, b)];
 }
@@ -111,6 +113,42 @@ test('a phase record and an OIDC provider: the typed L1s\' properties, tags incl
   const provider: any = { entry: { step: 'ADOPTED' }, issuer: ISSUER, present: true, imported: true, deletionPolicy: 'Retain' };
   const [p, t] = both((s) => oidcProviderResource(s, provider), (s) => new iam.CfnOIDCProvider(s, 'Provider', { url: `https://${ISSUER}`, clientIdList: ['sts.amazonaws.com'] }));
   expect(p).toBe(t);
+});
+
+test('untagged by the app: the same properties as the typed L1s (an add-on\'s recorded tags only, no Tags elsewhere), with no tag manager made for them', () => {
+  const { graph } = design();
+  const { assignment } = graph.associations.find((a) => a.assignment.sa.serviceAccount === 'app')!;
+  const made: CfnResource[] = [];
+  const keep = (r: CfnResource) => {
+    made.push(r);
+    return r;
+  };
+  const [association, typedAssociation] = both((s) => keep(associationResource(s, assignment, AssociationRegistry.of(s))), (s) => new eks.CfnPodIdentityAssociation(s, 'A', {
+    clusterName: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: assignment.associationRoleArn,
+  }), false);
+  expect(association).toBe(typedAssociation);
+  expect(JSON.parse(association).Tags).toBeUndefined();
+  const { addon } = graph.addons[0];
+  const [plainAddon, typedAddon] = both((s) => keep(addonResource(s, addon, AssociationRegistry.of(s))), (s) => new eks.CfnAddon(s, 'Addon', {
+    clusterName: 'a',
+    addonName: 'aws-ebs-csi-driver',
+    addonVersion: 'v1.30.0-eksbuild.1',
+    resolveConflicts: 'PRESERVE',
+    podIdentityAssociations: [{ serviceAccount: 'ebs-csi-controller-sa', roleArn: addon.roleArn }],
+    serviceAccountRoleArn: addon.roleArn,
+    tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'storage' }],
+  }), false);
+  expect(plainAddon).toBe(typedAddon);
+  expect(JSON.parse(plainAddon).Tags).toEqual([{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'storage' }]);
+  const [record, typedRecord] = both((s) => keep(recordResource(s, 'PodIdentity', 'w', 'POD_IDENTITY')), (s) => new ssm.CfnParameter(s, 'Phase', {
+    name: '/cdk-eks-pod-identity/PodIdentity/w/phase',
+    type: 'String',
+    value: 'POD_IDENTITY',
+    description: 'Phase of migration wave w, written after its roles and associations deployed',
+  }), false);
+  expect(record).toBe(typedRecord);
+  // tens of thousands of associations: a tag manager is made only for tags to render (the add-on's)
+  expect(made.map((r) => (r as any).tagManager !== undefined)).toEqual([false, true, false]);
 });
 
 test('a role: a typed prop an aspect sets after the migration made it (a permissions boundary) is written', () => {

@@ -23,17 +23,27 @@ import { hasAssociation, hasIrsaAnnotation } from '../../private/phases';
  * its `Tags` render as the typed L1 renders them.
  */
 export class PlainResource extends CfnResource {
-  public readonly cdkTagManager?: TagManager;
+  /** Made on first use (by `Tags.of()` or to render initial tags): tens of thousands of idle tag managers cost megabytes. */
+  private tagManager?: TagManager;
 
   constructor(scope: Construct, id: string, type: string, private readonly properties: { [key: string]: any },
-    tags?: { type: TagType; initial?: { key: string; value: string }[] }) {
+    private readonly tagSpec?: { type: TagType; initial?: { key: string; value: string }[] }) {
     super(scope, id, { type });
-    this.cdkTagManager = tags === undefined ? undefined : new TagManager(tags.type, type, tags.initial, { tagPropertyName: 'Tags' });
+  }
+
+  /** The tag manager, as the typed L1 has it (`TagManager.isTaggableV2` reads this): undefined where the typed L1 is not taggable. */
+  public get cdkTagManager(): TagManager | undefined {
+    if (this.tagManager === undefined && this.tagSpec !== undefined) {
+      this.tagManager = new TagManager(this.tagSpec.type, this.cfnResourceType, this.tagSpec.initial, { tagPropertyName: 'Tags' });
+    }
+    return this.tagManager;
   }
 
   protected get cfnProperties(): { [key: string]: any } {
     const props: { [key: string]: any } = { ...this.properties };
-    const tags = this.cdkTagManager?.renderTags();
+    // no manager yet and no initial tags: nothing to render, and none is made for it
+    const manager = this.tagManager ?? (this.tagSpec?.initial?.length ? this.cdkTagManager : undefined);
+    const tags = manager?.renderTags();
     if (tags !== undefined) {
       props.Tags = Array.isArray(tags) ? tags.map((t: { key: string; value: string }) => ({ Key: t.key, Value: t.value })) : tags;
     }
