@@ -64,6 +64,10 @@ function options(argv: string[]): Options {
   const o: Options = { waves: ['2x5', '5x10', '10x30', '20x5', '50x50'].map(parseWave), latencyMs: 50, keep: false, engineOnly: false, steps: [...STEPS] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--' && i === 0) {
+      // `npx projen <task> -- <options>` passes the separator on
+      continue;
+    }
     const value = () => {
       const v = argv[++i];
       if (v === undefined) {

@@ -3,7 +3,7 @@
  * CloudFormation, in the same run: typed L1 resources, and plain `CfnResource`s (bench/floor-app.ts).
  *
  *   npx projen bench                      # fleets F50 and D50, the scaling series F5 ... F100, 5 runs
- *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100
+ *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100   # --scaling none: no series
  *   npx projen bench -- --smoke           # F5 and D6, 1 run: that it works (CI)
  *
  * For each fleet: the fleet folder is generated with an empty placement file; a first synthesis
@@ -44,6 +44,10 @@ function options(argv: string[]): Options {
   const o: Options = { runs: 5, fleets: [parseFleetName('F50'), parseFleetName('D50')], scaling: [5, 10, 25, 50, 75, 100], keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--' && i === 0) {
+      // `npx projen <task> -- <options>` passes the separator on
+      continue;
+    }
     const value = () => {
       const v = argv[++i];
       if (v === undefined) {
@@ -56,7 +60,9 @@ function options(argv: string[]): Options {
     } else if (a === '--fleets') {
       o.fleets = value().split(',').filter((x) => x).map(parseFleetName);
     } else if (a === '--scaling') {
-      o.scaling = value().split(',').filter((x) => x).map(Number);
+      // `none` (npx projen drops an empty argument) or a list of cluster counts
+      const v = value();
+      o.scaling = v === 'none' ? [] : v.split(',').filter((x) => x).map(Number);
     } else if (a === '--smoke') {
       o.runs = 1;
       o.fleets = [parseFleetName('F5'), parseFleetName('D6')];
