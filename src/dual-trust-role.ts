@@ -8,7 +8,7 @@ import { clusterLabel, constructError } from './private/errors';
 import { hasIrsaTrust, hasPodIdentityTrust } from './private/phases';
 import { checkServiceAccountRef, irsaSubject } from './private/service-accounts';
 import { checkMaxLength, checkTrustLength, DEFAULT_TRUST_POLICY_MAX_LENGTH, IrsaStatements, measure, oidcProviderInAccount } from './private/trust';
-import { oneOrList, POD_IDENTITY_ACTIONS, REQUEST_TAG } from './private/trust-statements';
+import { oneOrList, POD_IDENTITY_ACTIONS, PodIdentityGroup, podIdentityGroups, PodIdentityUse, REQUEST_TAG } from './private/trust-statements';
 import { ServiceAccountRef } from './service-account-ref';
 
 /**
@@ -36,7 +36,8 @@ export interface PodIdentityRoleProps {
   readonly pinServiceAccounts?: boolean;
   /**
    * Also pin the pods.eks statement to the clusters of those service accounts, with
-   * `aws:RequestTag/eks-cluster-arn` (one statement per namespace and cluster). Names are unique
+   * `aws:RequestTag/eks-cluster-arn`: in a namespace, clusters with the same service accounts share
+   * a statement listing them; a cluster with other service accounts has its own. Names are unique
    * only per cluster: pin clusters when the same namespace and service account on another cluster
    * of the account must not get the role.
    *
@@ -176,7 +177,10 @@ export class DualTrustRole extends iam.Role {
   private readonly oidcProviderAccount?: string;
   private readonly trust: iam.PolicyDocument;
   private readonly irsaStatements: IrsaStatements;
-  private readonly podGroups = new Map<string, string[]>();
+  /** The Pod Identity uses the statements are pinned to, first used first. */
+  private readonly podUses: PodIdentityUse[] = [];
+  /** One statement per (namespace, cluster) as pinned, each rendering its group: statements of one group render the same and CDK writes it once. */
+  private readonly podSlots = new Set<string>();
   private readonly irsa: ServiceAccountRef[] = [];
   private readonly podIdentity: ServiceAccountRef[] = [];
 
@@ -280,29 +284,34 @@ export class DualTrustRole extends iam.Role {
     if (!hasPodIdentityTrust(this.phase) || !this.pinsSessionTags) {
       return;
     }
-    const key = `${this.pinServiceAccounts ? ref.namespace : ''}|${this.pinClusters ? ref.cluster._key : ''}`;
-    let group = this.podGroups.get(key);
-    if (!group) {
-      group = [];
-      this.podGroups.set(key, group);
-      this.addPodIdentityStatement(ref, group);
+    const use = { clusterArn: ref.cluster.clusterArn, namespace: ref.namespace, serviceAccount: ref.serviceAccount };
+    if (!this.podUses.some((u) => u.clusterArn === use.clusterArn && u.namespace === use.namespace && u.serviceAccount === use.serviceAccount)) {
+      this.podUses.push(use);
     }
-    if (!group.includes(ref.serviceAccount)) {
-      group.push(ref.serviceAccount);
+    const slot = `${this.pinServiceAccounts ? ref.namespace : ''}|${this.pinClusters ? ref.cluster.clusterArn : ''}`;
+    if (!this.podSlots.has(slot)) {
+      this.podSlots.add(slot);
+      this.addPodIdentityStatement(use);
     }
   }
 
-  private addPodIdentityStatement(ref?: ServiceAccountRef, serviceAccounts?: string[]): void {
+  /**
+   * A pods.eks statement; pinned, it renders at synthesis the group of `use` under the rule the
+   * migration's planner follows (`podIdentityGroups`): clusters of a namespace that use the same
+   * service accounts share one statement.
+   */
+  private addPodIdentityStatement(use?: PodIdentityUse): void {
     const conditions: { [key: string]: any } = { 'aws:SourceAccount': Stack.of(this).account };
     if (this.sourceOrgId !== undefined) {
       conditions['aws:SourceOrgId'] = this.sourceOrgId;
     }
-    if (ref && this.pinClusters) {
-      conditions[REQUEST_TAG.CLUSTER_ARN] = ref.cluster.clusterArn;
+    const group = () => this.podGroupOf(use!);
+    if (use && this.pinClusters) {
+      conditions[REQUEST_TAG.CLUSTER_ARN] = Lazy.any({ produce: () => oneOrList(group().clusters!) });
     }
-    if (ref && serviceAccounts && this.pinServiceAccounts) {
-      conditions[REQUEST_TAG.NAMESPACE] = ref.namespace;
-      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = Lazy.any({ produce: () => oneOrList(serviceAccounts) });
+    if (use && this.pinServiceAccounts) {
+      conditions[REQUEST_TAG.NAMESPACE] = use.namespace;
+      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = Lazy.any({ produce: () => oneOrList(group().serviceAccounts!) });
     }
     this.trust.addStatements(new iam.PolicyStatement({
       actions: [...POD_IDENTITY_ACTIONS],
@@ -311,12 +320,19 @@ export class DualTrustRole extends iam.Role {
     }));
   }
 
+  /** The statement group `use` falls in, as the uses are now. */
+  private podGroupOf(use: PodIdentityUse): PodIdentityGroup {
+    const pins = { serviceAccounts: this.pinServiceAccounts, clusters: this.pinClusters };
+    return podIdentityGroups(this.podUses, pins, false).find((g) =>
+      (!pins.serviceAccounts || g.namespace === use.namespace) && (!pins.clusters || g.clusters!.includes(use.clusterArn)))!;
+  }
+
   private validateTrust(): string[] {
     const where = `${this.kind} at '${this.node.path}'`;
     if (!hasPodIdentityTrust(this.phase) && this.irsaStatements.count === 0) {
       return [`${where}: phase IRSA_ONLY but no irsaTrusts, so nothing could assume the role. Add the IRSA service accounts with irsaTrusts or addIrsaTrust().`];
     }
-    if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podGroups.size === 0) {
+    if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podUses.length === 0) {
       return [`${where}: phase ${this.phase} trusts ${POD_IDENTITY_PRINCIPAL}, but no service account is known to pin it to. Add irsaTrusts, bind the role with a PodIdentityBinding, call addServiceAccount(), or set pinServiceAccounts: false for account-only pinning.`];
     }
     return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaStatements.count,

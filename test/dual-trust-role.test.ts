@@ -2,9 +2,11 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as fc from 'fast-check';
 import { DualTrustRole, MigrationPhase, PodIdentityCluster } from '../src';
 import { evaluate, plain } from './util/iam-simulator';
 import { templateOf } from './util/synth';
+import { podIdentityStatementsJson } from '../src/private/trust-statements';
 
 const ACCOUNT = '111122223333';
 const ENV = { account: ACCOUNT, region: 'us-east-1' };
@@ -123,7 +125,8 @@ describe('DualTrustRole trust statements', () => {
     expect(roleTrust(stack, role).Statement).toEqual([podsStatement(['checkout', 'refunds'])]);
   });
 
-  test('pinClusters adds eks-cluster-arn, one statement per namespace and cluster', () => {
+  test('pinClusters adds eks-cluster-arn: clusters of a namespace with the same service accounts share a statement, others have their own', () => {
+    const clusterC = cluster('cluster-c', ISSUER_A.replace('AAAA', 'CCCC'));
     const stack = new Stack(new App(), 'S', { env: ENV });
     const role = new DualTrustRole(stack, 'Role', {
       phase: MigrationPhase.POD_IDENTITY_ONLY,
@@ -131,19 +134,49 @@ describe('DualTrustRole trust statements', () => {
       sourceOrgId: 'o-abc123',
       serviceAccounts: [
         { cluster: clusterA, namespace: 'payments', serviceAccount: 'checkout' },
+        { cluster: clusterC, namespace: 'payments', serviceAccount: 'checkout' },
+        { cluster: clusterC, namespace: 'payments', serviceAccount: 'refunds' },
         { cluster: clusterB, namespace: 'payments', serviceAccount: 'checkout' },
       ],
     });
+    // the rule the migration's planner follows (podIdentityGroups), in the order first used: A and B
+    // pin {checkout}, C pins {checkout, refunds}; A's statement takes B when B arrives
     const statements = roleTrust(stack, role).Statement;
-    expect(statements).toHaveLength(2);
-    expect(statements[0].Condition.StringEquals).toEqual({
-      'aws:SourceAccount': ACCOUNT,
-      'aws:SourceOrgId': 'o-abc123',
-      'aws:RequestTag/eks-cluster-arn': `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-a`,
-      'aws:RequestTag/kubernetes-namespace': 'payments',
-      'aws:RequestTag/kubernetes-service-account': 'checkout',
+    expect(statements.map((st: any) => st.Condition.StringEquals)).toEqual([
+      {
+        'aws:SourceAccount': ACCOUNT,
+        'aws:SourceOrgId': 'o-abc123',
+        'aws:RequestTag/eks-cluster-arn': [`arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-a`, `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-b`],
+        'aws:RequestTag/kubernetes-namespace': 'payments',
+        'aws:RequestTag/kubernetes-service-account': 'checkout',
+      },
+      {
+        'aws:SourceAccount': ACCOUNT,
+        'aws:SourceOrgId': 'o-abc123',
+        'aws:RequestTag/eks-cluster-arn': `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-c`,
+        'aws:RequestTag/kubernetes-namespace': 'payments',
+        'aws:RequestTag/kubernetes-service-account': ['checkout', 'refunds'],
+      },
+    ]);
+    // the length check sees the statements as written
+    expect(role.trustPolicyLength).toBe(JSON.stringify(roleTrust(stack, role)).length);
+  });
+
+  test('pinClusters without pinServiceAccounts: one statement naming every cluster', () => {
+    const stack = new Stack(new App(), 'S', { env: ENV });
+    const role = new DualTrustRole(stack, 'Role', {
+      phase: MigrationPhase.POD_IDENTITY_ONLY,
+      pinClusters: true,
+      pinServiceAccounts: false,
+      serviceAccounts: [
+        { cluster: clusterB, namespace: 'payments', serviceAccount: 'checkout' },
+        { cluster: clusterA, namespace: 'orders', serviceAccount: 'api' },
+      ],
     });
-    expect(statements[1].Condition.StringEquals['aws:RequestTag/eks-cluster-arn']).toEqual(`arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-b`);
+    expect(roleTrust(stack, role).Statement.map((st: any) => st.Condition.StringEquals)).toEqual([{
+      'aws:SourceAccount': ACCOUNT,
+      'aws:RequestTag/eks-cluster-arn': [`arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-b`, `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/cluster-a`],
+    }]);
   });
 
   test('pinServiceAccounts: false pins the account only', () => {
@@ -364,5 +397,34 @@ describe('DualTrustRole trust semantics (IAM policy simulation)', () => {
     expect(decide(podIdentity('sts:AssumeRole', 'payments', 'checkout', '999988887777'))).toBe('ImplicitlyDenied');
     // ... and no other service principal
     expect(decide({ ...podIdentity('sts:AssumeRole', 'payments', 'checkout'), principal: 'ec2.amazonaws.com' })).toBe('ImplicitlyDenied');
+  });
+});
+
+describe('DualTrustRole and the migration\'s planner group Pod Identity uses by one rule', () => {
+  /** Statements as a set: lists and statements in sorted order (DualTrustRole keeps the order of first use). */
+  const normalized = (statements: any[]) => statements.map((st) => {
+    const eq = { ...st.Condition.StringEquals };
+    for (const k of Object.keys(eq)) {
+      eq[k] = Array.isArray(eq[k]) ? [...eq[k]].sort() : eq[k];
+    }
+    return JSON.stringify({ ...st, Condition: { StringEquals: Object.fromEntries(Object.keys(eq).sort().map((k) => [k, eq[k]])) } });
+  }).sort();
+
+  test('over random uses in random order, a role pinning clusters and service accounts writes the planner\'s statements', () => {
+    const clusters = ['c0', 'c1', 'c2'].map((n, i) => cluster(n, ISSUER_A.replace('AAAA', `AA0${i}`)));
+    const useArb = fc.record({ c: fc.nat(2), ns: fc.constantFrom('x', 'y'), sa: fc.constantFrom('p', 'q', 'r') });
+    fc.assert(fc.property(fc.array(useArb, { minLength: 1, maxLength: 12 }), (uses) => {
+      const stack = new Stack(new App(), 'S', { env: ENV });
+      const role = new DualTrustRole(stack, 'Role', {
+        phase: MigrationPhase.POD_IDENTITY_ONLY,
+        pinClusters: true,
+        trustPolicyMaxLength: 10_000,
+        serviceAccounts: uses.map((u) => ({ cluster: clusters[u.c], namespace: u.ns, serviceAccount: u.sa })),
+      });
+      const planned = podIdentityStatementsJson(ACCOUNT, uses.map((u) => ({
+        clusterArn: clusters[u.c].clusterArn, namespace: u.ns, serviceAccount: u.sa,
+      })));
+      expect(normalized(roleTrust(stack, role).Statement)).toEqual(normalized(planned));
+    }), { numRuns: 150 });
   });
 });

@@ -3,8 +3,9 @@ import { POD_IDENTITY_PRINCIPAL, SESSION_TAGS } from './constants';
 /*
  * The trust statements of IRSA, Pod Identity and cross-account chains as IAM JSON, built and
  * matched in one place: the migration's planner builds them, DualTrustRole builds the same shapes
- * as PolicyStatements (trust.ts, with the same actions and condition keys), PodIdentityChecks and
- * the operator's verify checks match them. No CDK: the operator's checks import this file.
+ * as PolicyStatements (with the same actions, condition keys and grouping, `podIdentityGroups`),
+ * PodIdentityChecks and the operator's verify checks match them. No CDK: the operator's checks
+ * import this file.
  */
 
 /** The action of an IRSA trust statement. */
@@ -46,49 +47,83 @@ export interface PodIdentityUse {
   readonly serviceAccount: string;
 }
 
+/** What a Pod Identity statement pins besides the account: the namespace and service accounts, the clusters. */
+export interface PodIdentityPins {
+  readonly serviceAccounts: boolean;
+  readonly clusters: boolean;
+}
+
 /**
- * The Pod Identity statements of a role: `sts:AssumeRole` and `sts:TagSession` from pods.eks,
- * pinned to the account and, per namespace, to exactly the service accounts and clusters that use
- * it. Clusters with the same service accounts share a statement, so the pins admit no pair that
- * `uses` lacks; namespaces, then service-account sets, in sorted order.
+ * One Pod Identity statement's pins: it admits every (cluster, namespace, service account) of its
+ * lists (a list left out is not pinned).
  */
-export function podIdentityStatementsJson(account: string, uses: Iterable<PodIdentityUse>): any[] {
+export interface PodIdentityGroup {
+  readonly namespace?: string;
+  readonly serviceAccounts?: string[];
+  readonly clusters?: string[];
+}
+
+/**
+ * The one rule that groups a role's Pod Identity uses into statements, for the migration's planner
+ * and DualTrustRole alike: one statement per namespace (when service accounts are pinned), and in
+ * it the clusters (when pinned) that use the same service accounts, so that the pins admit no pair
+ * that `uses` lacks. `sorted`: namespaces, groups, clusters and service accounts in sorted order
+ * (the planner's); otherwise in the order first used (DualTrustRole's, whose cluster ARNs may be
+ * tokens). Which uses share a statement does not depend on the order.
+ */
+export function podIdentityGroups(uses: Iterable<PodIdentityUse>, pins: PodIdentityPins, sorted: boolean): PodIdentityGroup[] {
   const byNamespace = new Map<string, Map<string, Set<string>>>();
   for (const u of uses) {
-    const clusters = byNamespace.get(u.namespace) ?? new Map<string, Set<string>>();
-    const sas = clusters.get(u.clusterArn) ?? new Set<string>();
+    const namespace = pins.serviceAccounts ? u.namespace : '';
+    const clusters = byNamespace.get(namespace) ?? new Map<string, Set<string>>();
+    const cluster = pins.clusters ? u.clusterArn : '';
+    const sas = clusters.get(cluster) ?? new Set<string>();
     sas.add(u.serviceAccount);
-    clusters.set(u.clusterArn, sas);
-    byNamespace.set(u.namespace, clusters);
+    clusters.set(cluster, sas);
+    byNamespace.set(namespace, clusters);
   }
-  const statements: any[] = [];
-  for (const namespace of [...byNamespace.keys()].sort()) {
+  const inOrder = (values: Iterable<string>) => (sorted ? [...values].sort() : [...values]);
+  const groups: PodIdentityGroup[] = [];
+  for (const namespace of inOrder(byNamespace.keys())) {
     const bySet = new Map<string, { sas: string[]; clusters: string[] }>();
     for (const [clusterArn, sas] of byNamespace.get(namespace)!) {
-      const list = [...sas].sort();
-      const key = list.join(',');
-      const group = bySet.get(key) ?? { sas: list, clusters: [] };
+      // clusters share a statement when their service accounts are the same set
+      const key = pins.serviceAccounts ? [...sas].sort().join(',') : '';
+      const group = bySet.get(key) ?? { sas: inOrder(sas), clusters: [] };
       group.clusters.push(clusterArn);
       bySet.set(key, group);
     }
-    for (const key of [...bySet.keys()].sort()) {
+    for (const key of inOrder(bySet.keys())) {
       const { sas, clusters } = bySet.get(key)!;
-      statements.push({
-        Action: [...POD_IDENTITY_ACTIONS],
-        Condition: {
-          StringEquals: {
-            'aws:SourceAccount': account,
-            [REQUEST_TAG.CLUSTER_ARN]: oneOrList(clusters.sort()),
-            [REQUEST_TAG.NAMESPACE]: namespace,
-            [REQUEST_TAG.SERVICE_ACCOUNT]: oneOrList(sas),
-          },
-        },
-        Effect: 'Allow',
-        Principal: { Service: POD_IDENTITY_PRINCIPAL },
+      groups.push({
+        namespace: pins.serviceAccounts ? namespace : undefined,
+        serviceAccounts: pins.serviceAccounts ? sas : undefined,
+        clusters: pins.clusters ? inOrder(clusters) : undefined,
       });
     }
   }
-  return statements;
+  return groups;
+}
+
+/**
+ * The Pod Identity statements of a role: `sts:AssumeRole` and `sts:TagSession` from pods.eks,
+ * pinned to the account and, per namespace, to exactly the service accounts and clusters that use
+ * it (`podIdentityGroups`, in sorted order).
+ */
+export function podIdentityStatementsJson(account: string, uses: Iterable<PodIdentityUse>): any[] {
+  return podIdentityGroups(uses, { serviceAccounts: true, clusters: true }, true).map((g) => ({
+    Action: [...POD_IDENTITY_ACTIONS],
+    Condition: {
+      StringEquals: {
+        'aws:SourceAccount': account,
+        [REQUEST_TAG.CLUSTER_ARN]: oneOrList(g.clusters!),
+        [REQUEST_TAG.NAMESPACE]: g.namespace,
+        [REQUEST_TAG.SERVICE_ACCOUNT]: oneOrList(g.serviceAccounts!),
+      },
+    },
+    Effect: 'Allow',
+    Principal: { Service: POD_IDENTITY_PRINCIPAL },
+  }));
 }
 
 /**

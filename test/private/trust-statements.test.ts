@@ -5,7 +5,8 @@
  */
 import * as fc from 'fast-check';
 import {
-  admitsIrsaSubject, admitsPodIdentity, allowsAction, chainTargetStatementJson, irsaStatementJson, podIdentityStatementsJson, PodIdentityUse,
+  admitsIrsaSubject, admitsPodIdentity, allowsAction, chainTargetStatementJson, irsaStatementJson, PodIdentityGroup, podIdentityGroups,
+  podIdentityStatementsJson, PodIdentityUse,
   statementsOf,
 } from '../../src/private/trust-statements';
 import { evaluate } from '../util/iam-simulator';
@@ -89,6 +90,41 @@ describe('podIdentityStatementsJson (the planner\'s grouping)', () => {
       }
     }), { numRuns: 60, seed: 20261207 });
     expect(denied).toBeGreaterThan(0);
+  });
+});
+
+describe('podIdentityGroups (the one grouping rule, DualTrustRole\'s too)', () => {
+  const use = fc.record({
+    clusterArn: fc.constantFrom(a, b, c), namespace: fc.constantFrom('ns-1', 'ns-2'), serviceAccount: fc.constantFrom('app', 'worker', 'cron'),
+  });
+  const pinsArb = fc.record({ serviceAccounts: fc.boolean(), clusters: fc.boolean() });
+  /** The (cluster, namespace, service account) triples a group list admits, over the values above. */
+  const triples = [a, b, c].flatMap((cl) => ['ns-1', 'ns-2'].flatMap((ns) => ['app', 'worker', 'cron'].map((sa) => ({ cl, ns, sa }))));
+  const admitted = (groups: PodIdentityGroup[]) => new Set(groups.flatMap((g) => triples
+    .filter(({ cl, ns, sa }) => (!g.clusters || g.clusters.includes(cl)) && (!g.namespace || g.namespace === ns)
+      && (!g.serviceAccounts || g.serviceAccounts.includes(sa)))
+    .map(({ cl, ns, sa }) => `${cl} ${ns} ${sa}`)));
+  const asSet = (groups: PodIdentityGroup[]) => groups
+    .map((g) => JSON.stringify([g.namespace, [...g.serviceAccounts ?? []].sort(), [...g.clusters ?? []].sort()]))
+    .sort();
+
+  test('which uses share a statement does not depend on their order; sorted or in order of first use, the same groups', () => {
+    fc.assert(fc.property(fc.array(use, { minLength: 1, maxLength: 10 }), pinsArb, fc.func(fc.integer()), (uses, pins, key) => {
+      const shuffled = [...uses].sort((x, y) => key(x) - key(y));
+      const sorted = podIdentityGroups(uses, pins, true);
+      expect(asSet(podIdentityGroups(shuffled, pins, false))).toEqual(asSet(sorted));
+      expect(asSet(podIdentityGroups(uses, pins, false))).toEqual(asSet(sorted));
+    }), { numRuns: 200, seed: 20261207 });
+  });
+
+  test('with both pins, the groups admit exactly the uses; with a pin off, every value of what it leaves out', () => {
+    fc.assert(fc.property(fc.array(use, { minLength: 1, maxLength: 10 }), pinsArb, (uses, pins) => {
+      const want = new Set(triples
+        .filter(({ cl, ns, sa }) => uses.some((u) => (!pins.clusters || u.clusterArn === cl)
+          && (!pins.serviceAccounts || (u.namespace === ns && u.serviceAccount === sa))))
+        .map(({ cl, ns, sa }) => `${cl} ${ns} ${sa}`));
+      expect([...admitted(podIdentityGroups(uses, pins, false))].sort()).toEqual([...want].sort());
+    }), { numRuns: 200, seed: 20261207 });
   });
 });
 
