@@ -3,7 +3,7 @@
  * CloudFormation, in the same run: typed L1 resources, and plain `CfnResource`s (bench/floor-app.ts).
  *
  *   npx projen bench                      # fleets F50 and D50, the scaling series F5 ... F100, 5 runs
- *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100   # --scaling none: no series
+ *   npx projen bench -- --runs 7 --fleets F50 --scaling 25,50,100   # none for --fleets or --scaling: no such run
  *   npx projen bench -- --smoke           # F5 and D6, 1 run: that it works (CI)
  *
  * For each fleet: the fleet folder is generated with an empty placement file; a first synthesis
@@ -58,9 +58,10 @@ function options(argv: string[]): Options {
     if (a === '--runs') {
       o.runs = Number(value());
     } else if (a === '--fleets') {
-      o.fleets = value().split(',').filter((x) => x).map(parseFleetName);
+      const v = value();
+      o.fleets = v === 'none' ? [] : v.split(',').filter((x) => x).map(parseFleetName);
     } else if (a === '--scaling') {
-      // `none` (npx projen drops an empty argument) or a list of cluster counts
+      // `none` (npx projen drops an empty argument: no series) or a list of cluster counts
       const v = value();
       o.scaling = v === 'none' ? [] : v.split(',').filter((x) => x).map(Number);
     } else if (a === '--smoke') {
