@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, IResolvable, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { MigrationPhase } from './migration-phase';
@@ -306,12 +306,13 @@ export class DualTrustRole extends iam.Role {
       conditions['aws:SourceOrgId'] = this.sourceOrgId;
     }
     const group = () => this.podGroupOf(use!);
+    const slot = `${use?.namespace}|${use?.clusterArn}`;
     if (use && this.pinClusters) {
-      conditions[REQUEST_TAG.CLUSTER_ARN] = Lazy.any({ produce: () => oneOrList(group().clusters!) });
+      conditions[REQUEST_TAG.CLUSTER_ARN] = new GroupPin(`clusters of ${slot}`, () => oneOrList(group().clusters!));
     }
     if (use && this.pinServiceAccounts) {
       conditions[REQUEST_TAG.NAMESPACE] = use.namespace;
-      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = Lazy.any({ produce: () => oneOrList(group().serviceAccounts!) });
+      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = new GroupPin(`service accounts of ${slot}`, () => oneOrList(group().serviceAccounts!));
     }
     this.trust.addStatements(new iam.PolicyStatement({
       actions: [...POD_IDENTITY_ACTIONS],
@@ -337,6 +338,31 @@ export class DualTrustRole extends iam.Role {
     }
     return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaStatements.count,
       'move the role to POD_IDENTITY_ONLY once its pods run on Pod Identity');
+  }
+}
+
+/**
+ * A pin of a pods.eks statement, rendered at synthesis from the statement's group. Unresolved, it
+ * shows as JSON which statement it belongs to: aws-cdk-lib's statement merging
+ * (`@aws-cdk/aws-iam:minimizePolicies`) compares conditions as JSON before resolving them, and took
+ * two statements whose pins were both `Lazy.any` for one, dropping the second's service accounts.
+ * Statements of one group render the same and are written once.
+ */
+class GroupPin implements IResolvable {
+  public readonly creationStack: string[] = [];
+
+  constructor(private readonly label: string, private readonly produce: () => unknown) {}
+
+  public resolve(): unknown {
+    return this.produce();
+  }
+
+  public toString(): string {
+    return Token.asString(this);
+  }
+
+  public toJSON(): string {
+    return `<pods.eks pin: ${this.label}>`;
   }
 }
 

@@ -401,6 +401,9 @@ describe('DualTrustRole trust semantics (IAM policy simulation)', () => {
 });
 
 describe('DualTrustRole and the migration\'s planner group Pod Identity uses by one rule', () => {
+  const PHASES_WITH_PODS = [
+    MigrationPhase.DUAL_TRUST, MigrationPhase.POD_IDENTITY, MigrationPhase.ANNOTATION_REMOVED, MigrationPhase.POD_IDENTITY_ONLY,
+  ];
   /** Statements as a set: lists and statements in sorted order (DualTrustRole keeps the order of first use). */
   const normalized = (statements: any[]) => statements.map((st) => {
     const eq = { ...st.Condition.StringEquals };
@@ -410,21 +413,29 @@ describe('DualTrustRole and the migration\'s planner group Pod Identity uses by 
     return JSON.stringify({ ...st, Condition: { StringEquals: Object.fromEntries(Object.keys(eq).sort().map((k) => [k, eq[k]])) } });
   }).sort();
 
-  test('over random uses in random order, a role pinning clusters and service accounts writes the planner\'s statements', () => {
+  test('over random uses in random order, a role pinning clusters and service accounts writes the planner\'s statements, with aws-cdk-lib\'s statement merging on or off', () => {
     const clusters = ['c0', 'c1', 'c2'].map((n, i) => cluster(n, ISSUER_A.replace('AAAA', `AA0${i}`)));
     const useArb = fc.record({ c: fc.nat(2), ns: fc.constantFrom('x', 'y'), sa: fc.constantFrom('p', 'q', 'r') });
-    fc.assert(fc.property(fc.array(useArb, { minLength: 1, maxLength: 12 }), (uses) => {
-      const stack = new Stack(new App(), 'S', { env: ENV });
+    const usesArb = fc.array(useArb, { minLength: 1, maxLength: 12 });
+    fc.assert(fc.property(usesArb, fc.boolean(), fc.constantFrom(...PHASES_WITH_PODS), (uses, minimize, phase) => {
+      // minimizePolicies merges statements it takes for equal before resolving them
+      const stack = new Stack(new App({ context: { '@aws-cdk/aws-iam:minimizePolicies': minimize } }), 'S', { env: ENV });
       const role = new DualTrustRole(stack, 'Role', {
-        phase: MigrationPhase.POD_IDENTITY_ONLY,
+        phase,
         pinClusters: true,
         trustPolicyMaxLength: 10_000,
-        serviceAccounts: uses.map((u) => ({ cluster: clusters[u.c], namespace: u.ns, serviceAccount: u.sa })),
+        // at DUAL_TRUST and later phases with IRSA, the same service accounts through IRSA too
+        irsaTrusts: uses.map((u) => ({ cluster: clusters[u.c], namespace: u.ns, serviceAccount: u.sa })),
       });
       const planned = podIdentityStatementsJson(ACCOUNT, uses.map((u) => ({
         clusterArn: clusters[u.c].clusterArn, namespace: u.ns, serviceAccount: u.sa,
       })));
-      expect(normalized(roleTrust(stack, role).Statement)).toEqual(normalized(planned));
+      const statements = roleTrust(stack, role).Statement;
+      expect(normalized(statements.filter((st: any) => st.Principal.Service))).toEqual(normalized(planned));
+      // and one OIDC statement per cluster while the phase keeps IRSA, none merged into another
+      const irsa = statements.filter((st: any) => st.Principal.Federated);
+      expect(irsa.map((st: any) => st.Principal.Federated).sort()).toEqual(phase === MigrationPhase.POD_IDENTITY_ONLY ? []
+        : [...new Set(uses.map((u) => clusters[u.c].oidcProviderArn!))].sort());
     }), { numRuns: 150 });
   });
 });
