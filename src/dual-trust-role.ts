@@ -177,8 +177,8 @@ export class DualTrustRole extends iam.Role {
   private readonly oidcProviderAccount?: string;
   private readonly trust: iam.PolicyDocument;
   private readonly irsaStatements: IrsaStatements;
-  /** The Pod Identity uses the statements are pinned to, first used first. */
-  private readonly podUses: PodIdentityUse[] = [];
+  /** The Pod Identity uses the statements are pinned to, first used first, by cluster, namespace and service account. */
+  private readonly podUses = new Map<string, PodIdentityUse>();
   /** One statement per (namespace, cluster) as pinned, each rendering its group: statements of one group render the same and CDK writes it once. */
   private readonly podSlots = new Set<string>();
   private readonly irsa: ServiceAccountRef[] = [];
@@ -285,34 +285,35 @@ export class DualTrustRole extends iam.Role {
       return;
     }
     const use = { clusterArn: ref.cluster.clusterArn, namespace: ref.namespace, serviceAccount: ref.serviceAccount };
-    if (!this.podUses.some((u) => u.clusterArn === use.clusterArn && u.namespace === use.namespace && u.serviceAccount === use.serviceAccount)) {
-      this.podUses.push(use);
-    }
+    // a use seen before keeps its place
+    this.podUses.set(`${use.clusterArn} ${use.namespace} ${use.serviceAccount}`, use);
     const slot = `${this.pinServiceAccounts ? ref.namespace : ''}|${this.pinClusters ? ref.cluster.clusterArn : ''}`;
     if (!this.podSlots.has(slot)) {
       this.podSlots.add(slot);
-      this.addPodIdentityStatement(use);
+      this.addPodIdentityStatement({ use, slot });
     }
   }
 
   /**
-   * A pods.eks statement; pinned, it renders at synthesis the group of `use` under the rule the
-   * migration's planner follows (`podIdentityGroups`): clusters of a namespace that use the same
-   * service accounts share one statement.
+   * A pods.eks statement; pinned (to the statement `slot` of `use`), it renders at synthesis the
+   * group of `use` under the rule the migration's planner follows (`podIdentityGroups`): clusters of
+   * a namespace that use the same service accounts share one statement.
    */
-  private addPodIdentityStatement(use?: PodIdentityUse): void {
+  private addPodIdentityStatement(pinned?: { use: PodIdentityUse; slot: string }): void {
     const conditions: { [key: string]: any } = { 'aws:SourceAccount': Stack.of(this).account };
     if (this.sourceOrgId !== undefined) {
       conditions['aws:SourceOrgId'] = this.sourceOrgId;
     }
-    const group = () => this.podGroupOf(use!);
-    const slot = `${use?.namespace}|${use?.clusterArn}`;
-    if (use && this.pinClusters) {
-      conditions[REQUEST_TAG.CLUSTER_ARN] = new GroupPin(`clusters of ${slot}`, () => oneOrList(group().clusters!));
-    }
-    if (use && this.pinServiceAccounts) {
-      conditions[REQUEST_TAG.NAMESPACE] = use.namespace;
-      conditions[REQUEST_TAG.SERVICE_ACCOUNT] = new GroupPin(`service accounts of ${slot}`, () => oneOrList(group().serviceAccounts!));
+    if (pinned) {
+      const { use, slot } = pinned;
+      const group = () => this.podGroupOf(use);
+      if (this.pinClusters) {
+        conditions[REQUEST_TAG.CLUSTER_ARN] = new GroupPin(`clusters of ${slot}`, () => oneOrList(group().clusters!));
+      }
+      if (this.pinServiceAccounts) {
+        conditions[REQUEST_TAG.NAMESPACE] = use.namespace;
+        conditions[REQUEST_TAG.SERVICE_ACCOUNT] = new GroupPin(`service accounts of ${slot}`, () => oneOrList(group().serviceAccounts!));
+      }
     }
     this.trust.addStatements(new iam.PolicyStatement({
       actions: [...POD_IDENTITY_ACTIONS],
@@ -324,7 +325,7 @@ export class DualTrustRole extends iam.Role {
   /** The statement group `use` falls in, as the uses are now. */
   private podGroupOf(use: PodIdentityUse): PodIdentityGroup {
     const pins = { serviceAccounts: this.pinServiceAccounts, clusters: this.pinClusters };
-    return podIdentityGroups(this.podUses, pins, false).find((g) =>
+    return podIdentityGroups(this.podUses.values(), pins, false).find((g) =>
       (!pins.serviceAccounts || g.namespace === use.namespace) && (!pins.clusters || g.clusters!.includes(use.clusterArn)))!;
   }
 
@@ -333,7 +334,7 @@ export class DualTrustRole extends iam.Role {
     if (!hasPodIdentityTrust(this.phase) && this.irsaStatements.count === 0) {
       return [`${where}: phase IRSA_ONLY but no irsaTrusts, so nothing could assume the role. Add the IRSA service accounts with irsaTrusts or addIrsaTrust().`];
     }
-    if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podUses.length === 0) {
+    if (hasPodIdentityTrust(this.phase) && this.pinsSessionTags && this.podUses.size === 0) {
       return [`${where}: phase ${this.phase} trusts ${POD_IDENTITY_PRINCIPAL}, but no service account is known to pin it to. Add irsaTrusts, bind the role with a PodIdentityBinding, call addServiceAccount(), or set pinServiceAccounts: false for account-only pinning.`];
     }
     return checkTrustLength(this, where, this.trust, this.trustPolicyMaxLength, this.irsaStatements.count,

@@ -16,6 +16,7 @@ import { setFlagsFromString } from 'v8';
 import { App } from 'aws-cdk-lib';
 import { IrsaInventory, MigrationPhase, PodIdentityCluster, PodIdentityMigration } from '../../src';
 import { designMigration, MigrationInputs } from '../../src/migration/private/migration-design';
+import { DESIGN_SETTINGS } from '../util/design-inputs';
 import { withWavePhases } from '../util/placement';
 
 setFlagsFromString('--allow-natives-syntax');
@@ -42,7 +43,7 @@ function inputs(): MigrationInputs {
     inventory.addEntry({ cluster: 'a', namespace: `team-${i % 40}`, serviceAccount: `svc-${i}`, roleArn: `arn:aws:iam::${ACCOUNT}:role/svc-${i}` });
   }
   return {
-    migrationPath: 'App/Fleet',
+    ...DESIGN_SETTINGS,
     clusters: [PodIdentityCluster.fromClusterAttributes({
       clusterName: 'a',
       clusterArn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/a`,
@@ -50,12 +51,6 @@ function inputs(): MigrationInputs {
     })],
     inventory,
     plan: { waves: [{ name: 'w', select: Array.from({ length: 40 }, (_, i) => ({ namespace: `team-${i}` })) }], roles: { '*': { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] } } },
-    context: {},
-    placementFile: 'placement.json',
-    homeRegion: 'us-east-1',
-    stackPrefix: 'PodIdentity',
-    maxResourcesPerStack: 450,
-    pipelineStages: false,
   };
 }
 

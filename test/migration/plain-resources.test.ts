@@ -15,6 +15,7 @@ import { IrsaInventory, MigrationPhase, PodIdentityCluster } from '../../src';
 import { designMigration } from '../../src/migration/private/migration-design';
 import { addonResource, associationResource, oidcProviderResource, recordResource, roleResource } from '../../src/migration/private/migration-resources';
 import { AssociationRegistry } from '../../src/private/associations';
+import { DESIGN_SETTINGS } from '../util/design-inputs';
 import { withWavePhases } from '../util/placement';
 
 const ACCOUNT = '111122223333';
@@ -34,14 +35,9 @@ function design() {
   }));
   const history = [MigrationPhase.IRSA_ONLY, MigrationPhase.DUAL_TRUST, MigrationPhase.POD_IDENTITY].map((phase) => ({ phase }));
   const inputs = {
-    migrationPath: 'App/M',
+    ...DESIGN_SETTINGS,
     clusters: [cluster],
     inventory,
-    context: {},
-    placementFile: 'p.json',
-    stackPrefix: 'PodIdentity',
-    maxResourcesPerStack: 450,
-    pipelineStages: false,
     plan: { waves: [{ name: 'w', select: [{ namespace: 'ns' }, { namespace: 'kube-system' }] }], roles: { '*': { statements: [{ Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' }] } } },
   };
   const first = designMigration(inputs);
@@ -63,6 +59,26 @@ function both(make: (stack: Stack) => CfnResource, typed: (stack: Stack) => CfnR
   return [props(plain, a), props(l1, b)];
 }
 
+/** The typed L1s the plain resources are compared with, as the design's values make them. */
+const typedAssociation = (s: Stack, roleArn: string) => new eks.CfnPodIdentityAssociation(s, 'A', {
+  clusterName: 'a', namespace: 'ns', serviceAccount: 'app', roleArn,
+});
+const typedAddon = (s: Stack, roleArn: string) => new eks.CfnAddon(s, 'Addon', {
+  clusterName: 'a',
+  addonName: 'aws-ebs-csi-driver',
+  addonVersion: 'v1.30.0-eksbuild.1',
+  resolveConflicts: 'PRESERVE',
+  podIdentityAssociations: [{ serviceAccount: 'ebs-csi-controller-sa', roleArn }],
+  serviceAccountRoleArn: roleArn,
+  tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'storage' }],
+});
+const typedRecord = (s: Stack) => new ssm.CfnParameter(s, 'Phase', {
+  name: '/cdk-eks-pod-identity/PodIdentity/w/phase',
+  type: 'String',
+  value: 'POD_IDENTITY',
+  description: 'Phase of migration wave w, written after its roles and associations deployed',
+});
+
 test('a role: what a CfnRole renders from the plan\'s documents, tags included', () => {
   const { graph } = design();
   const role = graph.roles.find((r) => r.role.parsed.roleName === 'app')!.role;
@@ -79,35 +95,21 @@ test('a role: what a CfnRole renders from the plan\'s documents, tags included',
 test('an association: the typed CfnPodIdentityAssociation\'s properties, tags included', () => {
   const { graph } = design();
   const { assignment } = graph.associations.find((a) => a.assignment.sa.serviceAccount === 'app')!;
-  const [plain, typed] = both((s) => associationResource(s, assignment, AssociationRegistry.of(s)), (s) => new eks.CfnPodIdentityAssociation(s, 'A', {
-    clusterName: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: assignment.associationRoleArn,
-  }));
+  const [plain, typed] = both((s) => associationResource(s, assignment, AssociationRegistry.of(s)),
+    (s) => typedAssociation(s, assignment.associationRoleArn));
   expect(plain).toBe(typed);
 });
 
 test('an add-on: the typed CfnAddon\'s properties, its recorded tags merged with the app\'s', () => {
   const { graph } = design();
   const { addon } = graph.addons[0];
-  const [plain, typed] = both((s) => addonResource(s, addon, AssociationRegistry.of(s)), (s) => new eks.CfnAddon(s, 'Addon', {
-    clusterName: 'a',
-    addonName: 'aws-ebs-csi-driver',
-    addonVersion: 'v1.30.0-eksbuild.1',
-    resolveConflicts: 'PRESERVE',
-    podIdentityAssociations: [{ serviceAccount: 'ebs-csi-controller-sa', roleArn: addon.roleArn }],
-    serviceAccountRoleArn: addon.roleArn,
-    tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'storage' }],
-  }));
+  const [plain, typed] = both((s) => addonResource(s, addon, AssociationRegistry.of(s)), (s) => typedAddon(s, addon.roleArn));
   expect(plain).toBe(typed);
   expect(JSON.parse(plain).Tags).toEqual([{ Key: 'cost-center', Value: 'platform' }, { Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'storage' }]);
 });
 
 test('a phase record and an OIDC provider: the typed L1s\' properties, tags included (a map for SSM)', () => {
-  const [plain, typed] = both((s) => recordResource(s, 'PodIdentity', 'w', 'POD_IDENTITY'), (s) => new ssm.CfnParameter(s, 'Phase', {
-    name: '/cdk-eks-pod-identity/PodIdentity/w/phase',
-    type: 'String',
-    value: 'POD_IDENTITY',
-    description: 'Phase of migration wave w, written after its roles and associations deployed',
-  }));
+  const [plain, typed] = both((s) => recordResource(s, 'PodIdentity', 'w', 'POD_IDENTITY'), typedRecord);
   expect(plain).toBe(typed);
   expect(JSON.parse(plain).Tags).toEqual({ 'cost-center': 'platform' });
   const provider: any = { entry: { step: 'ADOPTED' }, issuer: ISSUER, present: true, imported: true, deletionPolicy: 'Retain' };
@@ -123,30 +125,17 @@ test('untagged by the app: the same properties as the typed L1s (an add-on\'s re
     made.push(r);
     return r;
   };
-  const [association, typedAssociation] = both((s) => keep(associationResource(s, assignment, AssociationRegistry.of(s))), (s) => new eks.CfnPodIdentityAssociation(s, 'A', {
-    clusterName: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: assignment.associationRoleArn,
-  }), false);
-  expect(association).toBe(typedAssociation);
+  const [association, typedAssociationProps] = both((s) => keep(associationResource(s, assignment, AssociationRegistry.of(s))),
+    (s) => typedAssociation(s, assignment.associationRoleArn), false);
+  expect(association).toBe(typedAssociationProps);
   expect(JSON.parse(association).Tags).toBeUndefined();
   const { addon } = graph.addons[0];
-  const [plainAddon, typedAddon] = both((s) => keep(addonResource(s, addon, AssociationRegistry.of(s))), (s) => new eks.CfnAddon(s, 'Addon', {
-    clusterName: 'a',
-    addonName: 'aws-ebs-csi-driver',
-    addonVersion: 'v1.30.0-eksbuild.1',
-    resolveConflicts: 'PRESERVE',
-    podIdentityAssociations: [{ serviceAccount: 'ebs-csi-controller-sa', roleArn: addon.roleArn }],
-    serviceAccountRoleArn: addon.roleArn,
-    tags: [{ key: 'env', value: 'prod' }, { key: 'team', value: 'storage' }],
-  }), false);
-  expect(plainAddon).toBe(typedAddon);
+  const [plainAddon, typedAddonProps] = both((s) => keep(addonResource(s, addon, AssociationRegistry.of(s))),
+    (s) => typedAddon(s, addon.roleArn), false);
+  expect(plainAddon).toBe(typedAddonProps);
   expect(JSON.parse(plainAddon).Tags).toEqual([{ Key: 'env', Value: 'prod' }, { Key: 'team', Value: 'storage' }]);
-  const [record, typedRecord] = both((s) => keep(recordResource(s, 'PodIdentity', 'w', 'POD_IDENTITY')), (s) => new ssm.CfnParameter(s, 'Phase', {
-    name: '/cdk-eks-pod-identity/PodIdentity/w/phase',
-    type: 'String',
-    value: 'POD_IDENTITY',
-    description: 'Phase of migration wave w, written after its roles and associations deployed',
-  }), false);
-  expect(record).toBe(typedRecord);
+  const [record, typedRecordProps] = both((s) => keep(recordResource(s, 'PodIdentity', 'w', 'POD_IDENTITY')), typedRecord, false);
+  expect(record).toBe(typedRecordProps);
   // tens of thousands of associations: a tag manager is made only for tags to render (the add-on's)
   expect(made.map((r) => (r as any).tagManager !== undefined)).toEqual([false, true, false]);
 });

@@ -12,6 +12,7 @@ import { designMigration, FROZEN_PLACEMENT, MigrationDesign, MigrationInputs, wa
 import { PlanningError } from '../../../src/migration/private/phase-state';
 import { CLUSTERS, deployOrder } from '../../../src/migration/private/stack-layout';
 import { PHASE_ORDER } from '../../../src/private/phases';
+import { DESIGN_SETTINGS } from '../../util/design-inputs';
 import { apply, changeArb, fleetArb, migrationProps, Model, WAVES } from '../../util/fleet-model';
 import { withWavePhases } from '../../util/placement';
 
@@ -27,17 +28,11 @@ function small(phase: MigrationPhase, extra: Partial<MigrationInputs> = {}): Mig
   inventory.addEntry({ cluster: 'a', namespace: 'ns', serviceAccount: 'app', roleArn: `arn:aws:iam::${ACCOUNT}:role/app-a` });
   inventory.addEntry({ cluster: 'b', namespace: 'ns', serviceAccount: 'app', roleArn: `arn:aws:iam::${ACCOUNT}:role/app-b` });
   return {
-    migrationPath: 'App/Fleet',
+    ...DESIGN_SETTINGS,
     clusters: [cluster('a', 'us-east-1'), cluster('b', 'eu-west-1')],
     inventory,
     plan: { waves: [{ name: 'w', select: [{ namespace: 'ns' }] }], roles: { '*': { statements: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] } } },
     state: { waves: { w: PHASE_ORDER.slice(0, PHASE_ORDER.indexOf(phase) + 1).map((p) => ({ phase: p })) } },
-    context: {},
-    placementFile: 'placement.json',
-    homeRegion: 'us-east-1',
-    stackPrefix: 'PodIdentity',
-    maxResourcesPerStack: 450,
-    pipelineStages: false,
     ...extra,
   };
 }
